@@ -1,0 +1,1 @@
+"""Compose cited answers and serve them through the CLI, Slack and Discord."""

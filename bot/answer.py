@@ -1,0 +1,181 @@
+"""Answers made only of sentences quoted verbatim from retrieved passages, each cited."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from index.lexical import to_terms
+from index.records import Hit
+from index.sentences import sentence_spans
+
+NOT_FOUND = "The sources don't cover this question."
+# Passages beyond these are too weakly related to quote from.
+_QUOTE_FROM_PASSAGES = 3
+_MAX_ANSWER_CHARS = 900
+_MIN_QUOTE_WORDS = 4
+_SHORT_QUOTE_WORDS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A passage an answer rests on (or, when nothing was found, a related one)."""
+
+    n: int
+    title: str
+    source: str
+    location: str
+    text: str
+    score: float  # cosine similarity of question and passage
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A sentence copied verbatim from citation n's passage."""
+
+    text: str
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The reply to one question: quoted sentences, what they cite, and whether anything was found."""
+
+    question: str
+    found: bool
+    quotes: tuple[Quote, ...]
+    citations: tuple[Citation, ...]
+    related: tuple[Citation, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Render the answer as sentences each followed by its citation marker."""
+        if not self.found:
+            return NOT_FOUND
+        return " ".join(f"{quote.text} [{quote.n}]" for quote in self.quotes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the documented JSON shape of an answer."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "found": self.found,
+            "quotes": [{"text": q.text, "n": q.n} for q in self.quotes],
+            "citations": [_citation_dict(c) for c in self.citations],
+            "related": [_citation_dict(c) for c in self.related],
+        }
+
+
+def _citation_dict(citation: Citation) -> dict[str, Any]:
+    return {
+        "n": citation.n,
+        "title": citation.title,
+        "source": citation.source,
+        "location": citation.location,
+        "text": citation.text,
+        "score": round(citation.score, 4),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    hit: Hit
+    start: int  # offset of the sentence in the passage, to keep quotes in reading order
+    text: str
+    score: float
+    coverage: float
+
+
+def compose_answer(
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    frequencies: Mapping[str, int],
+    total_chunks: int,
+    min_similarity: float,
+    max_quotes: int = 3,
+) -> Answer:
+    """Quote the sentences of the best passages that best cover the question, or decline."""
+    best_similarity = max((hit.similarity for hit in hits), default=-1.0)
+    if best_similarity < min_similarity:
+        related = tuple(_cite(n, hit) for n, hit in enumerate(hits[:3], start=1))
+        return Answer(question, False, (), (), related)
+
+    weights = _term_weights(question, frequencies, total_chunks)
+    candidates = [
+        candidate
+        for hit in hits[:_QUOTE_FROM_PASSAGES]
+        for candidate in _candidates(hit, weights, best_similarity)
+    ]
+    chosen = _choose(candidates, max_quotes)
+    numbers: dict[int, int] = {}  # hit rank -> citation number, in order of first use
+    for candidate in chosen:
+        numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
+    quotes = tuple(Quote(c.text, numbers[c.hit.rank]) for c in chosen)
+    cited = {hit.rank: hit for hit in hits}
+    citations = tuple(_cite(n, cited[rank]) for rank, n in numbers.items())
+    return Answer(question, True, quotes, citations)
+
+
+def _term_weights(question: str, frequencies: Mapping[str, int], total: int) -> dict[str, float]:
+    """Weight each question term by inverse document frequency, as BM25 does."""
+    return {
+        term: math.log(1 + (total - frequencies.get(term, 0) + 0.5)
+                       / (frequencies.get(term, 0) + 0.5))
+        for term in set(to_terms(question))
+    }
+
+
+def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) -> list[_Candidate]:
+    total = sum(weights.values())
+    found = []
+    offset = 0
+    for line in hit.chunk.text.split("\n"):
+        for start, end in sentence_spans(line):
+            text = line[start:end]
+            terms = set(to_terms(text))
+            coverage = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
+            # Lexical coverage picks the sentence; the passage's similarity breaks ties.
+            score = coverage + 0.25 * (hit.similarity / best_similarity if best_similarity else 0)
+            if len(text.split()) < _MIN_QUOTE_WORDS:
+                score -= 0.5
+            if text.rstrip("”\"’' ").endswith("?"):
+                score -= 0.3  # a question in the text restates, it does not answer
+            found.append(_Candidate(hit, offset + start, text, score, coverage))
+        offset += len(line) + 1
+    return found
+
+
+def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidate]:
+    """Take the best sentence and the few nearly as good, within a short answer's length."""
+    ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+    if not ranked:
+        return []
+    best = ranked[0]
+    chosen = [best]
+    length = len(best.text)
+    if len(best.text.split()) < _SHORT_QUOTE_WORDS and max_quotes > 1:
+        # A short sentence ("One kind of training is fine tuning.") usually needs the next one.
+        following = [c for c in candidates if c.hit is best.hit and c.start > best.start]
+        if following:
+            chosen.append(min(following, key=lambda c: c.start))
+            length += len(chosen[-1].text)
+    for candidate in ranked[1:]:
+        if len(chosen) >= max_quotes:
+            break
+        if candidate.coverage <= 0 or candidate.score < 0.75 * best.score:
+            break
+        if candidate.text in {c.text for c in chosen}:
+            continue  # overlapping chunks repeat sentences
+        if length + len(candidate.text) > _MAX_ANSWER_CHARS:
+            continue
+        chosen.append(candidate)
+        length += len(candidate.text)
+    return sorted(chosen, key=lambda c: (c.hit.rank, c.start))
+
+
+def _cite(n: int, hit: Hit) -> Citation:
+    chunk = hit.chunk
+    return Citation(n, chunk.title, chunk.source, chunk.location, chunk.text, hit.similarity)

@@ -1,0 +1,207 @@
+"""The `citebot` command: ingest, ask and eval from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from bot.answer import Answer
+from bot.settings import Settings
+from index.errors import CitebotError
+
+logger = logging.getLogger("citebot")
+
+_EXCERPT = 320
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="citebot",
+        description="Answer questions from your documents with quoted, cited passages.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="build or update the index from documents")
+    ingest.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH",
+        help="folders or files to index (default: CITEBOT_SOURCES, i.e. sources/)",
+    )
+    ingest.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    ask = commands.add_parser("ask", help="answer a question (builds the index on first use)")
+    ask.add_argument("question", nargs="+", help="the question, quoted or not")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("-k", "--top-k", type=int, help="passages to retrieve")
+
+    evaluate = commands.add_parser("eval", help="measure retrieval on a JSONL question file")
+    evaluate.add_argument("file", type=Path, help='JSONL lines {"question", "expect": [...]}')
+    evaluate.add_argument("--json", action="store_true", help="print metrics as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the citebot command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        settings = Settings()
+        level = logging.INFO if args.verbose else settings.log_level.upper()
+        logging.basicConfig(level=level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handler: Callable[[argparse.Namespace, Settings, Console], int] = {
+            "ingest": _ingest, "ask": _ask, "eval": _eval,
+        }[args.command]
+        return handler(args, settings, err)
+    except CitebotError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return 1
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        err.print(f"[bold red]error:[/] setting {escape(where)}: {escape(first['msg'])}; "
+                  "fix it in the environment or .env (CITEBOT_...)")
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+@contextmanager
+def _status(console: Console, message: str) -> Iterator[None]:
+    """Show a spinner on a terminal while something slow (model load) runs."""
+    if console.is_terminal:
+        with console.status(message):
+            yield
+    else:
+        yield
+
+
+@contextmanager
+def _progress_bar(console: Console, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a (done, total) progress callback drawing a bar on a terminal, else None."""
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress  # noqa: PLC0415
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _ingest(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.engine import run_ingest  # noqa: PLC0415 (keeps `citebot --help` instant)
+
+    with _progress_bar(err, "Embedding chunks") as progress:
+        report = run_ingest(settings, list(args.paths) or None, rebuild=args.rebuild,
+                            progress=progress)
+    for message in (*report.warnings, *report.skipped):
+        err.print(f"[yellow]warning:[/] {escape(message)}")
+    if report.rebuilt_because:
+        err.print(f"rebuilt from scratch: {escape(report.rebuilt_because)}")
+    if args.json:
+        print(json.dumps({
+            "added": report.added, "updated": report.updated, "removed": report.removed,
+            "unchanged": report.unchanged, "skipped": list(report.skipped),
+            "warnings": list(report.warnings), "chunks_embedded": report.chunks_embedded,
+            "chunk_count": report.chunk_count, "seconds": round(report.seconds, 3),
+            "index_dir": str(settings.index_dir),
+        }, indent=2))
+    else:
+        print(report.summary())
+    return 0
+
+
+def _load_bot(settings: Settings, err: Console) -> object:
+    from bot.engine import Citebot  # noqa: PLC0415
+    from index.store import live_generation  # noqa: PLC0415
+
+    if live_generation(settings.index_dir) is None:
+        err.print(f"No index yet: building it from {escape(str(settings.sources))}/ "
+                  "(first run only)…")
+        with _progress_bar(err, "Embedding chunks") as progress:
+            return Citebot.load(settings, build_if_missing=True, progress=progress)
+    with _status(err, "Loading model and index…"):
+        return Citebot.load(settings)
+
+
+def _ask(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.engine import Citebot  # noqa: PLC0415
+
+    if args.top_k:
+        settings.retrieval.top_k = args.top_k
+    bot = _load_bot(settings, err)
+    assert isinstance(bot, Citebot)
+    answer = bot.answer(" ".join(args.question))
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_answer(Console(highlight=False, soft_wrap=not sys.stdout.isatty()), answer)
+    return 0
+
+
+def _print_answer(console: Console, answer: Answer) -> None:
+    """Print an answer for people: the quotes, then numbered sources with excerpts."""
+    if not answer.found:
+        console.print(f"[bold yellow]{escape(answer.text)}[/]")
+        if answer.related:
+            console.print("\n[dim]Closest passages (not evidence):[/]")
+            for citation in answer.related:
+                console.print(f"[dim]- {escape(citation.title)} ({escape(citation.source)}, "
+                              f"{escape(citation.location)}; score {citation.score:.2f})[/]")
+        return
+    for quote in answer.quotes:
+        console.print(f"“{escape(quote.text)}” [bold cyan]\\[{quote.n}][/]")
+    console.print()
+    for citation in answer.citations:
+        console.print(f"[bold cyan]\\[{citation.n}][/] [bold]{escape(citation.title)}[/]")
+        console.print(f"    {escape(citation.source)}, {escape(citation.location)} "
+                      f"[dim](score {citation.score:.2f})[/]")
+        excerpt = " ".join(citation.text.split())
+        if len(excerpt) > _EXCERPT:
+            excerpt = excerpt[:_EXCERPT].rsplit(" ", 1)[0] + " …"
+        console.print(f"    [dim]{escape(excerpt)}[/]")
+
+
+def _eval(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.engine import Citebot  # noqa: PLC0415
+    from bot.evaluate import evaluate, read_questions, report_json  # noqa: PLC0415
+
+    questions = read_questions(args.file)
+    bot = _load_bot(settings, err)
+    assert isinstance(bot, Citebot)
+    report = evaluate(bot, questions)
+    if args.json:
+        print(report_json(report))
+        return 0
+    metrics = report.metrics()
+    for result in report.results:
+        if result.answerable and (not result.rank or result.rank > 3 or not result.found):
+            err.print(f"[yellow]miss[/] {escape(result.id)}: rank {result.rank}, "
+                      f"answered {result.found}: {escape(result.question)}")
+        if not result.answerable and result.found:
+            err.print(f"[yellow]answered unanswerable[/] {escape(result.id)}: "
+                      f"{escape(result.question)}")
+    width = max(len(name) for name in metrics)
+    for name, value in metrics.items():
+        print(f"{name:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The one core call: a question in, a cited Answer out. Adapters get a ready-made Citebot."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.answer import Answer, compose_answer
+from bot.settings import Settings
+from index.embedder import Embedder, SentenceTransformerEmbedder, model_fingerprint
+from index.errors import ConfigError, IndexMissingError, QuestionError
+from index.lexical import to_terms
+from index.manifest import IndexSpec
+from index.records import Hit
+from index.search import search
+from index.store import StoredIndex, live_generation
+from ingest.pipeline import IngestReport, Progress, ingest
+
+logger = logging.getLogger(__name__)
+
+
+def expected_spec(settings: Settings, embedder: Embedder) -> IndexSpec:
+    """Describe the index the current settings and model need."""
+    return IndexSpec(
+        model=settings.embedding.model,
+        model_fingerprint=embedder.fingerprint,
+        dimension=embedder.dimension,
+        chunk_tokens=settings.chunking.chunk_tokens,
+        overlap_tokens=settings.chunking.overlap_tokens,
+    )
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """Load the configured embedding model and check the chunk size fits it."""
+    embedder = SentenceTransformerEmbedder(
+        settings.embedding.model, batch_size=settings.embedding.batch_size
+    )
+    if settings.chunking.chunk_tokens > embedder.max_tokens:
+        raise ConfigError(
+            f"chunk size {settings.chunking.chunk_tokens} exceeds the model's limit of "
+            f"{embedder.max_tokens} tokens; set CITEBOT_CHUNKING__CHUNK_TOKENS to at most that"
+        )
+    return embedder
+
+
+def run_ingest(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    *,
+    embedder: Embedder | None = None,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest paths (default: the sources folder) into the configured index."""
+    model_fingerprint(settings.embedding.model)  # fail fast on a bad model path
+    return ingest(
+        paths or [settings.sources],
+        settings.index_dir,
+        model=settings.embedding.model,
+        load_embedder=(lambda: embedder) if embedder else (lambda: load_embedder(settings)),
+        chunk_tokens=settings.chunking.chunk_tokens,
+        overlap_tokens=settings.chunking.overlap_tokens,
+        max_file_bytes=int(settings.ingest.max_file_mb * 1_000_000),
+        rebuild=rebuild,
+        progress=progress,
+    )
+
+
+class Citebot:
+    """A loaded model and index, answering questions; safe to share between threads."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, index: StoredIndex) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._index = index
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        build_if_missing: bool = False,
+        progress: Progress | None = None,
+    ) -> Citebot:
+        """Load model and index once; optionally build the index from the sources first."""
+        embedder = embedder or load_embedder(settings)
+        if build_if_missing and live_generation(settings.index_dir) is None:
+            if not settings.sources.exists():
+                raise IndexMissingError(
+                    f"no index at {settings.index_dir} and no sources folder {settings.sources}; "
+                    "set CITEBOT_SOURCES to your documents and run `citebot ingest`"
+                )
+            report = run_ingest(settings, embedder=embedder, progress=progress)
+            logger.info("%s", report.summary())
+        index = StoredIndex.open(settings.index_dir, expect=expected_spec(settings, embedder))
+        return cls(settings, embedder, index)
+
+    @property
+    def index(self) -> StoredIndex:
+        """Return the index questions are answered from."""
+        return self._index
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+        """Return the passages most relevant to a question."""
+        return search(
+            self._index, self.embedder, question, top_k=top_k or self.settings.retrieval.top_k
+        )
+
+    def answer(self, question: str) -> Answer:
+        """Answer a question with quoted, cited sentences, or say the sources don't cover it."""
+        question = " ".join(question.split())
+        limit = self.settings.retrieval.max_question_chars
+        if not question:
+            raise QuestionError("the question is empty; ask something about the documents")
+        if len(question) > limit:
+            raise QuestionError(
+                f"the question is {len(question)} characters long; keep it under {limit}"
+            )
+        hits = self.retrieve(question)
+        return compose_answer(
+            question,
+            hits,
+            frequencies=self._index.document_frequencies(to_terms(question)),
+            total_chunks=self._index.chunk_count,
+            min_similarity=self.settings.retrieval.min_similarity,
+            max_quotes=self.settings.retrieval.max_quotes,
+        )
+
+    def close(self) -> None:
+        """Release the index."""
+        self._index.close()

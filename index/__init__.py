@@ -1,0 +1,1 @@
+"""Embed, store and search chunks: the FAISS + SQLite index that citebot answers from."""

@@ -1,0 +1,40 @@
+"""citebot's error tree; every message says what to do about it.
+
+    CitebotError
+    ├── ConfigError          settings that cannot work (bad model path, chunk size too large)
+    ├── IndexMissingError    no index on disk yet
+    ├── IndexMismatchError   index built with another model or incompatible parameters
+    ├── IndexCorruptError    index files unreadable or inconsistent
+    ├── SourcesError         nothing to ingest (missing folder, no supported files)
+    └── QuestionError        a question the bot cannot take (empty, too long)
+"""
+
+from __future__ import annotations
+
+
+class CitebotError(Exception):
+    """Base class for errors shown to the user as one line."""
+
+
+class ConfigError(CitebotError):
+    """A setting cannot work as given."""
+
+
+class IndexMissingError(CitebotError):
+    """There is no index at the configured folder."""
+
+
+class IndexMismatchError(CitebotError):
+    """The index on disk was built with another model or incompatible parameters."""
+
+
+class IndexCorruptError(CitebotError):
+    """The index files cannot be read or disagree with each other."""
+
+
+class SourcesError(CitebotError):
+    """The sources to ingest cannot be found or hold nothing ingestible."""
+
+
+class QuestionError(CitebotError):
+    """The question cannot be answered as asked."""

@@ -1,0 +1,84 @@
+"""The manifest: what an index was built with, so a mismatched load is refused."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from index.errors import IndexCorruptError, IndexMismatchError
+
+FORMAT_VERSION = 1
+# Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
+CHUNKER_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """The parameters an index must share with the running code to be usable."""
+
+    model: str
+    model_fingerprint: str
+    dimension: int
+    chunk_tokens: int
+    overlap_tokens: int
+    chunker_version: int = CHUNKER_VERSION
+    format_version: int = FORMAT_VERSION
+
+    def differences(self, other: IndexSpec) -> list[str]:
+        """List, in words, how another spec differs from this one."""
+        labels = {
+            "model_fingerprint": "model",
+            "dimension": "embedding dimension",
+            "chunk_tokens": "chunk size",
+            "overlap_tokens": "chunk overlap",
+            "chunker_version": "chunker version",
+            "format_version": "index format",
+        }
+        found = []
+        for key, label in labels.items():
+            mine, theirs = getattr(self, key), getattr(other, key)
+            if mine != theirs:
+                if key == "model_fingerprint":
+                    mine, theirs = f"{self.model} ({mine})", f"{other.model} ({theirs})"
+                found.append(f"{label} {theirs} (settings want {mine})")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """Everything recorded beside an index."""
+
+    spec: IndexSpec
+    document_count: int
+    chunk_count: int
+    index_type: str
+    created_at: str
+    sources: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """Serialise to pretty JSON."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, where: str) -> Manifest:
+        """Parse a manifest, naming the fix if it is unreadable."""
+        try:
+            raw: dict[str, Any] = json.loads(text)
+            spec = IndexSpec(**raw.pop("spec"))
+            return cls(spec=spec, **raw)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise IndexCorruptError(
+                f"the index manifest at {where} is unreadable ({exc}); "
+                "run `citebot ingest --rebuild` to rebuild the index"
+            ) from exc
+
+    def check_compatible(self, wanted: IndexSpec, *, where: str) -> None:
+        """Refuse an index built with another model or incompatible parameters."""
+        differences = wanted.differences(self.spec)
+        if differences:
+            raise IndexMismatchError(
+                f"the index at {where} was built with {'; '.join(differences)}; "
+                "run `citebot ingest` to rebuild it with the current settings"
+            )

@@ -1,0 +1,52 @@
+"""The data that flows through the index: chunks in, hits out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of one document, sized to fit the embedding model, with where it came from."""
+
+    source: str  # the document's path as ingested, e.g. "sources/002_ada3f840144639bd.txt"
+    title: str
+    section: str  # nearest heading above the passage, "" when there is none
+    text: str
+    unit: str  # what start/end count: "line", "page" or "paragraph"
+    start: int
+    end: int
+    position: int  # ordinal of the chunk within its document
+
+    @property
+    def location(self) -> str:
+        """Describe where the passage sits, e.g. 'lines 12-18'."""
+        plural = {"line": "lines", "page": "pages", "paragraph": "paragraphs"}[self.unit]
+        span = f"{self.unit} {self.start}" if self.start == self.end else (
+            f"{plural} {self.start}-{self.end}"
+        )
+        return f"{span}, {self.section}" if self.section else span
+
+    def embedding_text(self) -> str:
+        """Return the text to embed: title and section give a passage its context."""
+        return "\n".join(part for part in (self.title, self.section, self.text) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A chunk returned by a search, with its scores."""
+
+    chunk: Chunk
+    score: float  # fused rank score used for ordering
+    similarity: float  # cosine similarity of question and passage, in [-1, 1]
+    rank: int  # 1-based position in the result list
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedDocument:
+    """A document as the index remembers it: enough to tell whether it changed."""
+
+    source: str
+    title: str
+    content_hash: str
+    chunk_count: int

@@ -1,0 +1,52 @@
+"""Hybrid retrieval: dense FAISS neighbours and BM25 term matches, fused by normalised score."""
+
+from __future__ import annotations
+
+from index.embedder import Embedder
+from index.lexical import to_terms
+from index.records import Hit
+from index.store import StoredIndex
+
+# Weight of the dense score in the fusion; BM25 gets the rest. Rank fusion (RRF) buried
+# passages that only one retriever found at rank 1, so scores are fused instead.
+DENSE_WEIGHT = 0.5
+
+
+def _min_max(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    spread = high - low
+    return {key: (value - low) / spread if spread else 1.0 for key, value in scores.items()}
+
+
+def search(
+    index: StoredIndex,
+    embedder: Embedder,
+    question: str,
+    *,
+    top_k: int,
+    candidates: int = 40,
+    dense_weight: float = DENSE_WEIGHT,
+) -> list[Hit]:
+    """Return the top_k chunks for a question, best first."""
+    query = embedder.embed_batch([question])[0]
+    pool = max(candidates, top_k)
+    similarity = dict(index.search_dense(query, pool))
+    lexical = dict(index.search_lexical(to_terms(question), pool))
+    for chunk_id in lexical.keys() - similarity.keys():
+        similarity[chunk_id] = index.similarity(query, chunk_id)
+    dense_part = _min_max(similarity)
+    lexical_max = max(lexical.values(), default=0.0)
+    fused = {
+        chunk_id: dense_weight * dense_part[chunk_id]
+        + (1 - dense_weight) * (lexical.get(chunk_id, 0.0) / lexical_max if lexical_max else 0.0)
+        for chunk_id in similarity
+    }
+    best = sorted(fused, key=lambda chunk_id: fused[chunk_id], reverse=True)[:top_k]
+    chunks = index.chunks(best)
+    return [
+        Hit(chunk=chunks[chunk_id], score=fused[chunk_id], similarity=similarity[chunk_id],
+            rank=rank)
+        for rank, chunk_id in enumerate(best, start=1)
+    ]

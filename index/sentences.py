@@ -1,0 +1,44 @@
+"""Sentence boundaries, shared by the chunker and the answer composer so quotes stay whole."""
+
+from __future__ import annotations
+
+import re
+
+# A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space and a
+# character that can start a sentence.
+_BOUNDARY = re.compile(r"""[.!?…]+["”’')\]]*(?=\s+["“‘(\[]?[A-Z0-9])""")
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st vs etc e.g i.e inc ltd co corp u.s u.k sec no fig al approx
+    dept est gov jan feb mar apr jun jul aug sep sept oct nov dec p pp vol ed eds""".split()
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Return (start, end) offsets of each sentence in text, whitespace excluded."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        word = text[start : match.start()].rsplit(None, 1)[-1:] or [""]
+        token = word[0].lstrip("(\"“‘'").lower()
+        if match.group()[0] == "." and (
+            token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+        ):
+            continue  # "U.S. law", "J. Smith": not the end of a sentence
+        _append(spans, text, start, end)
+        start = end
+    _append(spans, text, start, len(text))
+    return spans
+
+
+def _append(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        offset = start + (len(piece) - len(piece.lstrip()))
+        spans.append((offset, offset + len(stripped)))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences."""
+    return [text[start:end] for start, end in sentence_spans(text)]

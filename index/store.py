@@ -1,0 +1,288 @@
+"""The index on disk: a folder of generations, one of which CURRENT points to.
+
+    data/index/
+        CURRENT                  name of the live generation, replaced atomically
+        gen-<time>-<id>/
+            manifest.json        model, dimension, chunking, versions, counts
+            vectors.faiss        one unit vector per chunk; row i is chunk id i
+            chunks.sqlite        documents, chunks and their FTS5 lexical index
+
+A new generation is written beside the live one and CURRENT is switched last, so a crash at
+any moment leaves the previous index loadable. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from secrets import token_hex
+
+import faiss
+import numpy as np
+
+from index.embedder import Vectors
+from index.errors import IndexCorruptError, IndexMissingError
+from index.lexical import to_terms
+from index.manifest import IndexSpec, Manifest
+from index.records import Chunk, IndexedDocument
+
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+CHUNKS = "chunks.sqlite"
+
+_SCHEMA = """
+CREATE TABLE documents (
+    source TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    first_chunk INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    section TEXT NOT NULL,
+    text TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    position INTEGER NOT NULL
+);
+CREATE VIRTUAL TABLE chunk_terms USING fts5(terms, content='', tokenize='unicode61');
+CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab(chunk_terms, 'row');
+"""
+
+_REBUILD = "run `citebot ingest --rebuild` to rebuild it"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def live_generation(root: Path) -> Path | None:
+    """Return the folder CURRENT points to, or None when there is no index yet."""
+    try:
+        name = (root / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if not name.startswith("gen-") or "/" in name:
+        raise IndexCorruptError(f"{root / CURRENT} names no index generation; {_REBUILD}")
+    return root / name
+
+
+def write_index(
+    root: Path,
+    manifest: Manifest,
+    documents: Sequence[IndexedDocument],
+    chunks: Sequence[Chunk],
+    vectors: Vectors,
+) -> Path:
+    """Write a new generation and make it live; chunks are grouped by document in order."""
+    if len(chunks) != len(vectors) or sum(d.chunk_count for d in documents) != len(chunks):
+        raise ValueError("documents, chunks and vectors disagree in count")
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    name = f"gen-{stamp}-{token_hex(4)}"
+    staging = root / f".tmp-{name}"
+    staging.mkdir()
+    try:
+        _write_chunks(staging / CHUNKS, documents, chunks)
+        index = faiss.IndexFlatIP(manifest.spec.dimension)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(index, str(staging / VECTORS))
+        (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        for file in (CHUNKS, VECTORS, MANIFEST):
+            _fsync_file(staging / file)
+        _fsync_dir(staging)
+        staging.rename(root / name)
+        pointer = root / f".{CURRENT}.{token_hex(4)}"
+        pointer.write_text(name + "\n", encoding="utf-8")
+        _fsync_file(pointer)
+        os.replace(pointer, root / CURRENT)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _remove_stale(root, keep=name)
+    return root / name
+
+
+def _write_chunks(
+    path: Path, documents: Sequence[IndexedDocument], chunks: Sequence[Chunk]
+) -> None:
+    connection = sqlite3.connect(path)
+    try:
+        connection.executescript(_SCHEMA)
+        first = 0
+        for document in documents:
+            connection.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
+                (document.source, document.title, document.content_hash, first,
+                 document.chunk_count),
+            )
+            first += document.chunk_count
+        connection.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (i, c.source, c.title, c.section, c.text, c.unit, c.start, c.end, c.position)
+                for i, c in enumerate(chunks)
+            ),
+        )
+        connection.executemany(
+            "INSERT INTO chunk_terms (rowid, terms) VALUES (?, ?)",
+            ((i, " ".join(to_terms(c.embedding_text()))) for i, c in enumerate(chunks)),
+        )
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def _remove_stale(root: Path, *, keep: str) -> None:
+    for entry in root.iterdir():
+        stale_generation = entry.name.startswith("gen-") and entry.name != keep
+        if entry.is_dir() and (stale_generation or entry.name.startswith(".tmp-")):
+            # A bot may still read the old files: on POSIX, open files outlive their unlinking.
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.name.startswith(f".{CURRENT}."):
+            entry.unlink(missing_ok=True)
+
+
+class StoredIndex:
+    """A loaded, read-only index generation: vectors in FAISS, text and terms in SQLite."""
+
+    def __init__(self, folder: Path, manifest: Manifest, vectors: faiss.Index) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self._vectors = vectors
+        uri = f"file:{folder / CHUNKS}?mode=ro"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._lock = threading.Lock()  # one connection, shared by the bot's worker threads
+        try:
+            stored = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise IndexCorruptError(f"{folder / CHUNKS} is unreadable ({exc}); {_REBUILD}") from exc
+        if stored != vectors.ntotal or stored != manifest.chunk_count:
+            self._db.close()
+            raise IndexCorruptError(
+                f"the index at {folder} holds {vectors.ntotal} vectors for {stored} chunks "
+                f"(manifest says {manifest.chunk_count}); {_REBUILD}"
+            )
+
+    @classmethod
+    def open(cls, root: Path, *, expect: IndexSpec | None = None) -> StoredIndex:
+        """Load the live generation under root, refusing one built with other parameters."""
+        folder = live_generation(root)
+        if folder is None:
+            raise IndexMissingError(f"no index at {root}; run `citebot ingest` to build it")
+        try:
+            manifest_text = (folder / MANIFEST).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise IndexCorruptError(f"cannot read {folder / MANIFEST} ({exc}); {_REBUILD}") from exc
+        manifest = Manifest.from_json(manifest_text, where=str(folder / MANIFEST))
+        if expect is not None:
+            manifest.check_compatible(expect, where=str(root))
+        try:
+            vectors = faiss.read_index(str(folder / VECTORS))
+        except RuntimeError as exc:
+            raise IndexCorruptError(
+                f"cannot read {folder / VECTORS} ({str(exc).splitlines()[0]}); {_REBUILD}"
+            ) from exc
+        if vectors.d != manifest.spec.dimension:
+            raise IndexCorruptError(
+                f"{folder / VECTORS} has dimension {vectors.d}, manifest says "
+                f"{manifest.spec.dimension}; {_REBUILD}"
+            )
+        return cls(folder, manifest, vectors)
+
+    def close(self) -> None:
+        """Release the database connection."""
+        self._db.close()
+
+    @property
+    def chunk_count(self) -> int:
+        """Return how many chunks the index holds."""
+        return int(self._vectors.ntotal)
+
+    def documents(self) -> dict[str, tuple[IndexedDocument, int]]:
+        """Map each source to its record and the id of its first chunk."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT source, title, content_hash, chunk_count, first_chunk FROM documents"
+            ).fetchall()
+        return {row[0]: (IndexedDocument(*row[:4]), row[4]) for row in rows}
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, Chunk]:
+        """Fetch chunks by id."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        with self._lock:
+            rows = self._db.execute(
+                f'SELECT id, source, title, section, text, unit, start, "end", position '  # noqa: S608
+                f"FROM chunks WHERE id IN ({marks})",
+                wanted,
+            ).fetchall()
+        return {row[0]: Chunk(*row[1:]) for row in rows}
+
+    def vectors(self, first: int, count: int) -> Vectors:
+        """Return the stored vectors of chunks first .. first+count-1."""
+        if count == 0:
+            return np.zeros((0, self._vectors.d), dtype=np.float32)
+        return np.asarray(self._vectors.reconstruct_n(first, count), dtype=np.float32)
+
+    def search_dense(self, query: Vectors, k: int) -> list[tuple[int, float]]:
+        """Return (chunk id, cosine similarity) of the k nearest chunks."""
+        if self.chunk_count == 0:
+            return []
+        scores, ids = self._vectors.search(query.reshape(1, -1), min(k, self.chunk_count))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def search_lexical(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """Return (chunk id, BM25 score, higher is better) of the k best term matches."""
+        unique = sorted(set(terms))
+        if not unique:
+            return []
+        query = " OR ".join(f'"{term}"' for term in unique)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ? "
+                "ORDER BY bm25(chunk_terms) LIMIT ?",
+                (query, k),
+            ).fetchall()
+        return [(int(row[0]), float(row[1])) for row in rows]
+
+    def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """Count, for each term, the chunks that contain it."""
+        unique = sorted(set(terms))
+        if not unique:
+            return {}
+        marks = ",".join("?" * len(unique))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})",  # noqa: S608
+                unique,
+            ).fetchall()
+        return {term: 0 for term in unique} | {row[0]: int(row[1]) for row in rows}
+
+    def similarity(self, query: Vectors, chunk_id: int) -> float:
+        """Return the cosine similarity of the query to one stored chunk."""
+        return float(np.dot(self._vectors.reconstruct(chunk_id), query.reshape(-1)))

@@ -1,0 +1,1 @@
+"""Load, clean and chunk source documents, then hand them to the index."""

@@ -1,0 +1,198 @@
+"""Sentence-aware chunks sized in the embedding model's own tokens, with a small overlap."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from index.errors import ConfigError
+from index.records import Chunk
+from index.sentences import sentence_spans
+from ingest.document import Block, Document
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+_SECTION_LIMIT = 100
+_TITLE_LIMIT = 150
+_MIN_BUDGET = 16
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A sentence (or part of an over-long one) with its size and place."""
+
+    text: str
+    tokens: int
+    start: int
+    end: int
+    block: int  # index of the block it came from, to join pieces of one paragraph with spaces
+
+
+def chunk_document(
+    document: Document, count_tokens: TokenCounter, *, max_tokens: int, overlap_tokens: int
+) -> list[Chunk]:
+    """Cut a document into chunks whose embedding text never exceeds max_tokens."""
+    if overlap_tokens >= max_tokens // 2:
+        raise ConfigError(
+            f"chunk overlap {overlap_tokens} must be under half the chunk size {max_tokens}; "
+            "lower CITEBOT_CHUNKING__OVERLAP_TOKENS"
+        )
+    title = _clip(document.title, _TITLE_LIMIT)
+    chunks: list[Chunk] = []
+    for section, blocks in _sections(document.blocks):
+        header = "\n".join(part for part in (title, section) if part)
+        budget = max_tokens - count_tokens([header])[0] - 2  # the newlines joining the parts
+        if budget < _MIN_BUDGET:
+            raise ConfigError(
+                f"chunk size {max_tokens} leaves no room for text after the title and heading of "
+                f"{document.source}; raise CITEBOT_CHUNKING__CHUNK_TOKENS"
+            )
+        pieces = _pieces(blocks, count_tokens, budget)
+        for group in _pack(pieces, budget, overlap_tokens):
+            chunks.append(
+                Chunk(
+                    source=document.source,
+                    title=title,
+                    section=section,
+                    text=_join(group),
+                    unit=blocks[0].unit,
+                    start=min(piece.start for piece in group),
+                    end=max(piece.end for piece in group),
+                    position=len(chunks),
+                )
+            )
+    return _enforce_limit(chunks, count_tokens, max_tokens)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _sections(blocks: Sequence[Block]) -> list[tuple[str, list[Block]]]:
+    """Group paragraphs under the nearest heading above them."""
+    sections: list[tuple[str, list[Block]]] = []
+    heading = ""
+    current: list[Block] = []
+    for block in blocks:
+        if block.is_heading:
+            if current:
+                sections.append((heading, current))
+                current = []
+            heading = _clip(block.text, _SECTION_LIMIT)
+        else:
+            current.append(block)
+    if current:
+        sections.append((heading, current))
+    elif heading:
+        # A heading with nothing under it is still text someone may look for.
+        last = blocks[-1]
+        sections.append(("", [Block(last.text, False, last.unit, last.start, last.end)]))
+    return sections
+
+
+def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) -> list[_Piece]:
+    spans = []
+    for number, block in enumerate(blocks):
+        for start, end in sentence_spans(block.text):
+            located = block.unit == "line"
+            spans.append((
+                block.text[start:end],
+                block.line_at(start) if located else block.start,
+                block.line_at(end - 1) if located else block.end,
+                number,
+            ))
+    counts = count_tokens([text for text, *_ in spans])
+    pieces: list[_Piece] = []
+    for (text, start, end, number), tokens in zip(spans, counts, strict=True):
+        if tokens <= budget:
+            pieces.append(_Piece(text, tokens, start, end, number))
+        else:
+            pieces.extend(_split_long(text, count_tokens, budget, start, end, number))
+    return pieces
+
+
+def _split_long(
+    text: str, count_tokens: TokenCounter, budget: int, start: int, end: int, block: int
+) -> list[_Piece]:
+    """Cut a sentence longer than the budget at word boundaries, so nothing is truncated."""
+    words = text.split(" ")
+    counts = count_tokens(words)
+    pieces: list[_Piece] = []
+    current: list[str] = []
+    used = 0
+    for word, tokens in zip(words, counts, strict=True):
+        if current and used + tokens > budget:
+            pieces.append(_Piece(" ".join(current), used, start, end, block))
+            current, used = [], 0
+        if tokens > budget:
+            # A single "word" (a URL, a run of symbols) over budget: cut it by characters.
+            step = max(1, len(word) * budget // (tokens + 1))
+            for offset in range(0, len(word), step):
+                part = word[offset : offset + step]
+                pieces.append(_Piece(part, count_tokens([part])[0], start, end, block))
+            continue
+        current.append(word)
+        used += tokens
+    if current:
+        pieces.append(_Piece(" ".join(current), used, start, end, block))
+    return pieces
+
+
+def _pack(pieces: Sequence[_Piece], budget: int, overlap_tokens: int) -> list[list[_Piece]]:
+    """Fill chunks greedily; each new chunk repeats the previous one's last sentences."""
+    groups: list[list[_Piece]] = []
+    current: list[_Piece] = []
+    used = 0
+    fresh = 0  # pieces in current that are not overlap from the previous chunk
+    for piece in pieces:
+        if current and used + piece.tokens > budget and fresh:
+            groups.append(current)
+            carried: list[_Piece] = []
+            carried_tokens = 0
+            for previous in reversed(current):
+                if carried_tokens + previous.tokens > overlap_tokens:
+                    break
+                carried.insert(0, previous)
+                carried_tokens += previous.tokens
+            if len(carried) == len(current) or carried_tokens + piece.tokens > budget:
+                carried, carried_tokens = [], 0
+            current, used, fresh = carried, carried_tokens, 0
+        current.append(piece)
+        used += piece.tokens
+        fresh += 1
+    if current and fresh:
+        groups.append(current)
+    return groups
+
+
+def _join(group: Sequence[_Piece]) -> str:
+    text = group[0].text
+    for previous, piece in zip(group, group[1:], strict=False):
+        text += (" " if piece.block == previous.block else "\n") + piece.text
+    return text
+
+
+def _enforce_limit(chunks: list[Chunk], count_tokens: TokenCounter, max_tokens: int) -> list[Chunk]:
+    """Check each chunk's real token count and halve any over the limit.
+
+    Token counts of sentences add up exactly for WordPiece models like MiniLM, but not always
+    for other tokenizers; halving the rare chunk that overflows beats truncating it.
+    """
+    fitted: list[Chunk] = []
+    pending = list(chunks)
+    while pending:
+        counts = count_tokens([chunk.embedding_text() for chunk in pending])
+        retry: list[Chunk] = []
+        for chunk, tokens in zip(pending, counts, strict=True):
+            if tokens <= max_tokens:
+                fitted.append(chunk)
+                continue
+            middle = chunk.text.rfind(" ", 0, len(chunk.text) // 2 + 1)
+            if middle <= 0:
+                middle = len(chunk.text) // 2
+            retry.append(dataclasses.replace(chunk, text=chunk.text[:middle].strip()))
+            retry.append(dataclasses.replace(chunk, text=chunk.text[middle:].strip()))
+        pending = [chunk for chunk in retry if chunk.text]
+    fitted.sort(key=lambda chunk: (chunk.position, chunk.start))
+    return [dataclasses.replace(chunk, position=n) for n, chunk in enumerate(fitted)]

@@ -1,0 +1,327 @@
+"""Incremental ingest: hash every file, re-embed only what changed, write a new index atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from index.embedder import Embedder, Vectors, model_fingerprint
+from index.errors import CitebotError, IndexCorruptError, IndexMismatchError, SourcesError
+from index.manifest import IndexSpec, Manifest
+from index.records import Chunk, IndexedDocument
+from index.store import StoredIndex, write_index
+from ingest.chunker import chunk_document
+from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, load_document
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What an ingest did, for the one-line summary."""
+
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    skipped: tuple[str, ...]  # one message per skipped file, naming it and the fix
+    warnings: tuple[str, ...]
+    chunks_embedded: int
+    chunk_count: int
+    seconds: float
+    wrote_index: bool
+    rebuilt_because: str = ""
+
+    def summary(self) -> str:
+        """Describe the ingest in one line."""
+        parts = [
+            f"{self.added} added",
+            f"{self.updated} updated",
+            f"{self.removed} removed",
+            f"{self.unchanged} unchanged",
+        ]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        return (
+            f"Ingested: {', '.join(parts)}; {self.chunks_embedded} chunks embedded, "
+            f"{self.chunk_count} in the index ({self.seconds:.2f}s)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    path: Path
+    source: str
+    raw_hash: str
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """List the supported files under paths (hidden ones skipped), and what was passed over."""
+    found: list[Path] = []
+    ignored: list[str] = []
+    for root in paths:
+        if not root.exists():
+            raise SourcesError(f"{root} does not exist; pass a folder or file of documents")
+        if root.is_file():
+            found.append(root)
+            continue
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(root)
+            if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+                continue
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.append(path)
+            else:
+                ignored.append(f"ignored {path}: not .txt, .md, .html or .pdf")
+    return sorted(set(found)), ignored
+
+
+def source_name(path: Path) -> str:
+    """Name a file as the index records it: relative to the working folder when inside it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+@contextmanager
+def _exclusive(index_dir: Path) -> Iterator[None]:
+    """Hold a lock so two ingests never write the same index at once."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise CitebotError(
+                f"another ingest is writing {index_dir}; wait for it to finish"
+            ) from exc
+        yield
+
+
+def ingest(
+    paths: Sequence[Path],
+    index_dir: Path,
+    *,
+    model: str,
+    load_embedder: Callable[[], Embedder],
+    chunk_tokens: int,
+    overlap_tokens: int,
+    max_file_bytes: int,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Bring the index at index_dir in line with the documents under paths."""
+    started = time.perf_counter()
+    files, ignored = discover(paths)
+    if not files:
+        raise SourcesError(
+            f"no .txt, .md, .html or .pdf files under {', '.join(map(str, paths))}; "
+            "add documents or pass another folder"
+        )
+    with _exclusive(index_dir):
+        fingerprint = model_fingerprint(model)
+        previous, rebuilt_because = _previous_index(
+            index_dir, fingerprint, chunk_tokens, overlap_tokens, rebuild
+        )
+        try:
+            return _ingest_locked(
+                files, ignored, index_dir, previous, rebuilt_because, started,
+                model=model, fingerprint=fingerprint, load_embedder=load_embedder,
+                chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
+                max_file_bytes=max_file_bytes, progress=progress, roots=paths,
+            )
+        finally:
+            if previous is not None:
+                previous.close()
+
+
+def _previous_index(
+    index_dir: Path, fingerprint: str, chunk_tokens: int, overlap_tokens: int, rebuild: bool
+) -> tuple[StoredIndex | None, str]:
+    """Open the live index if its vectors can be reused, else say why everything is re-embedded."""
+    if rebuild:
+        return None, "--rebuild"
+    try:
+        previous = StoredIndex.open(index_dir)
+    except IndexCorruptError as exc:
+        logger.warning("rebuilding: %s", exc)
+        return None, "the previous index is unreadable"
+    except CitebotError:
+        return None, ""
+    spec = previous.manifest.spec
+    wanted = IndexSpec(
+        model=spec.model, model_fingerprint=fingerprint, dimension=spec.dimension,
+        chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
+    )
+    differences = wanted.differences(spec)
+    if differences:
+        previous.close()
+        return None, "settings changed: " + "; ".join(differences)
+    return previous, ""
+
+
+def _ingest_locked(
+    files: list[Path],
+    ignored: list[str],
+    index_dir: Path,
+    previous: StoredIndex | None,
+    rebuilt_because: str,
+    started: float,
+    *,
+    model: str,
+    fingerprint: str,
+    load_embedder: Callable[[], Embedder],
+    chunk_tokens: int,
+    overlap_tokens: int,
+    max_file_bytes: int,
+    progress: Progress | None,
+    roots: Sequence[Path],
+) -> IngestReport:
+    old = previous.documents() if previous is not None else {}
+    by_hash = {record.content_hash: (record, first) for record, first in old.values()}
+    sources = [_Source(path, source_name(path), _hash_file(path)) for path in files]
+
+    skipped: list[str] = []
+    warnings: list[str] = list(ignored)
+    kept: dict[str, tuple[IndexedDocument, list[Chunk], Vectors]] = {}
+    fresh: dict[str, tuple[IndexedDocument, list[Chunk]]] = {}
+    embedder: Embedder | None = None
+    added = updated = unchanged = 0
+    for item in sources:
+        reusable = by_hash.get(item.raw_hash)
+        if reusable is not None and previous is not None:
+            # Same bytes as an indexed document (perhaps moved): reuse its chunks and vectors.
+            record, first = reusable
+            stored = previous.chunks(range(first, first + record.chunk_count))
+            chunks = [dataclasses.replace(stored[i], source=item.source) for i in sorted(stored)]
+            vectors = previous.vectors(first, record.chunk_count)
+            kept[item.source] = (dataclasses.replace(record, source=item.source), chunks, vectors)
+            unchanged += 1
+            continue
+        try:
+            document, notes = load_document(item.path, item.source, max_bytes=max_file_bytes)
+        except SkippedFile as exc:
+            skipped.append(str(exc))
+            continue
+        warnings.extend(notes)
+        if embedder is None:
+            embedder = load_embedder()
+        chunks = chunk_document(
+            document, embedder.count_tokens, max_tokens=chunk_tokens, overlap_tokens=overlap_tokens
+        )
+        record = IndexedDocument(document.source, document.title, item.raw_hash, len(chunks))
+        fresh[item.source] = (record, chunks)
+        if item.source in old:
+            updated += 1
+        else:
+            added += 1
+    present = set(kept) | set(fresh)
+    removed = sum(1 for source in old if source not in present)
+    if not present:
+        raise SourcesError(
+            f"none of the {len(files)} files could be ingested ({skipped[0]}); "
+            "the previous index was left as it was"
+        )
+
+    changed = bool(fresh or removed or rebuilt_because or previous is None)
+    if not changed:
+        return IngestReport(
+            added, updated, removed, unchanged, tuple(skipped), tuple(warnings), 0,
+            previous.chunk_count if previous else 0, time.perf_counter() - started, False,
+        )
+
+    to_embed = [chunk.embedding_text() for _, chunks in fresh.values() for chunk in chunks]
+    if embedder is None and (to_embed or previous is None):
+        embedder = load_embedder()
+    if embedder is not None:
+        new_vectors = _embed(embedder, to_embed, progress)
+        dimension = embedder.dimension
+    else:
+        assert previous is not None  # the embedder is loaded whenever there is no previous index
+        new_vectors = np.zeros((0, previous.manifest.spec.dimension), dtype=np.float32)
+        dimension = previous.manifest.spec.dimension
+
+    documents: list[IndexedDocument] = []
+    all_chunks: list[Chunk] = []
+    blocks: list[Vectors] = []
+    offset = 0
+    for source in sorted(present):
+        if source in kept:
+            record, chunks, vectors = kept[source]
+        else:
+            record, chunks = fresh[source]
+            vectors = new_vectors[offset : offset + len(chunks)]
+            offset += len(chunks)
+        documents.append(record)
+        all_chunks.extend(chunks)
+        blocks.append(vectors)
+    stacked = np.vstack(blocks) if blocks else np.zeros((0, dimension), dtype=np.float32)
+
+    spec = IndexSpec(
+        model=model, model_fingerprint=fingerprint, dimension=dimension,
+        chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
+    )
+    manifest = Manifest(
+        spec=spec,
+        document_count=len(documents),
+        chunk_count=len(all_chunks),
+        index_type="flat",
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sources=[str(root) for root in roots],
+        versions=_versions(),
+    )
+    if previous is not None:
+        previous.close()  # its files are about to be replaced
+    write_index(index_dir, manifest, documents, all_chunks, stacked)
+    return IngestReport(
+        added, updated, removed, unchanged, tuple(skipped), tuple(warnings), len(to_embed),
+        len(all_chunks), time.perf_counter() - started, True, rebuilt_because,
+    )
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""  # unreadable: the loader reports it by name
+    return digest.hexdigest()
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: Progress | None) -> Vectors:
+    """Embed in batches, longest texts together so padding wastes little, reporting progress."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    batch = 256
+    for begin in range(0, len(order), batch):
+        ids = order[begin : begin + batch]
+        vectors[ids] = embedder.embed_batch([texts[i] for i in ids])
+        if progress is not None:
+            progress(min(begin + batch, len(order)), len(order))
+    return vectors
+
+
+def _versions() -> dict[str, str]:
+    versions = {}
+    for package in ("citebot", "faiss-cpu", "sentence-transformers", "torch", "transformers"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
