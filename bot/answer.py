@@ -41,7 +41,7 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The reply to one question: quoted sentences, what they cite, and whether anything was found."""
+    """The reply to a question: quoted sentences, what they cite, whether anything was found."""
 
     question: str
     found: bool
@@ -122,8 +122,9 @@ def compose_answer(
 def _term_weights(question: str, frequencies: Mapping[str, int], total: int) -> dict[str, float]:
     """Weight each question term by inverse document frequency, as BM25 does."""
     return {
-        term: math.log(1 + (total - frequencies.get(term, 0) + 0.5)
-                       / (frequencies.get(term, 0) + 0.5))
+        term: math.log(
+            1 + (total - frequencies.get(term, 0) + 0.5) / (frequencies.get(term, 0) + 0.5)
+        )
         for term in set(to_terms(question))
     }
 

@@ -33,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="build or update the index from documents")
     ingest.add_argument(
-        "paths", nargs="*", type=Path, metavar="PATH",
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
         help="folders or files to index (default: CITEBOT_SOURCES, i.e. sources/)",
     )
     ingest.add_argument("--rebuild", action="store_true", help="re-embed everything")
@@ -57,10 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
         level = logging.INFO if args.verbose else settings.log_level.upper()
-        logging.basicConfig(level=level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         handler: Callable[[argparse.Namespace, Settings, Console], int] = {
-            "ingest": _ingest, "ask": _ask, "eval": _eval,
+            "ingest": _ingest,
+            "ask": _ask,
+            "eval": _eval,
         }[args.command]
         return handler(args, settings, err)
     except CitebotError as exc:
@@ -69,8 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        err.print(f"[bold red]error:[/] setting {escape(where)}: {escape(first['msg'])}; "
-                  "fix it in the environment or .env (CITEBOT_...)")
+        err.print(
+            f"[bold red]error:[/] setting {escape(where)}: {escape(first['msg'])}; "
+            "fix it in the environment or .env (CITEBOT_...)"
+        )
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -108,20 +116,31 @@ def _ingest(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     from bot.engine import run_ingest  # noqa: PLC0415 (keeps `citebot --help` instant)
 
     with _progress_bar(err, "Embedding chunks") as progress:
-        report = run_ingest(settings, list(args.paths) or None, rebuild=args.rebuild,
-                            progress=progress)
+        report = run_ingest(
+            settings, list(args.paths) or None, rebuild=args.rebuild, progress=progress
+        )
     for message in (*report.warnings, *report.skipped):
         err.print(f"[yellow]warning:[/] {escape(message)}")
     if report.rebuilt_because:
         err.print(f"rebuilt from scratch: {escape(report.rebuilt_because)}")
     if args.json:
-        print(json.dumps({
-            "added": report.added, "updated": report.updated, "removed": report.removed,
-            "unchanged": report.unchanged, "skipped": list(report.skipped),
-            "warnings": list(report.warnings), "chunks_embedded": report.chunks_embedded,
-            "chunk_count": report.chunk_count, "seconds": round(report.seconds, 3),
-            "index_dir": str(settings.index_dir),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "added": report.added,
+                    "updated": report.updated,
+                    "removed": report.removed,
+                    "unchanged": report.unchanged,
+                    "skipped": list(report.skipped),
+                    "warnings": list(report.warnings),
+                    "chunks_embedded": report.chunks_embedded,
+                    "chunk_count": report.chunk_count,
+                    "seconds": round(report.seconds, 3),
+                    "index_dir": str(settings.index_dir),
+                },
+                indent=2,
+            )
+        )
     else:
         print(report.summary())
     return 0
@@ -132,8 +151,9 @@ def _load_bot(settings: Settings, err: Console) -> object:
     from index.store import live_generation  # noqa: PLC0415
 
     if live_generation(settings.index_dir) is None:
-        err.print(f"No index yet: building it from {escape(str(settings.sources))}/ "
-                  "(first run only)…")
+        err.print(
+            f"No index yet: building it from {escape(str(settings.sources))}/ (first run only)…"
+        )
         with _progress_bar(err, "Embedding chunks") as progress:
             return Citebot.load(settings, build_if_missing=True, progress=progress)
     with _status(err, "Loading model and index…"):
@@ -162,16 +182,20 @@ def _print_answer(console: Console, answer: Answer) -> None:
         if answer.related:
             console.print("\n[dim]Closest passages (not evidence):[/]")
             for citation in answer.related:
-                console.print(f"[dim]- {escape(citation.title)} ({escape(citation.source)}, "
-                              f"{escape(citation.location)}; score {citation.score:.2f})[/]")
+                console.print(
+                    f"[dim]- {escape(citation.title)} ({escape(citation.source)}, "
+                    f"{escape(citation.location)}; score {citation.score:.2f})[/]"
+                )
         return
     for quote in answer.quotes:
         console.print(f"“{escape(quote.text)}” [bold cyan]\\[{quote.n}][/]")
     console.print()
     for citation in answer.citations:
         console.print(f"[bold cyan]\\[{citation.n}][/] [bold]{escape(citation.title)}[/]")
-        console.print(f"    {escape(citation.source)}, {escape(citation.location)} "
-                      f"[dim](score {citation.score:.2f})[/]")
+        console.print(
+            f"    {escape(citation.source)}, {escape(citation.location)} "
+            f"[dim](score {citation.score:.2f})[/]"
+        )
         excerpt = " ".join(citation.text.split())
         if len(excerpt) > _EXCERPT:
             excerpt = excerpt[:_EXCERPT].rsplit(" ", 1)[0] + " …"
@@ -192,11 +216,14 @@ def _eval(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     metrics = report.metrics()
     for result in report.results:
         if result.answerable and (not result.rank or result.rank > 3 or not result.found):
-            err.print(f"[yellow]miss[/] {escape(result.id)}: rank {result.rank}, "
-                      f"answered {result.found}: {escape(result.question)}")
+            err.print(
+                f"[yellow]miss[/] {escape(result.id)}: rank {result.rank}, "
+                f"answered {result.found}: {escape(result.question)}"
+            )
         if not result.answerable and result.found:
-            err.print(f"[yellow]answered unanswerable[/] {escape(result.id)}: "
-                      f"{escape(result.question)}")
+            err.print(
+                f"[yellow]answered unanswerable[/] {escape(result.id)}: {escape(result.question)}"
+            )
     width = max(len(name) for name in metrics)
     for name, value in metrics.items():
         print(f"{name:<{width}}  {value}")

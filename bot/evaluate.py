@@ -47,7 +47,7 @@ class EvalReport:
         answerable = [r for r in self.results if r.answerable]
         unanswerable = [r for r in self.results if not r.answerable]
 
-        def share(items: Sequence[QuestionResult], hit: bool | int) -> float:
+        def share(items: Sequence[QuestionResult], hit: float) -> float:
             return round(hit / len(items), 4) if items else 0.0
 
         def recall(k: int) -> float:
@@ -60,7 +60,7 @@ class EvalReport:
             "recall@1": recall(1),
             "recall@3": recall(3),
             "recall@5": recall(5),
-            "mrr": share(answerable, sum(1 / r.rank for r in answerable if r.rank)),  # type: ignore[arg-type]
+            "mrr": share(answerable, sum(1 / r.rank for r in answerable if r.rank)),
             "answered": share(answerable, sum(r.found for r in answerable)),
             "declined": share(unanswerable, sum(not r.found for r in unanswerable)),
             "cited_expected": share(answerable, sum(r.cited for r in answerable)),
@@ -113,8 +113,8 @@ def evaluate(bot: Citebot, questions: Sequence[EvalQuestion]) -> EvalReport:
                 answerable=bool(item.expect),
                 rank=rank,
                 found=answer.found,
-                quoted=bool(item.expect) and _holds(" ".join(q.text for q in answer.quotes),
-                                                    item.expect),
+                quoted=bool(item.expect)
+                and _holds(" ".join(q.text for q in answer.quotes), item.expect),
                 cited=any(_holds(c.text, item.expect) for c in answer.citations),
             )
         )
@@ -127,8 +127,15 @@ def report_json(report: EvalReport) -> str:
         {
             "metrics": report.metrics(),
             "questions": [
-                {"id": r.id, "question": r.question, "answerable": r.answerable, "rank": r.rank,
-                 "found": r.found, "cited": r.cited, "quoted": r.quoted}
+                {
+                    "id": r.id,
+                    "question": r.question,
+                    "answerable": r.answerable,
+                    "rank": r.rank,
+                    "found": r.found,
+                    "cited": r.cited,
+                    "quoted": r.quoted,
+                }
                 for r in report.results
             ],
         },

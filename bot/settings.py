@@ -25,12 +25,16 @@ class ChunkingSettings(BaseModel):
     """How documents are cut into passages."""
 
     chunk_tokens: int = Field(
-        160, ge=32, le=8192,
+        160,
+        ge=32,
+        le=8192,
         description="Largest chunk, in the model's tokens (title and heading included); "
         "must not exceed the model's maximum sequence length.",
     )
     overlap_tokens: int = Field(
-        32, ge=0, description="Tokens of trailing sentences repeated at the start of the next chunk."
+        32,
+        ge=0,
+        description="Tokens of trailing sentences repeated at the start of the next chunk.",
     )
 
 
@@ -39,7 +43,9 @@ class RetrievalSettings(BaseModel):
 
     top_k: int = Field(5, ge=1, le=100, description="Passages retrieved per question.")
     min_similarity: float = Field(
-        0.22, ge=-1.0, le=1.0,
+        0.22,
+        ge=-1.0,
+        le=1.0,
         description="Abstention threshold: below this cosine similarity of the best passage, "
         "the bot says the sources do not cover the question.",
     )
@@ -71,7 +77,7 @@ class Settings(BaseSettings):
     sources: Path = Field(Path("sources"), description="Folder of documents to answer from.")
     index_dir: Path = Field(Path("data/index"), description="Folder holding the index.")
     log_level: str = Field("WARNING", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
-    embedding: EmbeddingSettings = EmbeddingSettings()
-    chunking: ChunkingSettings = ChunkingSettings()
-    retrieval: RetrievalSettings = RetrievalSettings()
-    ingest: IngestSettings = IngestSettings()
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)

@@ -115,7 +115,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415 (slow import)
         from transformers.utils import logging as transformers_logging  # noqa: PLC0415
 
-        transformers_logging.disable_progress_bar()  # its "Loading weights" bar is noise here
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # its "Loading weights" bar is noise here
 
         try:
             self._model: Any = SentenceTransformer(
@@ -131,8 +131,9 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         self._tokenizer: Callable[..., Any] = self._model.tokenizer
         # sentence-transformers 6 renamed the method; older releases only have the long name.
-        dimension_of = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
+        dimension_of: Any = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
         )
         self._dimension = int(dimension_of())
 

@@ -1,12 +1,12 @@
 """citebot's error tree; every message says what to do about it.
 
-    CitebotError
-    ├── ConfigError          settings that cannot work (bad model path, chunk size too large)
-    ├── IndexMissingError    no index on disk yet
-    ├── IndexMismatchError   index built with another model or incompatible parameters
-    ├── IndexCorruptError    index files unreadable or inconsistent
-    ├── SourcesError         nothing to ingest (missing folder, no supported files)
-    └── QuestionError        a question the bot cannot take (empty, too long)
+CitebotError
+├── ConfigError          settings that cannot work (bad model path, chunk size too large)
+├── IndexMissingError    no index on disk yet
+├── IndexMismatchError   index built with another model or incompatible parameters
+├── IndexCorruptError    index files unreadable or inconsistent
+├── SourcesError         nothing to ingest (missing folder, no supported files)
+└── QuestionError        a question the bot cannot take (empty, too long)
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ class Chunk:
     def location(self) -> str:
         """Describe where the passage sits, e.g. 'lines 12-18'."""
         plural = {"line": "lines", "page": "pages", "paragraph": "paragraphs"}[self.unit]
-        span = f"{self.unit} {self.start}" if self.start == self.end else (
-            f"{plural} {self.start}-{self.end}"
+        span = (
+            f"{self.unit} {self.start}"
+            if self.start == self.end
+            else (f"{plural} {self.start}-{self.end}")
         )
         return f"{span}, {self.section}" if self.section else span
 

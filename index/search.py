@@ -46,7 +46,11 @@ def search(
     best = sorted(fused, key=lambda chunk_id: fused[chunk_id], reverse=True)[:top_k]
     chunks = index.chunks(best)
     return [
-        Hit(chunk=chunks[chunk_id], score=fused[chunk_id], similarity=similarity[chunk_id],
-            rank=rank)
+        Hit(
+            chunk=chunks[chunk_id],
+            score=fused[chunk_id],
+            similarity=similarity[chunk_id],
+            rank=rank,
+        )
         for rank, chunk_id in enumerate(best, start=1)
     ]

@@ -8,8 +8,51 @@ import re
 # character that can start a sentence.
 _BOUNDARY = re.compile(r"""[.!?…]+["”’')\]]*(?=\s+["“‘(\[]?[A-Z0-9])""")
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st vs etc e.g i.e inc ltd co corp u.s u.k sec no fig al approx
-    dept est gov jan feb mar apr jun jul aug sep sept oct nov dec p pp vol ed eds""".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "vs",
+        "etc",
+        "e.g",
+        "i.e",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "u.s",
+        "u.k",
+        "sec",
+        "no",
+        "fig",
+        "al",
+        "approx",
+        "dept",
+        "est",
+        "gov",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "p",
+        "pp",
+        "vol",
+        "ed",
+        "eds",
+    ]
 )
 
 

@@ -134,8 +134,13 @@ def _write_chunks(
         for document in documents:
             connection.execute(
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
-                (document.source, document.title, document.content_hash, first,
-                 document.chunk_count),
+                (
+                    document.source,
+                    document.title,
+                    document.content_hash,
+                    first,
+                    document.chunk_count,
+                ),
             )
             first += document.chunk_count
         connection.executemany(
@@ -281,7 +286,7 @@ class StoredIndex:
                 f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})",  # noqa: S608
                 unique,
             ).fetchall()
-        return {term: 0 for term in unique} | {row[0]: int(row[1]) for row in rows}
+        return dict.fromkeys(unique, 0) | {row[0]: int(row[1]) for row in rows}
 
     def similarity(self, query: Vectors, chunk_id: int) -> float:
         """Return the cosine similarity of the query to one stored chunk."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -96,12 +97,14 @@ def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) ->
     for number, block in enumerate(blocks):
         for start, end in sentence_spans(block.text):
             located = block.unit == "line"
-            spans.append((
-                block.text[start:end],
-                block.line_at(start) if located else block.start,
-                block.line_at(end - 1) if located else block.end,
-                number,
-            ))
+            spans.append(
+                (
+                    block.text[start:end],
+                    block.line_at(start) if located else block.start,
+                    block.line_at(end - 1) if located else block.end,
+                    number,
+                )
+            )
     counts = count_tokens([text for text, *_ in spans])
     pieces: list[_Piece] = []
     for (text, start, end, number), tokens in zip(spans, counts, strict=True):
@@ -168,7 +171,7 @@ def _pack(pieces: Sequence[_Piece], budget: int, overlap_tokens: int) -> list[li
 
 def _join(group: Sequence[_Piece]) -> str:
     text = group[0].text
-    for previous, piece in zip(group, group[1:], strict=False):
+    for previous, piece in itertools.pairwise(group):
         text += (" " if piece.block == previous.block else "\n") + piece.text
     return text
 

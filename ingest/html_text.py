@@ -7,17 +7,83 @@ from html.parser import HTMLParser
 
 # Elements whose content a reader never sees as the page's content.
 _HIDDEN = frozenset(
-    "script style noscript template svg canvas nav header footer aside form button select "
-    "iframe object head dialog menu".split()
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "canvas",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "form",
+        "button",
+        "select",
+        "iframe",
+        "object",
+        "head",
+        "dialog",
+        "menu",
+    ]
 )
 _HIDDEN_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "menu", "menubar"})
 _BLOCKS = frozenset(
-    "p div li ul ol dl dt dd section article main blockquote pre table tr td th caption "
-    "figcaption figure h1 h2 h3 h4 h5 h6 br hr address details summary body html".split()
+    [
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "section",
+        "article",
+        "main",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "caption",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "br",
+        "hr",
+        "address",
+        "details",
+        "summary",
+        "body",
+        "html",
+    ]
 )
-_HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+_HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
 _VOID = frozenset(
-    "area base br col embed hr img input link meta param source track wbr".split()
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
 )
 _SPACE = re.compile(r"\s+")
 

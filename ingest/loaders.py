@@ -34,7 +34,7 @@ _MD_INLINE = (
 _TITLE_LIMIT = 120
 
 
-class SkippedFile(Exception):  # noqa: N818 (it is a verdict on a file, not a failure of ours)
+class SkippedFile(Exception):
     """A file that cannot be ingested; the message says why and what to do."""
 
     def __init__(self, path: Path, reason: str) -> None:
@@ -47,8 +47,10 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
     """Load one file into a cleaned Document, with any warnings about how it was read."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise SkippedFile(path, f"unsupported file type {suffix or '(none)'}; convert it to "
-                          ".txt, .md, .html or .pdf")
+        raise SkippedFile(
+            path,
+            f"unsupported file type {suffix or '(none)'}; convert it to .txt, .md, .html or .pdf",
+        )
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -192,7 +194,7 @@ def _continues(previous: str, line: str) -> bool:
     return (
         40 <= len(previous) <= wrap_width
         and len(line) <= wrap_width
-        and previous[-1] not in ".!?:…\"”"
+        and previous[-1] not in '.!?:…"”'
     )
 
 
@@ -209,7 +211,7 @@ def _looks_like_heading(text: str, line_count: int) -> bool:
         and len(text) <= 80
         and len(text.split()) <= 12
         and text[0].isupper()
-        and text[-1] not in ".!?,;:…\"”)"
+        and text[-1] not in '.!?,;:…"”)'
         and not _BULLET.match(text)
     )
 
@@ -248,8 +250,8 @@ def _pdf_blocks(path: Path, raw: bytes) -> tuple[Block, ...]:
     blocks: list[Block] = []
     for number, page_text in enumerate(pages, start=1):
         # Re-join words hyphenated across line breaks, then split on blank lines.
-        page_text = re.sub(r"(\w)-\n(\w)", r"\1\2", page_text)
-        for paragraph in re.split(r"\n\s*\n", page_text):
+        joined = re.sub(r"(\w)-\n(\w)", r"\1\2", page_text)
+        for paragraph in re.split(r"\n\s*\n", joined):
             text = " ".join(paragraph.split())
             if text:
                 blocks.append(Block(text, False, "page", number, number))

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder, Vectors, model_fingerprint
-from index.errors import CitebotError, IndexCorruptError, IndexMismatchError, SourcesError
+from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
 from index.store import StoredIndex, write_index
@@ -139,10 +139,20 @@ def ingest(
         )
         try:
             return _ingest_locked(
-                files, ignored, index_dir, previous, rebuilt_because, started,
-                model=model, fingerprint=fingerprint, load_embedder=load_embedder,
-                chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
-                max_file_bytes=max_file_bytes, progress=progress, roots=paths,
+                files,
+                ignored,
+                index_dir,
+                previous,
+                rebuilt_because,
+                started,
+                model=model,
+                fingerprint=fingerprint,
+                load_embedder=load_embedder,
+                chunk_tokens=chunk_tokens,
+                overlap_tokens=overlap_tokens,
+                max_file_bytes=max_file_bytes,
+                progress=progress,
+                roots=paths,
             )
         finally:
             if previous is not None:
@@ -164,8 +174,11 @@ def _previous_index(
         return None, ""
     spec = previous.manifest.spec
     wanted = IndexSpec(
-        model=spec.model, model_fingerprint=fingerprint, dimension=spec.dimension,
-        chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
+        model=spec.model,
+        model_fingerprint=fingerprint,
+        dimension=spec.dimension,
+        chunk_tokens=chunk_tokens,
+        overlap_tokens=overlap_tokens,
     )
     differences = wanted.differences(spec)
     if differences:
@@ -240,8 +253,16 @@ def _ingest_locked(
     changed = bool(fresh or removed or rebuilt_because or previous is None)
     if not changed:
         return IngestReport(
-            added, updated, removed, unchanged, tuple(skipped), tuple(warnings), 0,
-            previous.chunk_count if previous else 0, time.perf_counter() - started, False,
+            added,
+            updated,
+            removed,
+            unchanged,
+            tuple(skipped),
+            tuple(warnings),
+            0,
+            previous.chunk_count if previous else 0,
+            time.perf_counter() - started,
+            False,
         )
 
     to_embed = [chunk.embedding_text() for _, chunks in fresh.values() for chunk in chunks]
@@ -272,8 +293,11 @@ def _ingest_locked(
     stacked = np.vstack(blocks) if blocks else np.zeros((0, dimension), dtype=np.float32)
 
     spec = IndexSpec(
-        model=model, model_fingerprint=fingerprint, dimension=dimension,
-        chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
+        model=model,
+        model_fingerprint=fingerprint,
+        dimension=dimension,
+        chunk_tokens=chunk_tokens,
+        overlap_tokens=overlap_tokens,
     )
     manifest = Manifest(
         spec=spec,
@@ -288,8 +312,17 @@ def _ingest_locked(
         previous.close()  # its files are about to be replaced
     write_index(index_dir, manifest, documents, all_chunks, stacked)
     return IngestReport(
-        added, updated, removed, unchanged, tuple(skipped), tuple(warnings), len(to_embed),
-        len(all_chunks), time.perf_counter() - started, True, rebuilt_because,
+        added,
+        updated,
+        removed,
+        unchanged,
+        tuple(skipped),
+        tuple(warnings),
+        len(to_embed),
+        len(all_chunks),
+        time.perf_counter() - started,
+        True,
+        rebuilt_because,
     )
 
 
