@@ -19,7 +19,7 @@ _FURNITURE = re.compile(
       | (?:share|tweet|email|print)(?:\ (?:this|on)(?:\ \w+)?)?
       | reading\ time | \d+\ min(?:ute)?s?\ read
       | skip\ to\ (?:main\ )?content | toggle\ navigation | (?:main\ )?menu | search
-      | (?:previous|next)(?:\ (?:article|post|story))?
+      | (?:previous|next)\ (?:article|post|story)
       | advertisement | sponsored(?:\ content)?
       | read\ more | continue\ reading
       | accept(?:\ all)?\ cookies | cookie\ (?:settings|preferences|policy)

@@ -1,0 +1,78 @@
+"""Shared fixtures: a clean environment, the fake embedder, and the real model and index."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import HashingEmbedder
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = REPO / "sources"
+DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
+LOCAL_DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Drop CITEBOT_* and proxy variables and run each test in its own folder (no stray .env)."""
+    for name in list(os.environ):
+        if name.startswith("CITEBOT_") or name.lower() in {"http_proxy", "https_proxy"}:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def fake_embedder() -> HashingEmbedder:
+    """Return a fresh deterministic embedder."""
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """Copy the default corpus into a scratch folder."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SOURCES, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def dev_set() -> Path:
+    """Return the dev question file (the shared one, or the copy kept in tests/data)."""
+    return DEV_SET if DEV_SET.exists() else LOCAL_DEV_SET
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    """Load the bundled all-MiniLM-L6-v2 once per session."""
+    from bot.engine import load_embedder
+    from bot.settings import Settings
+
+    return load_embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:  # type: ignore[no-untyped-def]
+    """Build the real index of sources/ with the real model, once per session."""
+    from bot.engine import run_ingest
+    from bot.settings import Settings
+
+    index_dir = tmp_path_factory.mktemp("real") / "index"
+    settings = Settings(sources=SOURCES, index_dir=index_dir)
+    run_ingest(settings, embedder=real_embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def real_bot(real_index_dir: Path, real_embedder) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A Citebot over the real corpus with the real model."""
+    from bot.engine import Citebot
+    from bot.settings import Settings
+
+    bot = Citebot.load(Settings(sources=SOURCES, index_dir=real_index_dir), embedder=real_embedder)
+    yield bot
+    bot.close()

@@ -1,0 +1,101 @@
+"""Chunks fit the model, overlap a little, lose no text and know where they came from."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.errors import ConfigError
+from ingest.chunker import chunk_document
+from ingest.document import Block, Document
+from ingest.loaders import load_document
+from tests.conftest import SOURCES
+
+
+def words(texts: list[str]) -> list[int]:
+    """Count tokens as whitespace-separated words."""
+    return [len(text.split()) for text in texts]
+
+
+def make_document(*paragraphs: str, title: str = "Doc") -> Document:
+    blocks = tuple(
+        Block(text, False, "line", n, n, ((0, n),)) for n, text in enumerate(paragraphs, start=1)
+    )
+    return Document("doc.txt", title, blocks, "hash")
+
+
+def test_chunk_document_never_exceeds_max_tokens_on_real_corpus() -> None:
+    for path in sorted(SOURCES.iterdir()):
+        document, _ = load_document(path, path.name, max_bytes=10**8)
+        chunks = chunk_document(document, words, max_tokens=60, overlap_tokens=10)
+        assert chunks
+        assert max(words([c.embedding_text() for c in chunks])) <= 60
+
+
+def test_chunk_document_overlaps_consecutive_chunks() -> None:
+    sentences = [f"Sentence number {i} is here." for i in range(20)]
+    chunks = chunk_document(make_document(" ".join(sentences)), words, max_tokens=30,
+                            overlap_tokens=6)
+    assert len(chunks) > 2
+    for previous, current in zip(chunks, chunks[1:], strict=False):
+        last_sentence = previous.text.split(". ")[-1]
+        assert current.text.startswith(last_sentence.rstrip("."))
+
+
+def test_chunk_document_splits_over_long_sentence_without_losing_words() -> None:
+    long_sentence = " ".join(f"w{i}" for i in range(500)) + "."
+    chunks = chunk_document(make_document(long_sentence), words, max_tokens=50, overlap_tokens=0)
+    assert max(words([c.embedding_text() for c in chunks])) <= 50
+    assert " ".join(c.text for c in chunks).split() == long_sentence.split()
+
+
+def test_chunk_document_records_section_and_lines() -> None:
+    blocks = (
+        Block("Intro", True, "line", 1, 1, ((0, 1),)),
+        Block("First line of text. Second", False, "line", 3, 4, ((0, 3), (20, 4))),
+        Block("Next part", True, "line", 6, 6, ((0, 6),)),
+        Block("Under the next part.", False, "line", 8, 8, ((0, 8),)),
+    )
+    chunks = chunk_document(Document("d.txt", "T", blocks, "h"), words, max_tokens=100,
+                            overlap_tokens=0)
+    assert [(c.section, c.start, c.end, c.text) for c in chunks] == [
+        ("Intro", 3, 4, "First line of text. Second"),
+        ("Next part", 8, 8, "Under the next part."),
+    ]
+    assert chunks[0].location == "lines 3-4, Intro"
+
+
+def test_chunk_document_rejects_overlap_of_half_the_chunk() -> None:
+    with pytest.raises(ConfigError, match="OVERLAP"):
+        chunk_document(make_document("Text."), words, max_tokens=40, overlap_tokens=20)
+
+
+def test_chunk_document_line_numbers_point_at_the_text() -> None:
+    source = SOURCES / "002_ada3f840144639bd.txt"
+    lines = source.read_text(encoding="utf-8").splitlines()
+    document, _ = load_document(source, source.name, max_bytes=10**8)
+    for chunk in chunk_document(document, words, max_tokens=120, overlap_tokens=20):
+        first_words = " ".join(chunk.text.split()[:3])
+        assert first_words in " ".join(" ".join(lines[chunk.start - 1 : chunk.end]).split())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    paragraphs=st.lists(
+        st.text(alphabet=st.sampled_from("abc def. Ghi! jk? \n"), min_size=1, max_size=400),
+        min_size=1, max_size=6,
+    ),
+    max_tokens=st.integers(min_value=24, max_value=120),
+)
+def test_chunk_document_property_fits_and_keeps_every_word(
+    paragraphs: list[str], max_tokens: int
+) -> None:
+    texts = [" ".join(p.split()) for p in paragraphs if p.split()]
+    if not texts:
+        return
+    chunks = chunk_document(make_document(*texts), words, max_tokens=max_tokens,
+                            overlap_tokens=max_tokens // 4)
+    assert all(n <= max_tokens for n in words([c.embedding_text() for c in chunks]))
+    chunked_words = {w for c in chunks for w in c.text.split()}
+    assert {w for t in texts for w in t.split()} <= chunked_words

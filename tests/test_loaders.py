@@ -1,0 +1,155 @@
+"""Loading every supported format, titles, and bad input skipped with a named reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.loaders import SkippedFile, load_document
+
+LIMIT = 10_000_000
+
+
+def minimal_pdf(page_texts: list[str]) -> bytes:
+    """Build a small valid PDF whose pages show the given text (or nothing, if empty)."""
+    objects: list[bytes] = []
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(len(page_texts)))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(page_texts)} >>".encode())
+    font_id = 3 + 2 * len(page_texts)
+    for i, text in enumerate(page_texts):
+        content_id = 4 + 2 * i
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
+            f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
+        )
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode() if text else b""
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref,
+    )
+    return bytes(out)
+
+
+def test_load_txt_uses_front_matter_title_and_real_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text('---\ntitle: "My Title"\n---\nFirst paragraph.\n\nSecond one.\n')
+    document, warnings = load_document(path, "a.txt", max_bytes=LIMIT)
+    assert document.title == "My Title"
+    assert [(b.text, b.start) for b in document.blocks] == [
+        ("First paragraph.", 4), ("Second one.", 6),
+    ]
+    assert warnings == []
+
+
+def test_load_txt_joins_hard_wrapped_lines(tmp_path: Path) -> None:
+    path = tmp_path / "wrapped.txt"
+    path.write_text(
+        "This paragraph was wrapped by an editor at a fixed width, as\n"
+        "plain text often is, and must read as one paragraph.\n"
+    )
+    document, _ = load_document(path, "wrapped.txt", max_bytes=LIMIT)
+    assert len(document.blocks) == 1
+    assert document.blocks[0].line_at(document.blocks[0].text.index("plain")) == 2
+
+
+def test_load_txt_title_falls_back_to_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("Return to Articles\n\nQuarterly planning notes\n\nWe met and agreed.\n")
+    document, _ = load_document(path, "notes.txt", max_bytes=LIMIT)
+    assert document.title == "Quarterly planning notes"
+
+
+def test_load_markdown_headings_and_inline_markup(tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text("# Install guide\n\nRun **pip** and see [the docs](http://x).\n\n## Next\n\nMore.\n")
+    document, _ = load_document(path, "guide.md", max_bytes=LIMIT)
+    assert document.title == "Install guide"
+    assert [(b.text, b.is_heading) for b in document.blocks] == [
+        ("Install guide", True), ("Run pip and see the docs.", False), ("Next", True),
+        ("More.", False),
+    ]
+
+
+def test_load_html_title_and_visible_text(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text("<title>Page</title><nav>Home</nav><p>Visible text here.</p>")
+    document, _ = load_document(path, "page.html", max_bytes=LIMIT)
+    assert document.title == "Page"
+    assert [b.text for b in document.blocks] == ["Visible text here."]
+
+
+def test_load_malformed_html_keeps_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "broken.htm"
+    path.write_text("<html><body><p>Unclosed paragraph <div>and a div</span><p>Last")
+    document, _ = load_document(path, "broken.htm", max_bytes=LIMIT)
+    assert [b.text for b in document.blocks] == ["Unclosed paragraph", "and a div", "Last"]
+
+
+def test_load_pdf_text_layer_with_page_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(minimal_pdf(["Hello from page one.", "And page two."]))
+    document, _ = load_document(path, "report.pdf", max_bytes=LIMIT)
+    assert [(b.text, b.unit, b.start) for b in document.blocks] == [
+        ("Hello from page one.", "page", 1), ("And page two.", "page", 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"   \n\n  ", "empty"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+        ("scan.pdf", minimal_pdf(["", ""]), "no text layer"),
+        ("fake.pdf", b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
+        ("only-nav.html", b"<nav>Home</nav><script>x()</script>", "no text left"),
+        ("data.csv", b"a,b\n1,2\n", "unsupported file type"),
+    ],
+)
+def test_load_bad_input_is_skipped_with_its_name_and_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SkippedFile) as caught:
+        load_document(path, name, max_bytes=LIMIT)
+    assert str(path) in str(caught.value)
+    assert reason in str(caught.value)
+
+
+def test_load_invalid_utf8_is_read_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Café menu: crème brûlée.\n".encode("latin-1"))
+    document, warnings = load_document(path, "latin.txt", max_bytes=LIMIT)
+    assert document.blocks[0].text == "Café menu: crème brûlée."
+    assert len(warnings) == 1
+    assert "latin.txt" in warnings[0]
+    assert "UTF-8" in warnings[0]
+
+
+def test_load_file_over_size_limit_is_skipped_naming_the_setting(tmp_path: Path) -> None:
+    path = tmp_path / "huge.txt"
+    path.write_text("word " * 300_000)
+    with pytest.raises(SkippedFile, match="CITEBOT_INGEST__MAX_FILE_MB"):
+        load_document(path, "huge.txt", max_bytes=1_000_000)
+
+
+def test_load_large_file_under_limit_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    paragraphs = [f"Paragraph number {i} says something." for i in range(50_000)]
+    path.write_text("\n\n".join(paragraphs))
+    document, _ = load_document(path, "big.txt", max_bytes=LIMIT)
+    assert len(document.blocks) == 50_000
+    assert document.blocks[-1].text == "Paragraph number 49999 says something."

@@ -1,0 +1,112 @@
+"""The on-disk index: round trip, atomic replacement, refusal of corrupt or mismatched indexes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from index import store
+from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.manifest import IndexSpec, Manifest
+from index.records import Chunk, IndexedDocument
+from index.store import StoredIndex, live_generation, write_index
+
+SPEC = IndexSpec(model="m", model_fingerprint="f1", dimension=4, chunk_tokens=100,
+                 overlap_tokens=10)
+
+
+def build(root: Path, texts: list[str], spec: IndexSpec = SPEC) -> Path:
+    chunks = [Chunk("a.txt", "A", "", text, "line", i + 1, i + 1, i) for i, text in enumerate(texts)]
+    vectors = np.eye(4, dtype=np.float32)[: len(texts)]
+    manifest = Manifest(spec, 1, len(chunks), "flat", "2026-01-01T00:00:00+00:00")
+    return write_index(root, manifest, [IndexedDocument("a.txt", "A", "h", len(chunks))], chunks,
+                       vectors)
+
+
+def test_write_index_round_trips_chunks_vectors_and_terms(tmp_path: Path) -> None:
+    build(tmp_path, ["alpha beta", "gamma delta", "beta gamma"])
+    index = StoredIndex.open(tmp_path, expect=SPEC)
+    assert index.chunk_count == 3
+    assert index.chunks([1])[1].text == "gamma delta"
+    assert index.search_dense(np.array([0, 1, 0, 0], dtype=np.float32), 1) == [(1, 1.0)]
+    assert [chunk_id for chunk_id, _ in index.search_lexical(["beta"], 5)] in ([0, 2], [2, 0])
+    assert index.document_frequencies(["gamma", "zeta"]) == {"gamma": 2, "zeta": 0}
+    index.close()
+
+
+def test_open_without_index_names_the_command(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="citebot ingest"):
+        StoredIndex.open(tmp_path / "nothing")
+
+
+def test_open_refuses_index_built_with_another_model(tmp_path: Path) -> None:
+    build(tmp_path, ["alpha"])
+    other = IndexSpec(model="other", model_fingerprint="f2", dimension=4, chunk_tokens=100,
+                      overlap_tokens=10)
+    with pytest.raises(IndexMismatchError, match=r"model m \(f1\).*run `citebot ingest`"):
+        StoredIndex.open(tmp_path, expect=other)
+
+
+def test_open_refuses_other_chunking(tmp_path: Path) -> None:
+    build(tmp_path, ["alpha"])
+    other = IndexSpec(model="m", model_fingerprint="f1", dimension=4, chunk_tokens=50,
+                      overlap_tokens=10)
+    with pytest.raises(IndexMismatchError, match="chunk size 100"):
+        StoredIndex.open(tmp_path, expect=other)
+
+
+def test_crash_while_writing_leaves_previous_index_loadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(tmp_path, ["first version"])
+
+    def crash(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.faiss, "write_index", crash)
+    with pytest.raises(OSError, match="disk full"):
+        build(tmp_path, ["second version"])
+    index = StoredIndex.open(tmp_path, expect=SPEC)
+    assert index.chunks([0])[0].text == "first version"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_write_index_keeps_only_the_live_generation(tmp_path: Path) -> None:
+    build(tmp_path, ["one"])
+    live = build(tmp_path, ["two"])
+    assert live_generation(tmp_path) == live
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("gen-")] == [live.name]
+
+
+def test_truncated_vectors_file_is_reported_with_the_fix(tmp_path: Path) -> None:
+    live = build(tmp_path, ["alpha", "beta"])
+    vectors = live / store.VECTORS
+    vectors.write_bytes(vectors.read_bytes()[:40])
+    with pytest.raises(IndexCorruptError, match="citebot ingest --rebuild"):
+        StoredIndex.open(tmp_path)
+
+
+def test_corrupt_chunk_database_is_reported_with_the_fix(tmp_path: Path) -> None:
+    live = build(tmp_path, ["alpha", "beta"])
+    (live / store.CHUNKS).write_bytes(b"not a database at all" * 100)
+    with pytest.raises(IndexCorruptError, match="citebot ingest --rebuild"):
+        StoredIndex.open(tmp_path)
+
+
+def test_vectors_and_chunks_disagreeing_is_reported(tmp_path: Path) -> None:
+    live = build(tmp_path, ["alpha", "beta"])
+    index = faiss.IndexFlatIP(4)
+    index.add(np.eye(4, dtype=np.float32)[:1])
+    faiss.write_index(index, str(live / store.VECTORS))
+    with pytest.raises(IndexCorruptError, match="1 vectors for 2 chunks"):
+        StoredIndex.open(tmp_path)
+
+
+def test_unreadable_manifest_is_reported(tmp_path: Path) -> None:
+    live = build(tmp_path, ["alpha"])
+    (live / store.MANIFEST).write_text("{not json")
+    with pytest.raises(IndexCorruptError, match="manifest"):
+        StoredIndex.open(tmp_path)

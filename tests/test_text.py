@@ -1,0 +1,77 @@
+"""Lexical terms, sentence splitting, HTML visible text and furniture cleaning."""
+
+from __future__ import annotations
+
+from index.lexical import stem, to_terms
+from index.sentences import sentence_spans, split_sentences
+from ingest.clean import clean_blocks, is_furniture
+from ingest.document import Block
+from ingest.html_text import visible_text
+
+
+def test_to_terms_drops_stop_words_and_stems() -> None:
+    assert to_terms("What are the models trained on?") == ["model", "train"]
+
+
+def test_stem_joins_inflections() -> None:
+    assert stem("released") == stem("releases") == stem("release")
+    assert stem("running") == "run"
+    assert stem("class") == "class"
+
+
+def test_split_sentences_keeps_abbreviations_together() -> None:
+    text = "The U.S. government acted. Then Mr. Smith left! Is it true? Yes, Sec. 2(d) says so."
+    assert split_sentences(text) == [
+        "The U.S. government acted.",
+        "Then Mr. Smith left!",
+        "Is it true?",
+        "Yes, Sec. 2(d) says so.",
+    ]
+
+
+def test_sentence_spans_point_at_verbatim_text() -> None:
+    text = "  First one.  Second “quoted.” Third"
+    for start, end in sentence_spans(text):
+        assert text[start:end] == text[start:end].strip()
+        assert text[start:end] in text
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "First one.",
+        "Second “quoted.”",
+        "Third",
+    ]
+
+
+def test_visible_text_skips_scripts_styles_and_navigation() -> None:
+    html = """<html><head><title>The  Page</title><style>p {color: red}</style></head>
+    <body><nav><a href="/">Home</a> | About</nav><div role="navigation">Menu</div>
+    <h1>Heading</h1><p>Real <b>content</b> &amp; more.</p><script>alert("x")</script>
+    <footer>Copyright</footer></body></html>"""
+    title, blocks = visible_text(html)
+    assert title == "The Page"
+    assert blocks == [("Heading", True), ("Real content & more.", False)]
+
+
+def test_visible_text_survives_malformed_html() -> None:
+    title, blocks = visible_text("<p>one <div>two</p></span><p>three <b>four")
+    assert title == ""
+    assert [text for text, _ in blocks] == ["one", "two", "three four"]
+
+
+def test_is_furniture_recognises_navigation_and_newsletter_lines() -> None:
+    for line in ("Return to Articles", "Related Articles", "View All", "Subscribe to The Batch",
+                 "Stay updated with weekly AI News and Insights delivered to your inbox",
+                 "Reading time", "2 min read"):
+        assert is_furniture(line), line
+    for line in ("The AI Alliance", "Subscribers to the plan pay less.", "Related work shows X"):
+        assert not is_furniture(line), line
+
+
+def test_clean_blocks_strips_truncation_marker_and_repeats() -> None:
+    paragraph = "A paragraph long enough to count as content for deduplication."
+    blocks = (
+        Block(paragraph, False, "line", 1, 1),
+        Block("Related Articles", False, "line", 2, 2),
+        Block("Kept text ... (truncated, 7 KB total)e15d1209a99e5598", False, "line", 3, 3),
+        Block(paragraph, False, "line", 4, 4),
+    )
+    assert [b.text for b in clean_blocks(blocks)] == [paragraph, "Kept text"]
