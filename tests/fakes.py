@@ -42,7 +42,7 @@ class HashingEmbedder:
         vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for term in to_terms(text) or ["empty"]:
-                bucket = int(hashlib.md5(term.encode()).hexdigest(), 16) % self._dimension  # noqa: S324
+                bucket = int(hashlib.md5(term.encode()).hexdigest(), 16) % self._dimension
                 vectors[row, bucket] += 1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-9)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,10 +37,11 @@ def test_chunk_document_never_exceeds_max_tokens_on_real_corpus() -> None:
 
 def test_chunk_document_overlaps_consecutive_chunks() -> None:
     sentences = [f"Sentence number {i} is here." for i in range(20)]
-    chunks = chunk_document(make_document(" ".join(sentences)), words, max_tokens=30,
-                            overlap_tokens=6)
+    chunks = chunk_document(
+        make_document(" ".join(sentences)), words, max_tokens=30, overlap_tokens=6
+    )
     assert len(chunks) > 2
-    for previous, current in zip(chunks, chunks[1:], strict=False):
+    for previous, current in itertools.pairwise(chunks):
         last_sentence = previous.text.split(". ")[-1]
         assert current.text.startswith(last_sentence.rstrip("."))
 
@@ -57,8 +60,9 @@ def test_chunk_document_records_section_and_lines() -> None:
         Block("Next part", True, "line", 6, 6, ((0, 6),)),
         Block("Under the next part.", False, "line", 8, 8, ((0, 8),)),
     )
-    chunks = chunk_document(Document("d.txt", "T", blocks, "h"), words, max_tokens=100,
-                            overlap_tokens=0)
+    chunks = chunk_document(
+        Document("d.txt", "T", blocks, "h"), words, max_tokens=100, overlap_tokens=0
+    )
     assert [(c.section, c.start, c.end, c.text) for c in chunks] == [
         ("Intro", 3, 4, "First line of text. Second"),
         ("Next part", 8, 8, "Under the next part."),
@@ -84,7 +88,8 @@ def test_chunk_document_line_numbers_point_at_the_text() -> None:
 @given(
     paragraphs=st.lists(
         st.text(alphabet=st.sampled_from("abc def. Ghi! jk? \n"), min_size=1, max_size=400),
-        min_size=1, max_size=6,
+        min_size=1,
+        max_size=6,
     ),
     max_tokens=st.integers(min_value=24, max_value=120),
 )
@@ -94,8 +99,9 @@ def test_chunk_document_property_fits_and_keeps_every_word(
     texts = [" ".join(p.split()) for p in paragraphs if p.split()]
     if not texts:
         return
-    chunks = chunk_document(make_document(*texts), words, max_tokens=max_tokens,
-                            overlap_tokens=max_tokens // 4)
+    chunks = chunk_document(
+        make_document(*texts), words, max_tokens=max_tokens, overlap_tokens=max_tokens // 4
+    )
     assert all(n <= max_tokens for n in words([c.embedding_text() for c in chunks]))
     chunked_words = {w for c in chunks for w in c.text.split()}
     assert {w for t in texts for w in t.split()} <= chunked_words

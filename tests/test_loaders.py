@@ -37,7 +37,8 @@ def minimal_pdf(page_texts: list[str]) -> bytes:
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref,
+        len(objects) + 1,
+        xref,
     )
     return bytes(out)
 
@@ -48,7 +49,8 @@ def test_load_txt_uses_front_matter_title_and_real_line_numbers(tmp_path: Path) 
     document, warnings = load_document(path, "a.txt", max_bytes=LIMIT)
     assert document.title == "My Title"
     assert [(b.text, b.start) for b in document.blocks] == [
-        ("First paragraph.", 4), ("Second one.", 6),
+        ("First paragraph.", 4),
+        ("Second one.", 6),
     ]
     assert warnings == []
 
@@ -73,11 +75,15 @@ def test_load_txt_title_falls_back_to_first_line(tmp_path: Path) -> None:
 
 def test_load_markdown_headings_and_inline_markup(tmp_path: Path) -> None:
     path = tmp_path / "guide.md"
-    path.write_text("# Install guide\n\nRun **pip** and see [the docs](http://x).\n\n## Next\n\nMore.\n")
+    path.write_text(
+        "# Install guide\n\nRun **pip** and see [the docs](http://x).\n\n## Next\n\nMore.\n"
+    )
     document, _ = load_document(path, "guide.md", max_bytes=LIMIT)
     assert document.title == "Install guide"
     assert [(b.text, b.is_heading) for b in document.blocks] == [
-        ("Install guide", True), ("Run pip and see the docs.", False), ("Next", True),
+        ("Install guide", True),
+        ("Run pip and see the docs.", False),
+        ("Next", True),
         ("More.", False),
     ]
 
@@ -102,7 +108,8 @@ def test_load_pdf_text_layer_with_page_numbers(tmp_path: Path) -> None:
     path.write_bytes(minimal_pdf(["Hello from page one.", "And page two."]))
     document, _ = load_document(path, "report.pdf", max_bytes=LIMIT)
     assert [(b.text, b.unit, b.start) for b in document.blocks] == [
-        ("Hello from page one.", "page", 1), ("And page two.", "page", 2),
+        ("Hello from page one.", "page", 1),
+        ("And page two.", "page", 2),
     ]
 
 

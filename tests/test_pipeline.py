@@ -13,15 +13,24 @@ from ingest.pipeline import IngestReport, ingest
 from tests.fakes import HashingEmbedder
 
 
-def run(corpus: Path, index_dir: Path, embedder: HashingEmbedder, **options: object) -> IngestReport:
+def run(
+    corpus: Path, index_dir: Path, embedder: HashingEmbedder, **options: object
+) -> IngestReport:
     return ingest(
-        [corpus], index_dir, model="fake", load_embedder=lambda: embedder, chunk_tokens=80,
-        overlap_tokens=10, max_file_bytes=10_000_000, **options,  # type: ignore[arg-type]
+        [corpus],
+        index_dir,
+        model="fake",
+        load_embedder=lambda: embedder,
+        chunk_tokens=80,
+        overlap_tokens=10,
+        max_file_bytes=10_000_000,
+        **options,  # type: ignore[arg-type]
     )
 
 
-def test_ingest_first_run_adds_every_document(corpus: Path, tmp_path: Path,
-                                              fake_embedder: HashingEmbedder) -> None:
+def test_ingest_first_run_adds_every_document(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
     report = run(corpus, tmp_path / "index", fake_embedder)
     assert (report.added, report.updated, report.removed, report.unchanged) == (5, 0, 0, 0)
     assert report.chunks_embedded == report.chunk_count == fake_embedder.embedded > 0
@@ -39,8 +48,15 @@ def test_ingest_unchanged_corpus_embeds_nothing_and_writes_nothing(
         loads.append(1)
         return fake_embedder
 
-    report = ingest([corpus], tmp_path / "index", model="fake", load_embedder=counting_loader,
-                    chunk_tokens=80, overlap_tokens=10, max_file_bytes=10_000_000)
+    report = ingest(
+        [corpus],
+        tmp_path / "index",
+        model="fake",
+        load_embedder=counting_loader,
+        chunk_tokens=80,
+        overlap_tokens=10,
+        max_file_bytes=10_000_000,
+    )
     assert (report.added, report.updated, report.unchanged, report.chunks_embedded) == (0, 0, 5, 0)
     assert loads == []  # the model is not even loaded
     assert not report.wrote_index
@@ -59,15 +75,16 @@ def test_ingest_reembeds_only_the_changed_document(
     index = StoredIndex.open(tmp_path / "index")
     hits = index.search_lexical(["zebra"], 3)
     assert hits and "zebras" in index.chunks([hits[0][0]])[hits[0][0]].text
-    (record, _), = [
+    ((record, _),) = [
         entry for source, entry in index.documents().items() if source.endswith(changed.name)
     ]
     assert report.chunks_embedded == fake_embedder.embedded == record.chunk_count
     index.close()
 
 
-def test_ingest_removes_deleted_documents(corpus: Path, tmp_path: Path,
-                                          fake_embedder: HashingEmbedder) -> None:
+def test_ingest_removes_deleted_documents(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
     run(corpus, tmp_path / "index", fake_embedder)
     (corpus / "000_ca3d6efa5a66f41a.txt").unlink()
     report = run(corpus, tmp_path / "index", fake_embedder)
@@ -77,8 +94,9 @@ def test_ingest_removes_deleted_documents(corpus: Path, tmp_path: Path,
     index.close()
 
 
-def test_ingest_moved_document_reuses_its_vectors(corpus: Path, tmp_path: Path,
-                                                  fake_embedder: HashingEmbedder) -> None:
+def test_ingest_moved_document_reuses_its_vectors(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
     run(corpus, tmp_path / "index", fake_embedder)
     (corpus / "sub").mkdir()
     shutil.move(corpus / "000_ca3d6efa5a66f41a.txt", corpus / "sub" / "moved.txt")
@@ -90,8 +108,9 @@ def test_ingest_moved_document_reuses_its_vectors(corpus: Path, tmp_path: Path,
     index.close()
 
 
-def test_ingest_skips_broken_files_and_ingests_the_rest(corpus: Path, tmp_path: Path,
-                                                        fake_embedder: HashingEmbedder) -> None:
+def test_ingest_skips_broken_files_and_ingests_the_rest(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
     (corpus / "empty.txt").write_text("")
     (corpus / "photo.txt").write_bytes(b"\x00\x01\x02binary" * 50)
     (corpus / "notes.xyz").write_text("ignored")
@@ -117,8 +136,9 @@ def test_ingest_with_nothing_ingestible_keeps_the_previous_index(
     assert StoredIndex.open(tmp_path / "index").chunk_count > 0
 
 
-def test_ingest_missing_folder_says_what_to_pass(tmp_path: Path,
-                                                 fake_embedder: HashingEmbedder) -> None:
+def test_ingest_missing_folder_says_what_to_pass(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
     with pytest.raises(SourcesError, match="does not exist"):
         run(tmp_path / "nope", tmp_path / "index", fake_embedder)
 
@@ -127,8 +147,15 @@ def test_ingest_changed_chunk_size_rebuilds_everything(
     corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
 ) -> None:
     run(corpus, tmp_path / "index", fake_embedder)
-    report = ingest([corpus], tmp_path / "index", model="fake", load_embedder=lambda: fake_embedder,
-                    chunk_tokens=60, overlap_tokens=10, max_file_bytes=10_000_000)
+    report = ingest(
+        [corpus],
+        tmp_path / "index",
+        model="fake",
+        load_embedder=lambda: fake_embedder,
+        chunk_tokens=60,
+        overlap_tokens=10,
+        max_file_bytes=10_000_000,
+    )
     assert report.rebuilt_because.startswith("settings changed: chunk size")
     assert report.chunks_embedded == report.chunk_count
 

@@ -14,16 +14,20 @@ from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
 from index.store import StoredIndex, live_generation, write_index
 
-SPEC = IndexSpec(model="m", model_fingerprint="f1", dimension=4, chunk_tokens=100,
-                 overlap_tokens=10)
+SPEC = IndexSpec(
+    model="m", model_fingerprint="f1", dimension=4, chunk_tokens=100, overlap_tokens=10
+)
 
 
 def build(root: Path, texts: list[str], spec: IndexSpec = SPEC) -> Path:
-    chunks = [Chunk("a.txt", "A", "", text, "line", i + 1, i + 1, i) for i, text in enumerate(texts)]
+    chunks = [
+        Chunk("a.txt", "A", "", text, "line", i + 1, i + 1, i) for i, text in enumerate(texts)
+    ]
     vectors = np.eye(4, dtype=np.float32)[: len(texts)]
     manifest = Manifest(spec, 1, len(chunks), "flat", "2026-01-01T00:00:00+00:00")
-    return write_index(root, manifest, [IndexedDocument("a.txt", "A", "h", len(chunks))], chunks,
-                       vectors)
+    return write_index(
+        root, manifest, [IndexedDocument("a.txt", "A", "h", len(chunks))], chunks, vectors
+    )
 
 
 def test_write_index_round_trips_chunks_vectors_and_terms(tmp_path: Path) -> None:
@@ -44,16 +48,18 @@ def test_open_without_index_names_the_command(tmp_path: Path) -> None:
 
 def test_open_refuses_index_built_with_another_model(tmp_path: Path) -> None:
     build(tmp_path, ["alpha"])
-    other = IndexSpec(model="other", model_fingerprint="f2", dimension=4, chunk_tokens=100,
-                      overlap_tokens=10)
+    other = IndexSpec(
+        model="other", model_fingerprint="f2", dimension=4, chunk_tokens=100, overlap_tokens=10
+    )
     with pytest.raises(IndexMismatchError, match=r"model m \(f1\).*run `citebot ingest`"):
         StoredIndex.open(tmp_path, expect=other)
 
 
 def test_open_refuses_other_chunking(tmp_path: Path) -> None:
     build(tmp_path, ["alpha"])
-    other = IndexSpec(model="m", model_fingerprint="f1", dimension=4, chunk_tokens=50,
-                      overlap_tokens=10)
+    other = IndexSpec(
+        model="m", model_fingerprint="f1", dimension=4, chunk_tokens=50, overlap_tokens=10
+    )
     with pytest.raises(IndexMismatchError, match="chunk size 100"):
         StoredIndex.open(tmp_path, expect=other)
 

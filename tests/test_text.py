@@ -58,9 +58,15 @@ def test_visible_text_survives_malformed_html() -> None:
 
 
 def test_is_furniture_recognises_navigation_and_newsletter_lines() -> None:
-    for line in ("Return to Articles", "Related Articles", "View All", "Subscribe to The Batch",
-                 "Stay updated with weekly AI News and Insights delivered to your inbox",
-                 "Reading time", "2 min read"):
+    for line in (
+        "Return to Articles",
+        "Related Articles",
+        "View All",
+        "Subscribe to The Batch",
+        "Stay updated with weekly AI News and Insights delivered to your inbox",
+        "Reading time",
+        "2 min read",
+    ):
         assert is_furniture(line), line
     for line in ("The AI Alliance", "Subscribers to the plan pay less.", "Related work shows X"):
         assert not is_furniture(line), line

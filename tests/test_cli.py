@@ -1,0 +1,142 @@
+"""The citebot command: JSON and human output, first-run index build, clean errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import SOURCES
+
+CITEBOT = Path(sys.executable).with_name("citebot")
+
+
+def use_index(monkeypatch: pytest.MonkeyPatch, index_dir: Path) -> None:
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+
+
+def test_ask_json_prints_the_documented_object(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], real_index_dir: Path
+) -> None:
+    use_index(monkeypatch, real_index_dir)
+    assert main(["ask", "--json", "Which universities belong to the AI Alliance?"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["found"] is True
+    assert {"question", "answer", "found", "citations"} <= set(data)
+    assert set(data["citations"][0]) == {"n", "title", "source", "location", "text", "score"}
+    assert "[1]" in data["answer"]
+
+
+def test_ask_plain_output_lists_quotes_and_sources(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], real_index_dir: Path
+) -> None:
+    use_index(monkeypatch, real_index_dir)
+    assert main(["ask", "What", "did", "Socrates", "fear", "about", "writing?"]) == 0
+    out = capsys.readouterr().out
+    assert "Socrates even warned" in out
+    assert "[1] What policy makers need to know about AI" in out
+    assert "\x1b[" not in out  # no terminal colours when not on a terminal
+
+
+def test_ask_unanswerable_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], real_index_dir: Path
+) -> None:
+    use_index(monkeypatch, real_index_dir)
+    assert main(["ask", "What's the weather in Paris today?"]) == 0
+    out = capsys.readouterr().out
+    assert "don't cover this question" in out
+    assert "not evidence" in out
+
+
+def test_eval_json_reports_metrics(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    real_index_dir: Path,
+    dev_set: Path,
+) -> None:
+    use_index(monkeypatch, real_index_dir)
+    assert main(["eval", "--json", str(dev_set)]) == 0
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    assert {"recall@1", "recall@3", "recall@5", "mrr", "answered", "declined"} <= set(metrics)
+
+
+def test_errors_are_one_line_with_nonzero_exit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("CITEBOT_SOURCES", str(tmp_path / "missing"))
+    assert main(["ingest"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "does not exist" in err
+
+
+def test_bad_setting_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CITEBOT_RETRIEVAL__TOP_K", "many")
+    assert main(["ask", "anything"]) == 2
+    assert "retrieval.top_k" in capsys.readouterr().err
+
+
+def test_eval_rejects_malformed_file_naming_the_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok", "expect": []}\n{"expect": 3}\n')
+    assert main(["eval", str(bad)]) == 1
+    assert "bad.jsonl:2" in capsys.readouterr().err
+
+
+def test_console_script_builds_index_on_first_ask(tmp_path: Path) -> None:
+    """A fresh folder, one command: the index is built from sources, then the question answered."""
+    shutil.copytree(SOURCES, tmp_path / "sources")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    result = subprocess.run(
+        [str(CITEBOT), "ask", "--json", "Does the AI Alliance think SB 1047 is balanced?"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "building it from sources" in result.stderr
+    data = json.loads(result.stdout)
+    assert "does not strike the right balance" in data["answer"]
+    assert (tmp_path / "data" / "index" / "CURRENT").exists()
+    again = subprocess.run(
+        [str(CITEBOT), "ingest"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "0 added, 0 updated, 0 removed, 5 unchanged; 0 chunks embedded" in again.stdout
+
+
+def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    result = subprocess.run(
+        [str(CITEBOT), "eval", "nope.jsonl"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot read nope.jsonl")
+    assert "Traceback" not in result.stderr

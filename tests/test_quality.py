@@ -1,0 +1,46 @@
+"""The real bundled model on the real corpus: retrieval, abstention and verbatim quotes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.engine import Citebot
+from bot.evaluate import evaluate, read_questions
+
+
+def test_dev_set_retrieval_and_abstention(real_bot: Citebot, dev_set: Path) -> None:
+    metrics = evaluate(real_bot, read_questions(dev_set)).metrics()
+    assert metrics["recall@3"] >= 0.95, metrics
+    assert metrics["declined"] == 1.0, metrics  # every unanswerable question declined
+    assert metrics["answered"] == 1.0, metrics  # no answerable question declined
+    assert metrics["cited_expected"] >= 0.9, metrics
+
+
+def test_every_quote_is_verbatim_in_the_chunk_it_cites(real_bot: Citebot, dev_set: Path) -> None:
+    checked = 0
+    for item in read_questions(dev_set):
+        answer = real_bot.answer(item.question)
+        citations = {citation.n: citation for citation in answer.citations}
+        assert answer.found == bool(item.expect), item.question
+        for quote in answer.quotes:
+            assert quote.text in citations[quote.n].text, (item.question, quote)
+            assert f"{quote.text} [{quote.n}]" in answer.text
+            checked += 1
+        if not answer.found:
+            assert not answer.quotes and not answer.citations
+    assert checked >= 20
+
+
+def test_citations_point_at_lines_that_hold_the_quote(real_bot: Citebot) -> None:
+    answer = real_bot.answer("Does the AI Alliance think SB 1047 is balanced?")
+    citation = answer.citations[0]
+    start, end = (int(n) for n in citation.location.split(",")[0].split()[-1].split("-"))
+    source = Path(__file__).resolve().parent.parent / citation.source
+    lines = source.read_text(encoding="utf-8").splitlines()[start - 1 : end]
+    assert "does not strike the right balance" in " ".join(lines)
+
+
+def test_retrieve_honours_top_k(real_bot: Citebot) -> None:
+    hits = real_bot.retrieve("open source", top_k=7)
+    assert [hit.rank for hit in hits] == list(range(1, 8))
+    assert all(-1.0 <= hit.similarity <= 1.0 for hit in hits)
