@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.answer import Answer
+from bot.log_redaction import install_redaction
 from bot.settings import Settings
 from index.errors import CitebotError
 
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("-k", "--top-k", type=int, help="passages to retrieve")
 
+    commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP, see README)")
+
+    feedback = commands.add_parser("feedback", help="list or export 👍/👎 feedback from chat")
+    feedback.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
+    feedback.add_argument("-o", "--output", type=Path, help="write to a file instead of stdout")
+
     evaluate = commands.add_parser("eval", help="measure retrieval on a JSONL question file")
     evaluate.add_argument("file", type=Path, help='JSONL lines {"question", "expect": [...]}')
     evaluate.add_argument("--json", action="store_true", help="print metrics as JSON")
@@ -63,10 +70,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        install_redaction(
+            secret.get_secret_value()
+            for secret in (
+                settings.slack_bot_token,
+                settings.slack_app_token,
+                settings.slack_signing_secret,
+            )
+            if secret is not None
+        )
         handler: Callable[[argparse.Namespace, Settings, Console], int] = {
             "ingest": _ingest,
             "ask": _ask,
             "eval": _eval,
+            "slack": _slack,
+            "feedback": _feedback,
         }[args.command]
         return handler(args, settings, err)
     except CitebotError as exc:
@@ -200,6 +218,42 @@ def _print_answer(console: Console, answer: Answer) -> None:
         if len(excerpt) > _EXCERPT:
             excerpt = excerpt[:_EXCERPT].rsplit(" ", 1)[0] + " …"
         console.print(f"    [dim]{escape(excerpt)}[/]")
+
+
+def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.engine import Citebot  # noqa: PLC0415
+    from bot.feedback import FeedbackStore  # noqa: PLC0415
+    from bot.guard import RateLimiter  # noqa: PLC0415
+    from bot.seen_events import SeenEvents  # noqa: PLC0415
+    from bot.slack_adapter import SlackBot, run_slack  # noqa: PLC0415
+
+    bot = _load_bot(settings, err)
+    assert isinstance(bot, Citebot)
+    slack = SlackBot(
+        bot,
+        settings,
+        feedback=FeedbackStore(settings.data_dir / "feedback.sqlite"),
+        seen=SeenEvents(settings.data_dir / "slack-events.sqlite"),
+        limiter=RateLimiter(settings.chat.rate_limit),
+    )
+    run_slack(slack)
+    return 0
+
+
+def _feedback(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.feedback import FeedbackStore, write_feedback  # noqa: PLC0415
+
+    path = settings.data_dir / "feedback.sqlite"
+    if not path.exists():
+        raise CitebotError(f"no feedback yet at {path}; it is recorded when people click 👍/👎")
+    rows = FeedbackStore(path).rows()
+    if args.output:
+        with args.output.open("w", encoding="utf-8", newline="") as out:
+            write_feedback(rows, out, args.format)
+        err.print(f"wrote {len(rows)} votes to {escape(str(args.output))}")
+    else:
+        write_feedback(rows, sys.stdout, args.format)
+    return 0
 
 
 def _eval(args: argparse.Namespace, settings: Settings, err: Console) -> int:

@@ -52,11 +52,13 @@ def run_ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest paths (default: the sources folder) into the configured index."""
-    model_fingerprint(settings.embedding.model)  # fail fast on a bad model path
+    # Fingerprinting reads only the model's files, so an unchanged corpus never loads torch.
+    fingerprint = embedder.fingerprint if embedder else model_fingerprint(settings.embedding.model)
     return ingest(
         paths or [settings.sources],
         settings.index_dir,
         model=settings.embedding.model,
+        fingerprint=fingerprint,
         load_embedder=(lambda: embedder) if embedder else (lambda: load_embedder(settings)),
         chunk_tokens=settings.chunking.chunk_tokens,
         overlap_tokens=settings.chunking.overlap_tokens,

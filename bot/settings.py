@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedder import BUNDLED_MODEL
@@ -63,6 +64,38 @@ class IngestSettings(BaseModel):
     )
 
 
+class ChatSettings(BaseModel):
+    """Limits shared by the Slack and Discord bots."""
+
+    rate_limit: int = Field(
+        10, ge=1, description="Questions one user may ask per minute before being asked to wait."
+    )
+
+
+class SlackSettings(BaseModel):
+    """How the Slack bot connects and replies."""
+
+    mode: Literal["socket", "http"] = Field(
+        "socket",
+        description="socket: Socket Mode (needs SLACK_APP_TOKEN, no public URL); http: serve "
+        "the Events API (needs SLACK_SIGNING_SECRET and a public URL).",
+    )
+    api_url: str = Field(
+        "https://slack.com/api/", description="Slack Web API base URL (tests point it at a fake)."
+    )
+    host: str = Field("0.0.0.0", description="HTTP mode: address to listen on.")  # noqa: S104
+    port: int = Field(3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
+    path: str = Field("/slack/events", description="HTTP mode: request URL path.")
+    slash_visibility: Literal["in_channel", "ephemeral"] = Field(
+        "in_channel",
+        description="Who sees /ask answers: the whole channel, or only the asker.",
+    )
+    allowed_channels: list[str] = Field(
+        default_factory=list,
+        description='Channel ids the bot answers in, as JSON (["C012AB3CD"]); empty: everywhere.',
+    )
+
+
 class Settings(BaseSettings):
     """All of citebot's configuration."""
 
@@ -72,6 +105,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        populate_by_name=True,
     )
 
     sources: Path = Field(Path("sources"), description="Folder of documents to answer from.")
@@ -81,3 +115,23 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    data_dir: Path = Field(
+        Path("data"), description="Folder for feedback and chat state (SQLite files)."
+    )
+    chat: ChatSettings = Field(default_factory=ChatSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CITEBOT_SLACK_BOT_TOKEN"),
+        description="Slack bot token (xoxb-...).",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "CITEBOT_SLACK_APP_TOKEN"),
+        description="Slack app-level token for Socket Mode (xapp-...).",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CITEBOT_SLACK_SIGNING_SECRET"),
+        description="Slack signing secret, for HTTP mode.",
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import Embedder, Vectors, model_fingerprint
+from index.embedder import Embedder, Vectors
 from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
@@ -117,6 +117,7 @@ def ingest(
     index_dir: Path,
     *,
     model: str,
+    fingerprint: str,
     load_embedder: Callable[[], Embedder],
     chunk_tokens: int,
     overlap_tokens: int,
@@ -133,7 +134,6 @@ def ingest(
             "add documents or pass another folder"
         )
     with _exclusive(index_dir):
-        fingerprint = model_fingerprint(model)
         previous, rebuilt_because = _previous_index(
             index_dir, fingerprint, chunk_tokens, overlap_tokens, rebuild
         )

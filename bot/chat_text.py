@@ -1,0 +1,23 @@
+"""Text helpers both chat adapters share: neutralising mass mentions and clipping excerpts."""
+
+from __future__ import annotations
+
+import re
+
+# A word joiner after "@" keeps "@everyone" readable but stops any client treating it as a ping.
+_MASS_MENTION = re.compile(r"@(?=(?:everyone|here|channel)\b)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def defuse_mass_mentions(text: str) -> str:
+    """Break "@everyone", "@here" and "@channel" so no client can read them as pings."""
+    return _MASS_MENTION.sub("@" + WORD_JOINER, text)
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten text to at most limit characters at a word boundary, marking the cut with …."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"

@@ -1,0 +1,143 @@
+"""Answers posted to chat and the 👍/👎 votes on them, kept in a local SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.answer import Answer
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    user TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    found INTEGER NOT NULL,
+    citations TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS votes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    answer_id TEXT NOT NULL REFERENCES answers(id),
+    created_at TEXT NOT NULL,
+    rating INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    channel TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    """One vote with the answer it was about."""
+
+    voted_at: str
+    platform: str
+    rating: int  # +1 or -1
+    user: str
+    channel: str
+    question: str
+    answer: str
+    citations: str  # JSON list of the cited passages
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class FeedbackStore:
+    """Record answers and votes; safe to use from many threads (a connection per call)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def record_answer(self, answer: Answer, *, platform: str, user: str, channel: str) -> str:
+        """Store an answer as posted and return the id its feedback buttons carry."""
+        answer_id = uuid.uuid4().hex
+        citations = json.dumps(
+            [c["source"] + " " + c["location"] for c in answer.to_dict()["citations"]],
+            ensure_ascii=False,
+        )
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    answer_id,
+                    _now(),
+                    platform,
+                    user,
+                    channel,
+                    answer.question,
+                    answer.text,
+                    int(answer.found),
+                    citations,
+                ),
+            )
+        return answer_id
+
+    def record_vote(self, answer_id: str, *, rating: int, user: str, channel: str) -> bool:
+        """Store a vote; False when the answer is unknown (e.g. the data folder was wiped)."""
+        with self._connect() as db:
+            known = db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone()
+            if known is None:
+                return False
+            db.execute(
+                "INSERT INTO votes (answer_id, created_at, rating, user, channel) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (answer_id, _now(), 1 if rating > 0 else -1, user, channel),
+            )
+        return True
+
+    def rows(self) -> list[FeedbackRow]:
+        """Return every vote with its answer, oldest first."""
+        with self._connect() as db:
+            found = db.execute(
+                "SELECT v.created_at, a.platform, v.rating, v.user, v.channel, a.question, "
+                "a.answer, a.citations FROM votes v JOIN answers a ON a.id = v.answer_id "
+                "ORDER BY v.id"
+            ).fetchall()
+        return [FeedbackRow(*row) for row in found]
+
+
+def write_feedback(rows: list[FeedbackRow], out: TextIO, fmt: str) -> None:
+    """Write rows as 'csv', 'jsonl' or an aligned 'table'."""
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(FeedbackRow.__slots__))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(asdict(row))
+    else:
+        for row in rows:
+            mark = "+1" if row.rating > 0 else "-1"
+            out.write(
+                f"{row.voted_at}  {mark}  {row.platform:<7} {row.user:<12} {row.question[:60]}\n"
+            )
+        ups = sum(1 for row in rows if row.rating > 0)
+        out.write(f"{len(rows)} votes: {ups} up, {len(rows) - ups} down\n")

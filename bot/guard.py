@@ -1,0 +1,71 @@
+"""What every chat adapter does around the core call: rate limits, bad questions, failures."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from bot.answer import Answer
+from bot.engine import Citebot
+from index.errors import QuestionError
+
+logger = logging.getLogger(__name__)
+
+APOLOGY = (
+    "Sorry, something went wrong while answering that. The details are in the bot's log; "
+    "please try again in a moment."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A reply that is not an answer: the question was refused or answering failed."""
+
+    message: str
+
+
+class RateLimiter:
+    """Allow each user at most `limit` questions in any `window` seconds."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._asked: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait_time(self, user: str) -> float:
+        """Return 0 and count the question if allowed, else the seconds until it would be."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._asked.setdefault(user, deque())
+            while times and now - times[0] >= self.window:
+                times.popleft()
+            if len(times) >= self.limit:
+                return self.window - (now - times[0])
+            times.append(now)
+            return 0.0
+
+
+def answer_safely(
+    bot: Citebot, question: str, *, user: str, limiter: RateLimiter | None = None
+) -> Answer | Refusal:
+    """Answer a chat question, turning every way it can go wrong into a reply for the user."""
+    if limiter is not None:
+        wait = limiter.wait_time(user)
+        if wait > 0:
+            return Refusal(
+                f"You've asked {limiter.limit} questions in the last {limiter.window:.0f} "
+                f"seconds; please wait {wait:.0f} s and ask again."
+            )
+    try:
+        return bot.answer(question)
+    except QuestionError as exc:
+        message = str(exc)
+        return Refusal(message[:1].upper() + message[1:] + ".")
+    except Exception:
+        # The user gets an apology, the operator the traceback; neither ever sees a token.
+        logger.exception("answering a question of %d characters failed", len(question))
+        return Refusal(APOLOGY)

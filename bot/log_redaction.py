@@ -1,0 +1,37 @@
+"""A logging filter that blanks out secret values wherever they would appear in a log line."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+REDACTED = "[redacted]"
+
+
+class RedactSecrets(logging.Filter):
+    """Replace every occurrence of the given secrets in a record's message and arguments."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact in place; never drops a record."""
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self._secrets:
+            message = message.replace(secret, REDACTED)
+            if record.exc_text:
+                record.exc_text = record.exc_text.replace(secret, REDACTED)
+        record.msg, record.args = message, None
+        return True
+
+
+def install_redaction(secrets: Iterable[str]) -> None:
+    """Attach the filter to every handler of the root logger."""
+    redactor = RedactSecrets(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)

@@ -1,0 +1,372 @@
+"""Slack: /ask, @mentions and DMs answered with quoted citations, through slack-bolt.
+
+Pure converters (`question_from_event`, `to_slack_messages`) and one wiring function
+(`build_slack_app`); `run_slack` serves it over Socket Mode or HTTP (uvicorn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.adapter.asgi import SlackRequestHandler
+from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.answer import NOT_FOUND, Answer
+from bot.chat_text import clip, defuse_mass_mentions
+from bot.engine import Citebot
+from bot.feedback import FeedbackStore
+from bot.guard import RateLimiter, Refusal, answer_safely
+from bot.seen_events import SeenEvents
+from bot.settings import Settings
+from index.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+SECTION_LIMIT = 3000  # characters of text in one section block
+BLOCK_LIMIT = 50  # blocks in one message
+FALLBACK_LIMIT = 3000
+EXCERPT_LIMIT = 500
+FEEDBACK_ACTION = re.compile(r"^citebot_feedback_(up|down)$")
+NOT_ALLOWED = "citebot isn't enabled in this channel; ask an admin to add it to the allowlist."
+_USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """One chat message: Block Kit blocks plus the plain-text fallback."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def escape(text: str) -> str:
+    """Escape text for Slack so no <!channel>, <@U…> or link from a document becomes live."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return defuse_mass_mentions(escaped)
+
+
+def question_from_event(text: str) -> str:
+    """Turn a message's text into the question: mentions of the bot removed, entities decoded."""
+    without_mentions = _USER_MENTION.sub(" ", text)
+    decoded = without_mentions.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(decoded.split())
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _split_text(lines: list[str], limit: int = SECTION_LIMIT) -> list[str]:
+    """Pack lines into pieces of at most limit characters, cutting a line only if it must."""
+    pieces: list[str] = []
+    current = ""
+    for whole_line in lines:
+        line = whole_line
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _feedback_block(answer_id: str) -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "block_id": "citebot_feedback",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "citebot_feedback_up",
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": "👍 Helpful", "emoji": True},
+            },
+            {
+                "type": "button",
+                "action_id": "citebot_feedback_down",
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": "👎 Not helpful", "emoji": True},
+            },
+        ],
+    }
+
+
+def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
+    quotes = [f"> “{escape(q.text)}” *[{q.n}]*" for q in answer.quotes]
+    blocks = [_section(piece) for piece in _split_text(quotes)]
+    blocks.append({"type": "divider"})
+    for citation in answer.citations:
+        blocks.append(
+            _section(
+                f"*[{citation.n}] {escape(clip(citation.title, 200))}*\n"
+                f"`{escape(clip(citation.source, 200))}`, {escape(citation.location)} "
+                f"· score {citation.score:.2f}\n"
+                f"> {escape(clip(citation.text, EXCERPT_LIMIT))}"
+            )
+        )
+    return blocks
+
+
+def _not_found_blocks(answer: Answer) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [
+        _section(f":grey_question: *Not in the sources.* {NOT_FOUND}"),
+    ]
+    if answer.related:
+        related = [
+            f"{escape(clip(c.title, 150))} (`{escape(clip(c.source, 150))}`, {escape(c.location)})"
+            for c in answer.related
+        ]
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": clip(
+                            "Closest passages, not evidence: " + "; ".join(related), SECTION_LIMIT
+                        ),
+                    }
+                ],
+            }
+        )
+    return blocks
+
+
+def _fallback(answer: Answer) -> str:
+    if not answer.found:
+        return NOT_FOUND
+    sources = " ".join(f"[{c.n}] {c.title} ({c.source}, {c.location})" for c in answer.citations)
+    return clip(escape(f"{answer.text} Sources: {sources}"), FALLBACK_LIMIT)
+
+
+def to_slack_messages(
+    reply: Answer | Refusal, *, answer_id: str | None = None
+) -> list[SlackMessage]:
+    """Render a reply as one or more messages within Slack's block and section limits."""
+    if isinstance(reply, Refusal):
+        text = escape(reply.message)
+        return [SlackMessage(text, [_section(f":warning: {text}")])]
+    blocks = _answer_blocks(reply) if reply.found else _not_found_blocks(reply)
+    if answer_id is not None:
+        blocks.append(_feedback_block(answer_id))
+    # Every citation is its own block, so cutting between blocks never splits one.
+    groups = [blocks[i : i + BLOCK_LIMIT] for i in range(0, len(blocks), BLOCK_LIMIT)]
+    fallback = _fallback(reply)
+    return [
+        SlackMessage(fallback if n == 0 else "(citebot answer, continued)", group)
+        for n, group in enumerate(groups)
+    ]
+
+
+class SlackBot:
+    """The wiring: Slack events in, one core call each, Block Kit messages out."""
+
+    def __init__(
+        self,
+        bot: Citebot,
+        settings: Settings,
+        *,
+        feedback: FeedbackStore,
+        seen: SeenEvents,
+        limiter: RateLimiter,
+    ) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.feedback = feedback
+        self.seen = seen
+        self.limiter = limiter
+        self.app = self._build_app()
+
+    def _build_app(self) -> App:
+        settings = self.settings
+        token = settings.slack_bot_token
+        if token is None:
+            raise ConfigError("set SLACK_BOT_TOKEN (xoxb-…) to run the Slack bot")
+        http_mode = settings.slack.mode == "http"
+        secret = settings.slack_signing_secret
+        if http_mode and secret is None:
+            raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET; set it or use Socket Mode")
+        client = WebClient(token=token.get_secret_value(), base_url=settings.slack.api_url)
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+        app = App(
+            client=client,
+            signing_secret=secret.get_secret_value() if secret else None,
+            request_verification_enabled=http_mode,
+            process_before_response=False,
+        )
+        app.middleware(self._once_per_event)
+        app.command("/ask")(self._on_slash_command)
+        app.event("app_mention")(self._on_mention)
+        app.event("message")(self._on_message)
+        app.action(FEEDBACK_ACTION)(self._on_feedback)
+        return app
+
+    def _once_per_event(
+        self, body: dict[str, Any], next_: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        """Drop Slack's retries: same event_id, whether over HTTP or Socket Mode."""
+        event_id = body.get("event_id")
+        if isinstance(event_id, str) and not self.seen.first_time(event_id):
+            logger.info("ignoring repeated delivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next_()
+
+    def _allowed(self, channel: str) -> bool:
+        allowed = self.settings.slack.allowed_channels
+        return not allowed or channel in allowed
+
+    def _reply(self, question: str, *, user: str, channel: str) -> list[SlackMessage]:
+        if not self._allowed(channel):
+            return to_slack_messages(Refusal(NOT_ALLOWED))
+        reply = answer_safely(self.bot, question, user=f"slack:{user}", limiter=self.limiter)
+        answer_id = None
+        if isinstance(reply, Answer):
+            answer_id = self.feedback.record_answer(
+                reply, platform="slack", user=user, channel=channel
+            )
+        return to_slack_messages(reply, answer_id=answer_id)
+
+    def _on_slash_command(
+        self, ack: Callable[..., None], command: dict[str, Any], respond: Callable[..., Any]
+    ) -> None:
+        ack()  # within Slack's 3 seconds; the answer follows through response_url
+        visibility = self.settings.slack.slash_visibility
+        messages = self._reply(
+            command.get("text", ""),
+            user=command.get("user_id", ""),
+            channel=command.get("channel_id", ""),
+        )
+        for message in messages:
+            respond(
+                text=message.text,
+                blocks=message.blocks,
+                response_type=visibility,
+                replace_original=False,
+            )
+
+    def _post(
+        self, client: WebClient, channel: str, messages: list[SlackMessage], thread_ts: str | None
+    ) -> None:
+        for message in messages:
+            try:
+                client.chat_postMessage(
+                    channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks
+                )
+            except SlackApiError as exc:
+                logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
+
+    def _on_mention(self, event: dict[str, Any], client: WebClient) -> None:
+        channel = event.get("channel", "")
+        messages = self._reply(
+            question_from_event(event.get("text", "")), user=event.get("user", ""), channel=channel
+        )
+        # Answer in a thread under the question, or in the thread the question was asked in.
+        self._post(client, channel, messages, event.get("thread_ts") or event.get("ts"))
+
+    def _on_message(self, event: dict[str, Any], client: WebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return  # only people's direct messages; channel messages need a mention
+        channel = event.get("channel", "")
+        messages = self._reply(
+            question_from_event(event.get("text", "")), user=event.get("user", ""), channel=channel
+        )
+        self._post(client, channel, messages, event.get("thread_ts"))
+
+    def _on_feedback(
+        self,
+        ack: Callable[..., None],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+    ) -> None:
+        ack()
+        match = FEEDBACK_ACTION.match(action.get("action_id", ""))
+        user = body.get("user", {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        recorded = self.feedback.record_vote(
+            str(action.get("value", "")),
+            rating=1 if match and match.group(1) == "up" else -1,
+            user=user,
+            channel=channel,
+        )
+        text = "Thanks for the feedback." if recorded else "That answer is no longer on record."
+        if channel and user:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, text=text)
+            except SlackApiError as exc:
+                logger.warning("feedback receipt failed: %s", exc.response.get("error"))
+
+
+class ThreadedSlackRequestHandler(SlackRequestHandler):
+    """bolt's ASGI adapter, dispatching in a worker thread so the event loop never blocks."""
+
+    async def dispatch(self, request: AsgiHttpRequest) -> Any:
+        """Run the synchronous bolt app off the event loop."""
+        bolt_request = BoltRequest(
+            body=await request.get_raw_body(),
+            query=request.query_string,
+            headers=request.get_headers(),
+        )
+        return await asyncio.to_thread(self.app.dispatch, bolt_request)
+
+
+def make_http_server(slack: SlackBot) -> Any:
+    """Build a uvicorn server for HTTP mode (Events API and slash commands)."""
+    import uvicorn  # noqa: PLC0415
+
+    settings = slack.settings.slack
+    config = uvicorn.Config(
+        ThreadedSlackRequestHandler(slack.app, path=settings.path),
+        host=settings.host,
+        port=settings.port,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        log_config=None,  # use root logging, where secrets are redacted
+    )
+    return uvicorn.Server(config)
+
+
+def run_slack(slack: SlackBot) -> None:
+    """Serve the Slack bot until interrupted, in the configured mode."""
+    settings = slack.settings
+    if settings.slack.mode == "http":
+        logger.warning(
+            "Slack bot listening on %s:%d%s",
+            settings.slack.host,
+            settings.slack.port,
+            settings.slack.path,
+        )
+        make_http_server(slack).run()
+        return
+    if settings.slack_app_token is None:
+        raise ConfigError(
+            "Socket Mode needs SLACK_APP_TOKEN (xapp-…, with connections:write); set it, or "
+            "set CITEBOT_SLACK__MODE=http"
+        )
+    from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
+
+    logger.warning("Slack bot connecting over Socket Mode")
+    handler = SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value())
+    handler.start()  # type: ignore[no-untyped-call]

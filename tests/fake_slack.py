@@ -1,0 +1,215 @@
+"""A fake Slack: Web API, response_url and Socket Mode websocket, on 127.0.0.1 (aiohttp)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.parse
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+SECTION_LIMIT = 3000
+BLOCK_LIMIT = 50
+
+
+@dataclass
+class Recorded:
+    """A request the fake received."""
+
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """Runs an aiohttp server in a thread and records every call; tests wait on conditions."""
+
+    def __init__(self) -> None:
+        self.calls: list[Recorded] = []
+        self.acks: list[dict[str, Any]] = []
+        self.rate_limit_next: dict[str, int] = defaultdict(int)  # path -> 429s still to send
+        self.connections_opened = 0
+        self._condition = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    # ---- server side -------------------------------------------------------------------------
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/link/", self._websocket)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        self._loop.run_forever()
+
+    def _record(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> None:
+        with self._condition:
+            self.calls.append(Recorded(path, body, headers))
+            self._condition.notify_all()
+
+    async def _parse(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if not raw:
+            return {}
+        if request.content_type == "application/json":
+            return dict(json.loads(raw))
+        return {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+
+    @staticmethod
+    def _blocks_problem(body: dict[str, Any]) -> str | None:
+        blocks = body.get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        if len(blocks) > BLOCK_LIMIT:
+            return "too many blocks"
+        for block in blocks:
+            text = (block.get("text") or {}).get("text", "")
+            if len(text) > SECTION_LIMIT:
+                return "section text too long"
+        return None
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await self._parse(request)
+        if self.rate_limit_next[method] > 0:
+            self.rate_limit_next[method] -= 1
+            self._record(f"429:{method}", body, dict(request.headers))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
+        self._record(method, body, dict(request.headers))
+        if method == "auth.test":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "team_id": "T1",
+                    "user_id": "UBOT",
+                    "bot_id": "BBOT",
+                    "url": "https://fake.slack/",
+                }
+            )
+        if method == "apps.connections.open":
+            self.connections_opened += 1
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/"})
+        if method == "chat.postMessage":
+            problem = self._blocks_problem(body)
+            if problem:
+                return web.json_response(
+                    {"ok": False, "error": "invalid_blocks", "detail": problem}
+                )
+            return web.json_response(
+                {"ok": True, "channel": body.get("channel"), "ts": f"{len(self.calls)}.000100"}
+            )
+        return web.json_response({"ok": True})
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await self._parse(request)
+        problem = self._blocks_problem(body)
+        self._record("response_url", body, dict(request.headers))
+        if problem:
+            return web.Response(status=400, text=problem)
+        return web.Response(text="ok")
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_str(json.dumps({"type": "hello", "num_connections": 1}))
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                with self._condition:
+                    self.acks.append(json.loads(message.data))
+                    self._condition.notify_all()
+        if socket in self._sockets:
+            self._sockets.remove(socket)
+        return socket
+
+    # ---- test side ---------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """Return the Web API base URL to give the client."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, key: str = "r1") -> str:
+        """Return a response_url that the fake records."""
+        return f"http://127.0.0.1:{self.port}/response/{key}"
+
+    def posted(self, path: str) -> list[dict[str, Any]]:
+        """Return the bodies of every call to path so far."""
+        with self._condition:
+            return [call.body for call in self.calls if call.path == path]
+
+    def wait_for(self, path: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Wait until path has been called count times; return the bodies."""
+        with self._condition:
+            done = self._condition.wait_for(
+                lambda: sum(1 for c in self.calls if c.path == path) >= count, timeout
+            )
+            bodies = [call.body for call in self.calls if call.path == path]
+        assert done, f"{path}: {len(bodies)} calls, wanted {count}"
+        return bodies
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait for the client's ack of a Socket Mode envelope."""
+
+        def acked() -> list[dict[str, Any]]:
+            return [a for a in self.acks if a.get("envelope_id") == envelope_id]
+
+        with self._condition:
+            assert self._condition.wait_for(lambda: bool(acked()), timeout), envelope_id
+            return acked()[0]
+
+    def wait_for_socket(self, count: int = 1, timeout: float = 30.0) -> None:
+        """Wait until count websocket connections have been opened."""
+        with self._condition:
+            assert self._condition.wait_for(lambda: self.connections_opened >= count, timeout)
+        deadline = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._loop)
+        deadline.result(timeout)
+        for _ in range(300):
+            if self._sockets:
+                return
+            threading.Event().wait(0.05)
+        raise AssertionError("no websocket connected")
+
+    def send(self, envelope: dict[str, Any]) -> None:
+        """Send a Socket Mode message to the connected client."""
+
+        async def push() -> None:
+            await self._sockets[-1].send_str(json.dumps(envelope))
+
+        asyncio.run_coroutine_threadsafe(push(), self._loop).result(10)
+
+    def close_sockets(self) -> None:
+        """Close every websocket, as Slack does when it rotates connections."""
+
+        async def close() -> None:
+            for socket in list(self._sockets):
+                await socket.close()
+            self._sockets.clear()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+
+    def stop(self) -> None:
+        """Shut the server down."""
+
+        async def shutdown() -> None:
+            await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()

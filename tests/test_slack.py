@@ -1,0 +1,631 @@
+"""The Slack bot end to end: real slack-bolt and slack_sdk over loopback to a fake Slack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.signature import SignatureVerifier
+
+from bot.answer import Answer, Citation, Quote
+from bot.cli import main
+from bot.engine import Citebot, run_ingest
+from bot.feedback import FeedbackStore
+from bot.guard import APOLOGY, RateLimiter, Refusal
+from bot.seen_events import SeenEvents
+from bot.settings import Settings
+from bot.slack_adapter import (
+    BLOCK_LIMIT,
+    SECTION_LIMIT,
+    SlackBot,
+    make_http_server,
+    question_from_event,
+    to_slack_messages,
+)
+from tests.fake_slack import FakeSlack
+from tests.fakes import HashingEmbedder
+
+BOT_TOKEN = "xoxb-test-token-0123456789"
+APP_TOKEN = "xapp-test-token-9876543210"
+SECRET = "signing-secret-abcdef"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    server = FakeSlack()
+    yield server
+    server.stop()
+
+
+def slack_settings(fake: FakeSlack, tmp_path: Path, **slack: Any) -> Settings:
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_app_token=APP_TOKEN,
+        slack_signing_secret=SECRET,
+        slack={"mode": "http", "api_url": fake.base_url, "port": 0, **slack},
+        data_dir=tmp_path / "state",
+    )
+
+
+def make_slack(bot: Any, settings: Settings, *, rate_limit: int = 100) -> SlackBot:
+    return SlackBot(
+        bot,
+        settings,
+        feedback=FeedbackStore(settings.data_dir / "feedback.sqlite"),
+        seen=SeenEvents(settings.data_dir / "slack-events.sqlite"),
+        limiter=RateLimiter(rate_limit),
+    )
+
+
+class HttpBot:
+    """A SlackBot served by uvicorn on 127.0.0.1, with signed-request helpers."""
+
+    def __init__(self, slack: SlackBot) -> None:
+        self.slack = slack
+        self.server = make_http_server(slack)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        secret: str = SECRET,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": signature,
+                **(headers or {}),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def slash(self, text: str, fake: FakeSlack, **options: Any) -> tuple[int, str]:
+        form = {
+            "command": "/ask",
+            "text": text,
+            "user_id": "U1",
+            "channel_id": "C1",
+            "team_id": "T1",
+            "response_url": fake.response_url(),
+            "trigger_id": "t1",
+        }
+        return self.post(
+            urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded", **options
+        )
+
+    def event(
+        self, event: dict[str, Any], event_id: str = "Ev1", headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        envelope = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+        }
+        return self.post(json.dumps(envelope).encode(), "application/json", headers=headers)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def http_bot(fake: FakeSlack, tmp_path: Path, real_bot: Citebot) -> Iterator[HttpBot]:
+    served = HttpBot(make_slack(real_bot, slack_settings(fake, tmp_path)))
+    yield served
+    served.stop()
+
+
+def all_text(message: dict[str, Any]) -> str:
+    blocks = message.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return json.dumps(blocks, ensure_ascii=False) + message.get("text", "")
+
+
+# ---- pure converters -----------------------------------------------------------------------
+
+
+def test_question_from_event_strips_bot_mention_and_entities() -> None:
+    assert question_from_event("<@UBOT> is A &lt; B &amp;&amp; C?") == "is A < B && C?"
+
+
+def hostile_answer(citations: int = 3, sentence_length: int = 200) -> Answer:
+    hostile = (
+        "<!channel> <!here> <!everyone> <@U0123> <!subteam^S1|team> @everyone @here <http://x|y>"
+    )
+    text = (hostile + " word") * (sentence_length // 10)
+    cited = tuple(
+        Citation(n, f"Title {n} {hostile}", f"doc{n}.txt", "lines 1-2", text, 0.5)
+        for n in range(1, citations + 1)
+    )
+    quotes = tuple(Quote(text[:sentence_length], n) for n in range(1, citations + 1))
+    return Answer("q?", True, quotes, cited)
+
+
+def test_to_slack_messages_neutralises_every_mention() -> None:
+    for message in to_slack_messages(hostile_answer(), answer_id="a1"):
+        rendered = json.dumps(message.blocks, ensure_ascii=False) + message.text
+        for live in ("<!channel>", "<!here>", "<!everyone>", "<@U0123>", "<!subteam", "<http"):
+            assert live not in rendered
+        assert "@everyone" not in rendered and "@here" not in rendered
+
+
+def test_to_slack_messages_splits_long_answers_within_limits() -> None:
+    answer = hostile_answer(citations=80, sentence_length=2500)
+    messages = to_slack_messages(answer, answer_id="a1")
+    assert len(messages) > 1
+    cited_blocks = 0
+    for message in messages:
+        assert len(message.blocks) <= BLOCK_LIMIT
+        for block in message.blocks:
+            assert len(block.get("text", {}).get("text", "")) <= SECTION_LIMIT
+            if block.get("text", {}).get("text", "").startswith("*["):
+                cited_blocks += 1
+    assert cited_blocks == 80  # each citation whole, in one block
+    assert messages[-1].blocks[-1]["type"] == "actions"  # feedback buttons close the answer
+
+
+def test_to_slack_messages_not_found_looks_different() -> None:
+    declined = Answer("q?", False, (), (), ())
+    text = json.dumps(to_slack_messages(declined, answer_id="a")[0].blocks)
+    assert "Not in the sources" in text
+    assert "[1]" not in text
+
+
+# ---- HTTP mode -----------------------------------------------------------------------------
+
+
+def test_slash_command_is_acked_then_answered_in_channel(
+    http_bot: HttpBot, fake: FakeSlack
+) -> None:
+    status, body = http_bot.slash("Which universities belong to the AI Alliance?", fake)
+    assert (status, body) == (200, "")
+    reply = fake.wait_for("response_url")[0]
+    assert reply["response_type"] == "in_channel"
+    assert "Yale University" in all_text(reply)
+    assert "citebot_feedback_up" in all_text(reply)
+
+
+def test_slash_command_ack_does_not_wait_for_the_answer(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot
+) -> None:
+    release = threading.Event()
+
+    class SlowBot:
+        settings = real_bot.settings
+
+        def answer(self, question: str) -> Answer:
+            release.wait(10)
+            return real_bot.answer(question)
+
+    served = HttpBot(make_slack(SlowBot(), slack_settings(fake, tmp_path)))
+    try:
+        started = time.monotonic()
+        status, _ = served.slash("What is SeedAI working on?", fake)
+        assert status == 200
+        assert time.monotonic() - started < 3  # Slack's deadline
+        assert fake.posted("response_url") == []  # the answer is still being worked on
+        release.set()
+        assert "SeedAI is crafting frameworks" in all_text(fake.wait_for("response_url")[0])
+    finally:
+        release.set()
+        served.stop()
+
+
+def test_slash_command_ephemeral_when_configured(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot
+) -> None:
+    served = HttpBot(
+        make_slack(real_bot, slack_settings(fake, tmp_path, slash_visibility="ephemeral"))
+    )
+    try:
+        served.slash("What is Snowflake doing in AI?", fake)
+        assert fake.wait_for("response_url")[0]["response_type"] == "ephemeral"
+    finally:
+        served.stop()
+
+
+def test_bad_signature_and_stale_timestamp_get_401(http_bot: HttpBot, fake: FakeSlack) -> None:
+    assert http_bot.slash("anything", fake, secret="wrong-secret")[0] == 401
+    assert http_bot.slash("anything", fake, timestamp=int(time.time()) - 600)[0] == 401
+    time.sleep(0.2)
+    assert fake.posted("response_url") == []
+
+
+def test_mention_is_answered_in_a_thread(http_bot: HttpBot, fake: FakeSlack) -> None:
+    http_bot.event(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "100.1",
+            "text": "<@UBOT> What did Socrates fear about writing?",
+        }
+    )
+    posted = fake.wait_for("chat.postMessage")[0]
+    assert posted["channel"] == "C1" and posted["thread_ts"] == "100.1"
+    assert "Socrates even warned" in all_text(posted)
+
+
+def test_mention_inside_a_thread_stays_in_that_thread(http_bot: HttpBot, fake: FakeSlack) -> None:
+    http_bot.event(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "200.2",
+            "thread_ts": "150.0",
+            "text": "<@UBOT> What were the Crypto Wars?",
+        }
+    )
+    assert fake.wait_for("chat.postMessage")[0]["thread_ts"] == "150.0"
+
+
+def test_direct_message_is_answered_in_the_dm(http_bot: HttpBot, fake: FakeSlack) -> None:
+    http_bot.event(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "user": "U1",
+            "channel": "D1",
+            "ts": "300.3",
+            "text": "What is the current price of Bitcoin?",
+        },
+        "EvDM",
+    )
+    posted = fake.wait_for("chat.postMessage")[0]
+    assert posted["channel"] == "D1" and "thread_ts" not in posted
+    assert "Not in the sources" in all_text(posted)
+
+
+def test_bot_messages_and_channel_chatter_are_ignored(http_bot: HttpBot, fake: FakeSlack) -> None:
+    http_bot.event(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "bot_id": "B9",
+            "channel": "D1",
+            "ts": "1.0",
+            "text": "an echo of ourselves",
+        },
+        "EvBot",
+    )
+    http_bot.event(
+        {
+            "type": "message",
+            "channel_type": "channel",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "2.0",
+            "text": "just chatting",
+        },
+        "EvChat",
+    )
+    http_bot.event(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "3.0",
+            "text": "<@UBOT> What is SeedAI working on?",
+        },
+        "EvReal",
+    )
+    fake.wait_for("chat.postMessage")
+    time.sleep(0.3)
+    assert len(fake.posted("chat.postMessage")) == 1
+
+
+def test_retries_are_answered_once_even_across_a_restart(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot
+) -> None:
+    settings = slack_settings(fake, tmp_path)
+    event = {
+        "type": "app_mention",
+        "user": "U1",
+        "channel": "C1",
+        "ts": "400.4",
+        "text": "<@UBOT> What is Snowflake doing in AI?",
+    }
+    first = HttpBot(make_slack(real_bot, settings))
+    try:
+        assert first.event(event, "EvRetry")[0] == 200
+        fake.wait_for("chat.postMessage")
+        retry_headers = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+        assert first.event(event, "EvRetry", retry_headers)[0] == 200
+    finally:
+        first.stop()
+    restarted = HttpBot(make_slack(real_bot, settings))
+    try:
+        assert restarted.event(event, "EvRetry", {"X-Slack-Retry-Num": "2"})[0] == 200
+        restarted.event({**event, "ts": "401.0"}, "EvFresh")
+        fake.wait_for("chat.postMessage", 2)
+        time.sleep(0.3)
+        threads = [p["thread_ts"] for p in fake.posted("chat.postMessage")]
+        assert threads == ["400.4", "401.0"]
+    finally:
+        restarted.stop()
+
+
+def test_rate_limited_post_is_retried_after_retry_after(http_bot: HttpBot, fake: FakeSlack) -> None:
+    fake.rate_limit_next["chat.postMessage"] = 1
+    http_bot.event(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "500.5",
+            "text": "<@UBOT> How is Databricks democratizing AI?",
+        },
+        "Ev429",
+    )
+    assert len(fake.wait_for("429:chat.postMessage")) == 1
+    assert "customize and deploy DBRX" in all_text(fake.wait_for("chat.postMessage")[0])
+
+
+def test_feedback_click_is_recorded_and_exported(
+    http_bot: HttpBot,
+    fake: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    http_bot.slash("What does The Batch think about open source?", fake)
+    reply = fake.wait_for("response_url")[0]
+    buttons = next(b for b in reply["blocks"] if b["type"] == "actions")["elements"]
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U7"},
+        "channel": {"id": "C1"},
+        "team": {"id": "T1"},
+        "trigger_id": "t",
+        "response_url": fake.response_url("fb"),
+        "actions": [{**buttons[1], "block_id": "citebot_feedback", "action_ts": "1"}],
+    }
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    assert http_bot.post(body, "application/x-www-form-urlencoded")[0] == 200
+    fake.wait_for("chat.postEphemeral")
+    rows = http_bot.slack.feedback.rows()
+    assert [(r.rating, r.user, r.platform) for r in rows] == [(-1, "U7", "slack")]
+    assert rows[0].question == "What does The Batch think about open source?"
+    monkeypatch.setenv("CITEBOT_DATA_DIR", str(http_bot.slack.settings.data_dir))
+    assert main(["feedback", "--format", "csv"]) == 0
+    exported = capsys.readouterr().out
+    assert exported.startswith("voted_at,platform,rating")
+    assert "What does The Batch think about open source?" in exported
+
+
+def test_rate_limit_and_long_questions_get_clear_replies(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot
+) -> None:
+    served = HttpBot(make_slack(real_bot, slack_settings(fake, tmp_path), rate_limit=1))
+    try:
+        served.slash("What is SeedAI working on?", fake)
+        served.slash("What is Snowflake doing in AI?", fake)
+        replies = fake.wait_for("response_url", 2)  # answered in parallel: any order
+        assert sum("please wait" in all_text(reply) for reply in replies) == 1
+        served.slack.limiter = RateLimiter(100)
+        served.slash("why " * 1000, fake)
+        assert "keep it under" in all_text(fake.wait_for("response_url", 3)[2])
+    finally:
+        served.stop()
+
+
+def test_channel_allowlist_is_enforced(fake: FakeSlack, tmp_path: Path, real_bot: Citebot) -> None:
+    settings = slack_settings(fake, tmp_path, allowed_channels=["C-ALLOWED"])
+    served = HttpBot(make_slack(real_bot, settings))
+    try:
+        served.slash("What is SeedAI working on?", fake)
+        assert "isn't enabled in this channel" in all_text(fake.wait_for("response_url")[0])
+    finally:
+        served.stop()
+
+
+def test_failure_replies_with_apology_and_never_logs_tokens(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot, caplog: pytest.LogCaptureFixture
+) -> None:
+    class BrokenBot:
+        settings = real_bot.settings
+
+        def answer(self, question: str) -> Answer:
+            raise RuntimeError(f"index exploded while using {BOT_TOKEN}")
+
+    from bot.log_redaction import RedactSecrets
+
+    redactor = RedactSecrets([BOT_TOKEN, APP_TOKEN, SECRET])
+    caplog.handler.addFilter(redactor)
+    served = HttpBot(make_slack(BrokenBot(), slack_settings(fake, tmp_path)))
+    try:
+        with caplog.at_level(logging.DEBUG):
+            served.event(
+                {
+                    "type": "app_mention",
+                    "user": "U1",
+                    "channel": "C1",
+                    "ts": "9.9",
+                    "text": "<@UBOT> anything",
+                },
+                "EvBroken",
+            )
+            reply = fake.wait_for("chat.postMessage")[0]
+    finally:
+        served.stop()
+    assert APOLOGY.split(".")[0] in all_text(reply)
+    assert "answering a question" in caplog.text
+    for secret in (BOT_TOKEN, APP_TOKEN, SECRET):
+        assert secret not in caplog.text
+
+
+def test_hostile_document_cannot_ping_anyone(fake: FakeSlack, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hostile.txt").write_text(
+        "Meeting notes\n\nThe launch date moved to May <!channel> <!here> <@U999> @everyone "
+        "<!subteam^S1> please read.\n"
+    )
+    settings = Settings(
+        sources=docs, index_dir=tmp_path / "index", retrieval={"min_similarity": 0.0}
+    )
+    embedder = HashingEmbedder()
+    run_ingest(settings, embedder=embedder)
+    bot = Citebot.load(settings, embedder=embedder)
+    served = HttpBot(make_slack(bot, slack_settings(fake, tmp_path)))
+    try:
+        served.event(
+            {
+                "type": "app_mention",
+                "user": "U1",
+                "channel": "C1",
+                "ts": "7.7",
+                "text": "<@UBOT> When is the launch date?",
+            },
+            "EvHostile",
+        )
+        posted = all_text(fake.wait_for("chat.postMessage")[0])
+    finally:
+        served.stop()
+        bot.close()
+    assert "launch date moved" in posted
+    for live in ("<!channel>", "<!here>", "<@U999>", "<!subteam", "@everyone"):
+        assert live not in posted
+
+
+# ---- Socket Mode ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def socket_bot(fake: FakeSlack, tmp_path: Path, real_bot: Citebot) -> Iterator[SocketModeHandler]:
+    slack = make_slack(real_bot, slack_settings(fake, tmp_path, mode="socket"))
+    handler = SocketModeHandler(slack.app, APP_TOKEN)
+    handler.connect()
+    fake.wait_for_socket()
+    yield handler
+    handler.close()
+
+
+def test_socket_mode_slash_command_and_event(
+    socket_bot: SocketModeHandler, fake: FakeSlack
+) -> None:
+    fake.send(
+        {
+            "envelope_id": "env-1",
+            "type": "slash_commands",
+            "accepts_response_payload": True,
+            "payload": {
+                "command": "/ask",
+                "text": "What is SeedAI working on?",
+                "user_id": "U1",
+                "channel_id": "C1",
+                "team_id": "T1",
+                "response_url": fake.response_url(),
+            },
+        }
+    )
+    assert fake.wait_for_ack("env-1")["envelope_id"] == "env-1"
+    assert "SeedAI is crafting frameworks" in all_text(fake.wait_for("response_url")[0])
+
+    event = {
+        "type": "event_callback",
+        "event_id": "EvSock",
+        "team_id": "T1",
+        "event": {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "600.6",
+            "text": "<@UBOT> What is Snowflake doing in AI?",
+        },
+    }
+    fake.send(
+        {
+            "envelope_id": "env-2",
+            "type": "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+            "payload": event,
+        }
+    )
+    fake.wait_for_ack("env-2")
+    fake.send(
+        {
+            "envelope_id": "env-3",
+            "type": "events_api",
+            "retry_attempt": 1,
+            "retry_reason": "timeout",
+            "payload": event,
+        }
+    )
+    fake.wait_for_ack("env-3")
+    fake.wait_for("chat.postMessage")
+    time.sleep(0.3)
+    assert len(fake.posted("chat.postMessage")) == 1  # the retry was acked, not answered
+
+
+def test_socket_mode_reconnects_after_disconnect(
+    socket_bot: SocketModeHandler, fake: FakeSlack
+) -> None:
+    fake.send({"type": "disconnect", "reason": "refresh_requested"})
+    fake.wait_for_socket(count=2)
+    fake.send(
+        {
+            "envelope_id": "env-9",
+            "type": "events_api",
+            "retry_attempt": 0,
+            "payload": {
+                "type": "event_callback",
+                "event_id": "EvAfter",
+                "team_id": "T1",
+                "event": {
+                    "type": "app_mention",
+                    "user": "U1",
+                    "channel": "C1",
+                    "ts": "700.7",
+                    "text": "<@UBOT> What were the Crypto Wars?",
+                },
+            },
+        }
+    )
+    fake.wait_for_ack("env-9")
+    assert "Crypto Wars" in all_text(fake.wait_for("chat.postMessage")[0])
+
+
+def test_refusal_renders_as_warning() -> None:
+    message = to_slack_messages(Refusal("Too long <!here>"))[0]
+    assert "&lt;!here&gt;" in message.text
