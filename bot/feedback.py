@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.answer import Answer
+
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -75,28 +78,37 @@ class FeedbackStore:
         finally:
             db.close()
 
-    def record_answer(self, answer: Answer, *, platform: str, user: str, channel: str) -> str:
-        """Store an answer as posted and return the id its feedback buttons carry."""
+    def record_answer(
+        self, answer: Answer, *, platform: str, user: str, channel: str
+    ) -> str | None:
+        """Store an answer as posted; return the id its feedback buttons carry, None on failure.
+
+        A full disk or locked database must not cost the user their answer: it is then sent
+        without feedback buttons.
+        """
         answer_id = uuid.uuid4().hex
         citations = json.dumps(
-            [c["source"] + " " + c["location"] for c in answer.to_dict()["citations"]],
-            ensure_ascii=False,
+            [f"{c.source} {c.location}" for c in answer.citations], ensure_ascii=False
         )
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    answer_id,
-                    _now(),
-                    platform,
-                    user,
-                    channel,
-                    answer.question,
-                    answer.text,
-                    int(answer.found),
-                    citations,
-                ),
-            )
+        try:
+            with self._connect() as db:
+                db.execute(
+                    "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        answer_id,
+                        _now(),
+                        platform,
+                        user,
+                        channel,
+                        answer.question,
+                        answer.text,
+                        int(answer.found),
+                        citations,
+                    ),
+                )
+        except sqlite3.Error:
+            logger.exception("could not record an answer for feedback in %s", self.path)
+            return None
         return answer_id
 
     def record_vote(self, answer_id: str, *, rating: int, user: str, channel: str) -> bool:

@@ -96,6 +96,31 @@ class SlackSettings(BaseModel):
     )
 
 
+class DiscordSettings(BaseModel):
+    """How the Discord bot connects and replies."""
+
+    api_url: str = Field(
+        "https://discord.com/api/v10", description="REST base URL (tests point it at a fake)."
+    )
+    gateway_url: str = Field(
+        "wss://gateway.discord.gg/", description="Gateway URL (tests point it at a fake)."
+    )
+    sync_guild: int | None = Field(
+        None,
+        description="Sync /ask to this guild only (appears at once; global sync can take "
+        "up to an hour).",
+    )
+    reply_in_thread: bool = Field(
+        False, description="Answer mentions in a new thread started from the question."
+    )
+    allowed_guilds: list[int] = Field(
+        default_factory=list, description="Guild ids the bot answers in, as JSON; empty: all."
+    )
+    allowed_channels: list[int] = Field(
+        default_factory=list, description="Channel ids the bot answers in, as JSON; empty: all."
+    )
+
+
 class Settings(BaseSettings):
     """All of citebot's configuration."""
 
@@ -120,6 +145,12 @@ class Settings(BaseSettings):
     )
     chat: ChatSettings = Field(default_factory=ChatSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    discord_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("DISCORD_TOKEN", "CITEBOT_DISCORD_TOKEN"),
+        description="Discord bot token.",
+    )
     slack_bot_token: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CITEBOT_SLACK_BOT_TOKEN"),

@@ -1,0 +1,346 @@
+"""Discord: mentions, DMs and /ask answered with quoted citations, through discord.py.
+
+Pure converters (`question_from_message`, `to_discord_messages`) and one wiring class
+(`CitebotClient`); retrieval runs in a worker thread so gateway heartbeats never stall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot.answer import NOT_FOUND, Answer
+from bot.chat_text import clip, defuse_mass_mentions
+from bot.engine import Citebot
+from bot.feedback import FeedbackStore
+from bot.guard import RateLimiter, Refusal, answer_safely
+from bot.settings import Settings
+from index.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+CONTENT_LIMIT = 2000
+EMBED_TITLE_LIMIT = 256
+EMBED_DESCRIPTION_LIMIT = 1000  # well under Discord's 4,096, to keep several per message
+EMBED_FOOTER_LIMIT = 300
+EMBEDS_PER_MESSAGE = 4  # 4 x ~1,600 characters stays under the 6,000 a message allows
+NOT_ALLOWED = "citebot isn't enabled here; ask an admin to add this channel to its allowlist."
+NO_MENTIONS = discord.AllowedMentions.none()
+_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedSpec:
+    """A citation as a Discord embed, kept as plain data so it can be checked without a client."""
+
+    title: str
+    description: str
+    footer: str
+
+    def to_embed(self) -> discord.Embed:
+        """Build the discord.py embed."""
+        embed = discord.Embed(title=self.title, description=self.description)
+        embed.set_footer(text=self.footer)
+        return embed
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordMessage:
+    """One message: content plus up to a few citation embeds."""
+
+    content: str
+    embeds: list[EmbedSpec] = field(default_factory=list)
+
+
+def question_from_message(content: str, bot_id: int) -> str:
+    """Turn a message into the question: the bot's own mention removed."""
+    without_bot = _MENTION.sub(lambda m: " " if int(m.group(1)) == bot_id else m.group(0), content)
+    return " ".join(without_bot.split())
+
+
+def _safe(text: str) -> str:
+    """Escape Discord markdown and break mass mentions in text from documents or questions."""
+    return defuse_mass_mentions(discord.utils.escape_markdown(text))
+
+
+def _pack(lines: list[str], limit: int = CONTENT_LIMIT) -> list[str]:
+    """Pack lines into messages of at most limit characters, splitting a line only if it must."""
+    pieces: list[str] = []
+    current = ""
+    for whole_line in lines:
+        line = whole_line
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
+    """Render a reply as messages within Discord's content and embed limits."""
+    if isinstance(reply, Refusal):
+        return [DiscordMessage(clip(_safe(reply.message), CONTENT_LIMIT))]
+    if not reply.found:
+        lines = [f"**Not in the sources.** {NOT_FOUND}"]
+        if reply.related:
+            lines.append(
+                "-# Closest passages, not evidence: "
+                + "; ".join(
+                    f"{_safe(clip(c.title, 120))} ({_safe(c.source)}, {c.location})"
+                    for c in reply.related
+                )
+            )
+        return [DiscordMessage(content) for content in _pack(lines)]
+    contents = _pack([f"> “{_safe(q.text)}” **[{q.n}]**" for q in reply.quotes])
+    embeds = [
+        EmbedSpec(
+            title=clip(f"[{c.n}] {c.title}", EMBED_TITLE_LIMIT),
+            description=_safe(clip(c.text, EMBED_DESCRIPTION_LIMIT)),
+            footer=clip(f"{c.source}, {c.location} · score {c.score:.2f}", EMBED_FOOTER_LIMIT),
+        )
+        for c in reply.citations
+    ]
+    groups = [embeds[i : i + EMBEDS_PER_MESSAGE] for i in range(0, len(embeds), EMBEDS_PER_MESSAGE)]
+    messages = [DiscordMessage(content) for content in contents]
+    # Citations ride on the last text message, then on follow-ups of their own; never split.
+    messages[-1] = DiscordMessage(messages[-1].content, groups[0] if groups else [])
+    messages.extend(DiscordMessage("", group) for group in groups[1:])
+    return messages
+
+
+class FeedbackButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"citebot:(?P<rating>up|down):(?P<answer>[0-9a-f]{32})",
+):
+    """A 👍 or 👎 button that survives restarts: its custom_id carries the answer id."""
+
+    def __init__(self, rating: str, answer_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Helpful" if rating == "up" else "Not helpful",
+                emoji="👍" if rating == "up" else "👎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"citebot:{rating}:{answer_id}",
+            )
+        )
+        self.rating = rating
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> FeedbackButton:
+        """Rebuild the button from a click on any message, even one sent before a restart."""
+        return cls(match["rating"], match["answer"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Record the vote and thank the voter privately."""
+        client = interaction.client
+        assert isinstance(client, CitebotClient)
+        recorded = await asyncio.to_thread(
+            client.feedback.record_vote,
+            self.answer_id,
+            rating=1 if self.rating == "up" else -1,
+            user=str(interaction.user.id),
+            channel=str(interaction.channel_id or ""),
+        )
+        text = "Thanks for the feedback." if recorded else "That answer is no longer on record."
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def feedback_view(answer_id: str) -> discord.ui.View:
+    """Return the 👍 / 👎 buttons for one answer."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(FeedbackButton("up", answer_id))
+    view.add_item(FeedbackButton("down", answer_id))
+    return view
+
+
+class CitebotClient(discord.Client):
+    """A discord.py client that answers mentions, DMs and /ask from a loaded Citebot."""
+
+    def __init__(
+        self,
+        *,
+        bot: Citebot,
+        settings: Settings,
+        feedback: FeedbackStore,
+        limiter: RateLimiter,
+        **options: Any,
+    ) -> None:
+        # Mentions and DMs carry their content without the privileged message-content intent.
+        intents = discord.Intents.default()
+        intents.message_content = False
+        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
+        self.bot = bot
+        self.settings = settings
+        self.feedback = feedback
+        self.limiter = limiter
+        self.tree = app_commands.CommandTree(self)
+        _guard_parsers(self._connection.parsers)
+        self.tree.command(name="ask", description="Ask the documents a question")(self._ask_command)
+
+    async def setup_hook(self) -> None:
+        """Register the feedback buttons and sync /ask (to one guild when configured)."""
+        self.add_dynamic_items(FeedbackButton)
+        guild_id = self.settings.discord.sync_guild
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    def _allowed(self, guild_id: int | None, channel_id: int | None) -> bool:
+        rules = self.settings.discord
+        if rules.allowed_guilds and guild_id is not None and guild_id not in rules.allowed_guilds:
+            return False
+        return not rules.allowed_channels or channel_id in rules.allowed_channels
+
+    async def _reply_for(
+        self, question: str, *, user: int, guild_id: int | None, channel_id: int | None
+    ) -> tuple[list[DiscordMessage], str | None]:
+        if not self._allowed(guild_id, channel_id):
+            return to_discord_messages(Refusal(NOT_ALLOWED)), None
+        reply = await asyncio.to_thread(
+            answer_safely, self.bot, question, user=f"discord:{user}", limiter=self.limiter
+        )
+        answer_id = None
+        if isinstance(reply, Answer):
+            answer_id = await asyncio.to_thread(
+                self.feedback.record_answer,
+                reply,
+                platform="discord",
+                user=str(user),
+                channel=str(channel_id or ""),
+            )
+        return to_discord_messages(reply), answer_id
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer a message that mentions the bot, or any direct message."""
+        me = self.user
+        if me is None or message.author.bot:
+            return
+        is_dm = message.guild is None and isinstance(message.channel, discord.DMChannel)
+        if not is_dm and me not in message.mentions:
+            return
+        question = question_from_message(message.content, me.id)
+        try:
+            messages, answer_id = await self._reply_for(
+                question,
+                user=message.author.id,
+                guild_id=message.guild.id if message.guild else None,
+                channel_id=message.channel.id,
+            )
+            target: discord.abc.Messageable = message.channel
+            reference: discord.Message | None = message
+            if self.settings.discord.reply_in_thread and not is_dm:
+                # Through HTTP rather than message.create_thread, which needs the guild cached.
+                thread = await self.http.start_thread_with_message(
+                    message.channel.id,
+                    message.id,
+                    name=clip(question, 90) or "citebot",
+                    auto_archive_duration=1440,
+                )
+                target = self.get_partial_messageable(int(thread["id"]))
+                reference = None
+            for n, reply in enumerate(messages):
+                last = n == len(messages) - 1
+                extra: dict[str, Any] = {}
+                if n == 0 and reference is not None:
+                    extra["reference"] = reference
+                if last and answer_id:
+                    extra["view"] = feedback_view(answer_id)
+                await target.send(
+                    content=reply.content or None,
+                    embeds=[spec.to_embed() for spec in reply.embeds],
+                    mention_author=False,
+                    allowed_mentions=NO_MENTIONS,
+                    **extra,
+                )
+        except discord.HTTPException:
+            logger.exception("replying to message %s failed", message.id)
+
+    async def _ask_command(self, interaction: discord.Interaction[Any], question: str) -> None:
+        """Defer at once (Discord allows 3 s), answer in a follow-up."""
+        await interaction.response.defer(thinking=True)
+        messages, answer_id = await self._reply_for(
+            question,
+            user=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+        )
+        for n, reply in enumerate(messages):
+            last = n == len(messages) - 1
+            await interaction.followup.send(
+                content=reply.content or discord.utils.MISSING,
+                embeds=[spec.to_embed() for spec in reply.embeds],
+                view=feedback_view(answer_id) if last and answer_id else discord.utils.MISSING,
+                allowed_mentions=NO_MENTIONS,
+            )
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Log handler failures; the bot keeps running."""
+        logger.exception("error in %s", event_method)
+
+
+def _guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:
+    """Make each gateway event parser log and skip a malformed event instead of raising.
+
+    discord.py parses dispatches inside its connection task; one bad payload would otherwise
+    end that task and take the bot offline.
+    """
+
+    def guarded(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+        def parse_or_skip(data: Any) -> None:
+            try:
+                parse(data)
+            except Exception:
+                logger.exception("skipped a malformed %s event", event)
+
+        return parse_or_skip
+
+    for event, parse in list(parsers.items()):
+        parsers[event] = guarded(event, parse)
+
+
+def point_at(api_url: str, gateway_url: str) -> tuple[str, yarl.URL]:
+    """Aim discord.py at the given REST and gateway URLs; return the old ones to restore."""
+    from discord.gateway import DiscordWebSocket  # noqa: PLC0415
+    from discord.http import Route  # noqa: PLC0415
+
+    previous = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    Route.BASE = api_url.rstrip("/")
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    return previous
+
+
+def run_discord(client: CitebotClient) -> None:
+    """Connect to Discord and serve until interrupted."""
+    token = client.settings.discord_token
+    if token is None:
+        raise ConfigError(
+            "set DISCORD_TOKEN (Developer Portal → Bot → Reset Token) to run the Discord bot"
+        )
+    point_at(client.settings.discord.api_url, client.settings.discord.gateway_url)
+    client.run(token.get_secret_value(), log_handler=None)

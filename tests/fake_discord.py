@@ -1,0 +1,323 @@
+"""A fake Discord: REST API and gateway websocket on 127.0.0.1 (aiohttp), recording all calls."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BOT_ID = 900000000000000001
+APP_ID = 900000000000000002
+USER_ID = 900000000000000003
+CONTENT_LIMIT = 2000
+BOT_USER = {
+    "id": str(BOT_ID),
+    "username": "citebot",
+    "discriminator": "0",
+    "avatar": None,
+    "global_name": "citebot",
+    "bot": True,
+}
+HUMAN = {
+    "id": str(USER_ID),
+    "username": "asker",
+    "discriminator": "0",
+    "avatar": None,
+    "global_name": "Asker",
+}
+
+
+@dataclass
+class Call:
+    """A REST request the fake received."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    authorized: bool
+
+
+class FakeDiscord:
+    """Serves REST under /api/v10 and the gateway at /gateway, in a background thread."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.identifies = 0
+        self.heartbeats = 0
+        self.rate_limit_next = 0  # 429s still to send for message posts
+        self._ids = itertools.count(910000000000000000)
+        self._seq = itertools.count(2)
+        self._condition = threading.Condition()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    # ---- server ------------------------------------------------------------------------------
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/gateway/", self._gateway)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        self._loop.run_forever()
+
+    def _record(self, call: Call) -> None:
+        with self._condition:
+            self.calls.append(call)
+            self._condition.notify_all()
+
+    @staticmethod
+    def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+        # discord.py reads the body as JSON only when the content type is exactly this.
+        return web.Response(
+            status=status,
+            body=json.dumps(data).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+
+    def _message(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(next(self._ids)),
+            "channel_id": channel_id,
+            "type": 0,
+            "content": body.get("content") or "",
+            "author": BOT_USER,
+            "embeds": body.get("embeds") or [],
+            "attachments": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2026-11-22T00:00:00+00:00",
+            "edited_timestamp": None,
+            "flags": 0,
+            "components": body.get("components") or [],
+        }
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        raw = await request.read()
+        body: dict[str, Any] = {}
+        if raw and request.content_type == "application/json":
+            body = json.loads(raw)
+        elif raw and request.content_type.startswith("multipart"):
+            body = {"multipart": True}
+        call = Call(request.method, path, body, "Authorization" in request.headers)
+        if request.method == "GET" and path == "/users/@me":
+            return self._json(BOT_USER)
+        if request.method == "GET" and path == "/oauth2/applications/@me":
+            return self._json(
+                {
+                    "id": str(APP_ID),
+                    "name": "citebot",
+                    "description": "",
+                    "icon": None,
+                    "bot_public": True,
+                    "bot_require_code_grant": False,
+                    "owner": HUMAN,
+                    "verify_key": "00",
+                    "flags": 0,
+                }
+            )
+        if request.method == "PUT" and path.endswith("/commands"):
+            self._record(call)
+            return self._json(
+                [
+                    {
+                        "id": str(next(self._ids)),
+                        "application_id": str(APP_ID),
+                        "name": c.get("name"),
+                        "description": c.get("description", ""),
+                        "type": 1,
+                        "version": "1",
+                        "options": c.get("options", []),
+                    }
+                    for c in (json.loads(raw) if raw else [])
+                ]
+            )
+        posting = request.method == "POST" and (
+            path.endswith("/messages") or path.startswith("/webhooks/")
+        )
+        if posting and self.rate_limit_next > 0:
+            self.rate_limit_next -= 1
+            self._record(Call("429", path, body, call.authorized))
+            return self._json(
+                {"message": "You are being rate limited.", "retry_after": 0.2, "global": False},
+                status=429,
+                headers={"Via": "1.1 google"},
+            )
+        self._record(call)
+        if posting:
+            if len(body.get("content") or "") > CONTENT_LIMIT:
+                return self._json({"code": 50035, "message": "Invalid Form Body"}, status=400)
+            channel_id = path.split("/")[2] if path.startswith("/channels/") else "0"
+            return self._json(self._message(channel_id, body))
+        if path.endswith("/callback"):
+            interaction_id = path.split("/")[2]
+            return self._json(
+                {
+                    "interaction": {
+                        "id": interaction_id,
+                        "type": 2,
+                        "response_message_loading": True,
+                    },
+                    "resource": {"type": body.get("type", 5)},
+                }
+            )
+        if path.endswith("/threads"):
+            return self._json(
+                {
+                    "id": str(next(self._ids)),
+                    "type": 11,
+                    "name": body.get("name"),
+                    "guild_id": "1",
+                    "parent_id": path.split("/")[2],
+                    "owner_id": str(BOT_ID),
+                    "thread_metadata": {
+                        "archived": False,
+                        "auto_archive_duration": 1440,
+                        "archive_timestamp": "2026-11-22T00:00:00+00:00",
+                        "locked": False,
+                    },
+                }
+            )
+        return self._json({})
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        async for message in socket:
+            if message.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(message.data)
+            if payload["op"] == 1:
+                self.heartbeats += 1
+                await socket.send_str(json.dumps({"op": 11}))
+            elif payload["op"] in (2, 6):
+                with self._condition:
+                    self.identifies += 1
+                    self._sockets.append(socket)
+                    self._condition.notify_all()
+                await socket.send_str(
+                    json.dumps(
+                        {
+                            "op": 0,
+                            "t": "READY",
+                            "s": 1,
+                            "d": {
+                                "v": 10,
+                                "user": BOT_USER,
+                                "guilds": [],
+                                "session_id": "s1",
+                                "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
+                                "application": {"id": str(APP_ID), "flags": 0},
+                            },
+                        }
+                    )
+                )
+        if socket in self._sockets:
+            self._sockets.remove(socket)
+        return socket
+
+    # ---- test side ---------------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        """Return the REST base URL."""
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        """Return the gateway URL."""
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def wait_until(self, predicate: Any, timeout: float = 30.0) -> None:
+        """Wait for a condition over the fake's state."""
+        with self._condition:
+            assert self._condition.wait_for(lambda: predicate(self), timeout), "timed out"
+
+    def posts(self, suffix: str = "/messages") -> list[Call]:
+        """Return the POSTs whose path ends with suffix (or starts with it, for webhooks)."""
+        with self._condition:
+            return [
+                c
+                for c in self.calls
+                if c.method == "POST" and (c.path.endswith(suffix) or c.path.startswith(suffix))
+            ]
+
+    def wait_for_posts(
+        self, suffix: str = "/messages", count: int = 1, timeout: float = 30.0
+    ) -> list[Call]:
+        """Wait until count matching POSTs have been made."""
+        self.wait_until(lambda fake: len(fake.posts(suffix)) >= count, timeout)
+        return self.posts(suffix)
+
+    def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway dispatch to the connected bot."""
+        self.send_raw(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+
+    def send_raw(self, text: str) -> None:
+        """Send any text frame to the connected bot."""
+
+        async def push() -> None:
+            await self._sockets[-1].send_str(text)
+
+        asyncio.run_coroutine_threadsafe(push(), self._loop).result(10)
+
+    def close_gateway(self) -> None:
+        """Close the gateway connection, as Discord does on a session reset."""
+
+        async def close() -> None:
+            for socket in list(self._sockets):
+                await socket.close(code=4000)
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+
+    def mention(self, content: str, message_id: int = 1, *, guild: bool = True) -> dict[str, Any]:
+        """Build a MESSAGE_CREATE payload from the human, mentioning the bot."""
+        data = {
+            "id": str(message_id),
+            "channel_id": "500",
+            "type": 0,
+            "content": content,
+            "author": HUMAN,
+            "mentions": [BOT_USER],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "timestamp": "2026-11-22T00:00:00+00:00",
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "pinned": False,
+            "flags": 0,
+        }
+        if guild:
+            data["guild_id"] = "1"
+        return data
+
+    def stop(self) -> None:
+        """Shut down the server."""
+
+        async def shutdown() -> None:
+            await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()

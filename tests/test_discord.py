@@ -1,0 +1,311 @@
+"""The Discord bot end to end: the real discord.py client over loopback to a fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.answer import Answer, Citation, Quote
+from bot.discord_adapter import (
+    CONTENT_LIMIT,
+    EMBEDS_PER_MESSAGE,
+    CitebotClient,
+    point_at,
+    question_from_message,
+    to_discord_messages,
+)
+from bot.engine import Citebot, run_ingest
+from bot.feedback import FeedbackStore
+from bot.guard import RateLimiter
+from bot.settings import Settings
+from tests.fake_discord import APP_ID, BOT_ID, HUMAN, FakeDiscord
+from tests.fakes import HashingEmbedder
+
+TOKEN = "discord-test-token-abcdef123456"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDiscord]:
+    server = FakeDiscord()
+    yield server
+    server.stop()
+
+
+class RunningClient:
+    """A CitebotClient connected to the fake, on its own event loop in a thread."""
+
+    def __init__(self, bot: Any, fake: FakeDiscord, tmp_path: Path, **discord: Any) -> None:
+        self.previous = point_at(fake.api_url, fake.gateway_url)
+        settings = Settings(discord_token=TOKEN, data_dir=tmp_path / "state", discord=discord)
+        self.loop = asyncio.new_event_loop()
+        self.client = CitebotClient(
+            bot=bot,
+            settings=settings,
+            feedback=FeedbackStore(settings.data_dir / "feedback.sqlite"),
+            limiter=RateLimiter(100),
+            guild_ready_timeout=0,
+        )
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        fake.wait_until(lambda f: f.identifies >= 1)
+        self.call(self.client.wait_until_ready())
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.task = self.loop.create_task(self.client.start(TOKEN))
+        self.loop.run_forever()  # until stop(): the client's close must finish on this loop
+
+    def call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    @property
+    def alive(self) -> bool:
+        return not self.task.done()
+
+    def stop(self) -> None:
+        from discord.gateway import DiscordWebSocket
+        from discord.http import Route
+
+        try:
+            self.call(self.client.close())
+            self.call(asyncio.wait([self.task], timeout=10))
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self.previous
+
+
+@pytest.fixture
+def running(fake: FakeDiscord, tmp_path: Path, real_bot: Citebot) -> Iterator[RunningClient]:
+    client = RunningClient(real_bot, fake, tmp_path)
+    yield client
+    client.stop()
+
+
+def interaction(kind: int, data: dict[str, Any], interaction_id: int = 777) -> dict[str, Any]:
+    return {
+        "id": str(interaction_id),
+        "application_id": str(APP_ID),
+        "type": kind,
+        "token": f"itoken{interaction_id}",
+        "version": 1,
+        "channel_id": "500",
+        "guild_id": "1",
+        "member": {
+            "user": HUMAN,
+            "roles": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": "0",
+        },
+        "data": data,
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": "0",
+        "entitlements": [],
+        "authorizing_integration_owners": {},
+        "context": 0,
+        "attachment_size_limit": 10485760,
+    }
+
+
+def ask(question: str, interaction_id: int = 777) -> dict[str, Any]:
+    return interaction(
+        2,
+        {
+            "id": "123",
+            "name": "ask",
+            "type": 1,
+            "options": [{"name": "question", "type": 3, "value": question}],
+        },
+        interaction_id,
+    )
+
+
+# ---- pure converters -----------------------------------------------------------------------
+
+
+def test_question_from_message_removes_only_the_bot_mention() -> None:
+    assert question_from_message(f"<@{BOT_ID}> what about <@42>?", BOT_ID) == "what about <@42>?"
+    assert question_from_message(f"<@!{BOT_ID}>   hi", BOT_ID) == "hi"
+
+
+def test_to_discord_messages_fits_limits_without_splitting_citations() -> None:
+    long_text = "A sentence that keeps going on and on @everyone. " * 60
+    cited = tuple(
+        Citation(n, f"Title {n}", f"doc{n}.txt", "lines 1-9", long_text, 0.4) for n in range(1, 12)
+    )
+    quotes = tuple(Quote(long_text[:1900], n) for n in range(1, 12))
+    messages = to_discord_messages(Answer("q", True, quotes, cited))
+    embeds = [spec for message in messages for spec in message.embeds]
+    assert [spec.title.split("]")[0] for spec in embeds] == [f"[{n}" for n in range(1, 12)]
+    for message in messages:
+        assert len(message.content) <= CONTENT_LIMIT
+        assert len(message.embeds) <= EMBEDS_PER_MESSAGE
+        total = sum(len(s.title) + len(s.description) + len(s.footer) for s in message.embeds)
+        assert total <= 6000
+        assert "@everyone" not in message.content
+        assert all("@everyone" not in s.description for s in message.embeds)
+
+
+# ---- over the gateway ----------------------------------------------------------------------
+
+
+def test_login_syncs_the_ask_command(running: RunningClient, fake: FakeDiscord) -> None:
+    puts = [c for c in fake.calls if c.method == "PUT"]
+    assert puts and puts[0].path == f"/applications/{APP_ID}/commands"
+
+
+def test_commands_sync_to_one_guild_when_configured(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, sync_guild=4242)
+    try:
+        paths = [c.path for c in fake.calls if c.method == "PUT"]
+        assert paths == [f"/applications/{APP_ID}/guilds/4242/commands"]
+    finally:
+        client.stop()
+
+
+def test_mention_gets_a_reply_that_pings_nobody(running: RunningClient, fake: FakeDiscord) -> None:
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        fake.mention(f"<@{BOT_ID}> Which universities belong to the AI Alliance?", 41),
+    )
+    post = fake.wait_for_posts("/channels/500/messages")[0]
+    assert post.body["allowed_mentions"] == {"parse": [], "replied_user": False}
+    assert str(post.body["message_reference"]["message_id"]) == "41"
+    assert "Yale University" in post.body["content"]
+    assert post.body["embeds"][0]["title"].startswith("[1] ")
+    assert "citebot:up:" in json.dumps(post.body["components"])
+
+
+def test_direct_message_is_answered(running: RunningClient, fake: FakeDiscord) -> None:
+    message = fake.mention("What did Socrates fear about writing?", 42, guild=False)
+    message["mentions"] = []
+    fake.dispatch("MESSAGE_CREATE", message)
+    post = fake.wait_for_posts("/channels/500/messages")[0]
+    assert "Socrates even warned" in post.body["content"]
+
+
+def test_unmentioned_channel_message_is_ignored(running: RunningClient, fake: FakeDiscord) -> None:
+    chatter = fake.mention("just chatting", 43)
+    chatter["mentions"] = []
+    fake.dispatch("MESSAGE_CREATE", chatter)
+    fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 44))
+    fake.wait_for_posts("/channels/500/messages")
+    running.call(asyncio.sleep(0.3))
+    assert len(fake.posts("/channels/500/messages")) == 1
+
+
+def test_slash_command_is_deferred_then_followed_up(
+    running: RunningClient, fake: FakeDiscord
+) -> None:
+    fake.dispatch("INTERACTION_CREATE", ask("What were the Crypto Wars?"))
+    callback = fake.wait_for_posts("/interactions/777/itoken777/callback")[0]
+    assert callback.body["type"] == 5  # deferred channel message
+    assert not callback.authorized
+    follow_up = fake.wait_for_posts(f"/webhooks/{APP_ID}/itoken777")[0]
+    assert "Crypto Wars" in follow_up.body["content"]
+    assert follow_up.body["allowed_mentions"]["parse"] == []
+
+
+def test_feedback_button_click_is_recorded(running: RunningClient, fake: FakeDiscord) -> None:
+    fake.dispatch("INTERACTION_CREATE", ask("What is Snowflake doing in AI?", 778))
+    follow_up = fake.wait_for_posts(f"/webhooks/{APP_ID}/itoken778")[0]
+    buttons = follow_up.body["components"][0]["components"]
+    up = next(b["custom_id"] for b in buttons if b["custom_id"].startswith("citebot:up:"))
+    click = interaction(3, {"custom_id": up, "component_type": 2}, 779)
+    click["message"] = {
+        **fake.mention("", 55),
+        "author": {**HUMAN, "id": str(BOT_ID)},
+        "components": follow_up.body["components"],
+    }
+    fake.dispatch("INTERACTION_CREATE", click)
+    receipt = fake.wait_for_posts("/interactions/779/itoken779/callback")[0]
+    assert receipt.body["data"]["flags"] & 64  # ephemeral
+    rows = running.client.feedback.rows()
+    assert [(r.rating, r.platform, r.question) for r in rows] == [
+        (1, "discord", "What is Snowflake doing in AI?")
+    ]
+
+
+def test_malformed_event_and_429_do_not_kill_the_bot(
+    running: RunningClient, fake: FakeDiscord
+) -> None:
+    fake.dispatch("MESSAGE_CREATE", {"id": "not-a-number", "content": 5})
+    fake.dispatch("INTERACTION_CREATE", {"type": 2})
+    fake.dispatch("SOMETHING_NEW", {"unknown": True})
+    fake.send_raw(json.dumps({"op": 0, "t": "MESSAGE_CREATE", "s": 99, "d": None}))
+    fake.rate_limit_next = 1
+    fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 45))
+    post = fake.wait_for_posts("/channels/500/messages")[0]
+    assert "SeedAI is crafting frameworks" in post.body["content"]
+    assert [c for c in fake.calls if c.method == "429"]
+    assert running.alive
+
+
+def test_bot_reconnects_after_the_gateway_closes(running: RunningClient, fake: FakeDiscord) -> None:
+    fake.close_gateway()
+    fake.wait_until(lambda f: f.identifies >= 2)
+    fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What were the Crypto Wars?", 46))
+    assert "Crypto Wars" in fake.wait_for_posts("/channels/500/messages")[0].body["content"]
+    assert running.alive
+
+
+def test_reply_in_thread_when_configured(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, reply_in_thread=True)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 47))
+        fake.wait_for_posts("/threads")
+        posts = fake.wait_for_posts("/messages")
+        assert any("SeedAI" in (p.body.get("content") or "") for p in posts)
+    finally:
+        client.stop()
+
+
+def test_channel_allowlist_is_enforced(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, allowed_channels=[999])
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 48))
+        post = fake.wait_for_posts("/channels/500/messages")[0]
+        assert "isn't enabled here" in post.body["content"]
+    finally:
+        client.stop()
+
+
+def test_quoted_everyone_in_a_document_pings_nobody(fake: FakeDiscord, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text(
+        "Notes\n\nThe launch date moved to May @everyone @here <@&777> please read.\n"
+    )
+    settings = Settings(
+        sources=docs, index_dir=tmp_path / "index", retrieval={"min_similarity": 0.0}
+    )
+    embedder = HashingEmbedder()
+    run_ingest(settings, embedder=embedder)
+    bot = Citebot.load(settings, embedder=embedder)
+    client = RunningClient(bot, fake, tmp_path)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> When is the launch date?", 49))
+        post = fake.wait_for_posts("/channels/500/messages")[0]
+    finally:
+        client.stop()
+        bot.close()
+    assert "launch date moved" in post.body["content"]
+    assert post.body["allowed_mentions"] == {"parse": [], "replied_user": False}
+    assert "@everyone" not in post.body["content"]
