@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -18,6 +19,9 @@ from bot.answer import Answer
 from bot.log_redaction import install_redaction
 from bot.settings import Settings
 from index.errors import CitebotError
+
+if TYPE_CHECKING:
+    from bot.engine import Citebot
 
 logger = logging.getLogger("citebot")
 
@@ -49,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", "--top-k", type=int, help="passages to retrieve")
 
     commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP, see README)")
+    commands.add_parser("discord", help="run the Discord bot (see README)")
 
     feedback = commands.add_parser("feedback", help="list or export 👍/👎 feedback from chat")
     feedback.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
@@ -76,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 settings.slack_bot_token,
                 settings.slack_app_token,
                 settings.slack_signing_secret,
+                settings.discord_token,
             )
             if secret is not None
         )
@@ -84,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ask": _ask,
             "eval": _eval,
             "slack": _slack,
+            "discord": _discord,
             "feedback": _feedback,
         }[args.command]
         return handler(args, settings, err)
@@ -164,7 +171,7 @@ def _ingest(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     return 0
 
 
-def _load_bot(settings: Settings, err: Console) -> object:
+def _load_bot(settings: Settings, err: Console) -> Citebot:
     from bot.engine import Citebot  # noqa: PLC0415
     from index.store import live_generation  # noqa: PLC0415
 
@@ -179,12 +186,10 @@ def _load_bot(settings: Settings, err: Console) -> object:
 
 
 def _ask(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.engine import Citebot  # noqa: PLC0415
 
     if args.top_k:
         settings.retrieval.top_k = args.top_k
     bot = _load_bot(settings, err)
-    assert isinstance(bot, Citebot)
     answer = bot.answer(" ".join(args.question))
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
@@ -221,14 +226,14 @@ def _print_answer(console: Console, answer: Answer) -> None:
 
 
 def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.engine import Citebot  # noqa: PLC0415
     from bot.feedback import FeedbackStore  # noqa: PLC0415
     from bot.guard import RateLimiter  # noqa: PLC0415
     from bot.seen_events import SeenEvents  # noqa: PLC0415
     from bot.slack_adapter import SlackBot, run_slack  # noqa: PLC0415
 
+    if settings.slack_bot_token is None:
+        raise CitebotError("set SLACK_BOT_TOKEN (xoxb-…) to run the Slack bot; see the README")
     bot = _load_bot(settings, err)
-    assert isinstance(bot, Citebot)
     slack = SlackBot(
         bot,
         settings,
@@ -237,6 +242,26 @@ def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
         limiter=RateLimiter(settings.chat.rate_limit),
     )
     run_slack(slack)
+    return 0
+
+
+def _discord(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.discord_adapter import CitebotClient, run_discord  # noqa: PLC0415
+    from bot.feedback import FeedbackStore  # noqa: PLC0415
+    from bot.guard import RateLimiter  # noqa: PLC0415
+
+    if settings.discord_token is None:
+        raise CitebotError(
+            "set DISCORD_TOKEN (Developer Portal → Bot → Reset Token) to run the Discord bot"
+        )
+    bot = _load_bot(settings, err)
+    client = CitebotClient(
+        bot=bot,
+        settings=settings,
+        feedback=FeedbackStore(settings.data_dir / "feedback.sqlite"),
+        limiter=RateLimiter(settings.chat.rate_limit),
+    )
+    run_discord(client)
     return 0
 
 
@@ -257,12 +282,10 @@ def _feedback(args: argparse.Namespace, settings: Settings, err: Console) -> int
 
 
 def _eval(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.engine import Citebot  # noqa: PLC0415
     from bot.evaluate import evaluate, read_questions, report_json  # noqa: PLC0415
 
     questions = read_questions(args.file)
     bot = _load_bot(settings, err)
-    assert isinstance(bot, Citebot)
     report = evaluate(bot, questions)
     if args.json:
         print(report_json(report))
