@@ -60,8 +60,10 @@ def main() -> None:
     try:
         for n in range(args.messages):
             started = time.perf_counter()
-            fake.dispatch("MESSAGE_CREATE", fake.mention(
-                f"<@{BOT_ID}> {questions[n % len(questions)]}", 1000 + n))
+            fake.dispatch(
+                "MESSAGE_CREATE",
+                fake.mention(f"<@{BOT_ID}> {questions[n % len(questions)]}", 1000 + n),
+            )
             fake.wait_for_posts("/channels/500/messages", n + 1)
             reply_ms.append((time.perf_counter() - started) * 1000)
     finally:

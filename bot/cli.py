@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP, see README)")
     commands.add_parser("discord", help="run the Discord bot (see README)")
+    commands.add_parser("serve", help="run every configured chat bot in one process")
+    doctor = commands.add_parser("doctor", help="check settings, tokens, index and data folder")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
 
     feedback = commands.add_parser("feedback", help="list or export 👍/👎 feedback from chat")
     feedback.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
@@ -89,8 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ingest": _ingest,
             "ask": _ask,
             "eval": _eval,
-            "slack": _slack,
-            "discord": _discord,
+            "slack": _serve,
+            "discord": _serve,
+            "serve": _serve,
+            "doctor": _doctor,
             "feedback": _feedback,
         }[args.command]
         return handler(args, settings, err)
@@ -225,44 +230,51 @@ def _print_answer(console: Console, answer: Answer) -> None:
         console.print(f"    [dim]{escape(excerpt)}[/]")
 
 
-def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.feedback import FeedbackStore  # noqa: PLC0415
-    from bot.guard import RateLimiter  # noqa: PLC0415
-    from bot.seen_events import SeenEvents  # noqa: PLC0415
-    from bot.slack_adapter import SlackBot, run_slack  # noqa: PLC0415
+def _serve(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.serve import configured_platforms, serve  # noqa: PLC0415
 
-    if settings.slack_bot_token is None:
-        raise CitebotError("set SLACK_BOT_TOKEN (xoxb-…) to run the Slack bot; see the README")
-    bot = _load_bot(settings, err)
-    slack = SlackBot(
-        bot,
-        settings,
-        feedback=FeedbackStore(settings.data_dir / "feedback.sqlite"),
-        seen=SeenEvents(settings.data_dir / "slack-events.sqlite"),
-        limiter=RateLimiter(settings.chat.rate_limit),
-    )
-    run_slack(slack)
-    return 0
-
-
-def _discord(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.discord_adapter import CitebotClient, run_discord  # noqa: PLC0415
-    from bot.feedback import FeedbackStore  # noqa: PLC0415
-    from bot.guard import RateLimiter  # noqa: PLC0415
-
-    if settings.discord_token is None:
+    configured = configured_platforms(settings)
+    wanted = [args.command] if args.command in ("slack", "discord") else configured
+    for platform in wanted:
+        if platform not in configured:
+            token = "SLACK_BOT_TOKEN (xoxb-…)" if platform == "slack" else "DISCORD_TOKEN"
+            raise CitebotError(f"set {token} to run the {platform.title()} bot; see the README")
+    if not wanted:
         raise CitebotError(
-            "set DISCORD_TOKEN (Developer Portal → Bot → Reset Token) to run the Discord bot"
+            "no chat platform is configured; set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN) and/or "
+            "DISCORD_TOKEN; see the README"
         )
-    bot = _load_bot(settings, err)
-    client = CitebotClient(
-        bot=bot,
-        settings=settings,
-        feedback=FeedbackStore(settings.data_dir / "feedback.sqlite"),
-        limiter=RateLimiter(settings.chat.rate_limit),
-    )
-    run_discord(client)
+    serve(_load_bot(settings, err), settings, wanted)
     return 0
+
+
+def _doctor(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.doctor import all_well, run_checks  # noqa: PLC0415
+
+    checks = run_checks(settings)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix}
+                    for c in checks
+                ],
+                indent=2,
+            )
+        )
+    else:
+        out = Console(highlight=False, soft_wrap=True)
+        marks = {
+            "ok": "[green]ok[/]     ",
+            "warning": "[yellow]warning[/]",
+            "problem": "[red]problem[/]",
+        }
+        for check in checks:
+            out.print(f"{marks[check.status]} {escape(check.name)}: {escape(check.detail)}")
+            if check.fix:
+                out.print(f"         fix: {escape(check.fix)}")
+        out.print("All is well." if all_well(checks) else "Problems found; see the fixes above.")
+    return 0 if all_well(checks) else 1
 
 
 def _feedback(args: argparse.Namespace, settings: Settings, err: Console) -> int:

@@ -23,7 +23,6 @@ from bot.engine import Citebot
 from bot.feedback import FeedbackStore
 from bot.guard import RateLimiter, Refusal, answer_safely
 from bot.settings import Settings
-from index.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -333,14 +332,3 @@ def point_at(api_url: str, gateway_url: str) -> tuple[str, yarl.URL]:
     Route.BASE = api_url.rstrip("/")
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
     return previous
-
-
-def run_discord(client: CitebotClient) -> None:
-    """Connect to Discord and serve until interrupted."""
-    token = client.settings.discord_token
-    if token is None:
-        raise ConfigError(
-            "set DISCORD_TOKEN (Developer Portal → Bot → Reset Token) to run the Discord bot"
-        )
-    point_at(client.settings.discord.api_url, client.settings.discord.gateway_url)
-    client.run(token.get_secret_value(), log_handler=None)

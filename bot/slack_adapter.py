@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -348,18 +349,25 @@ def make_http_server(slack: SlackBot) -> Any:
     return uvicorn.Server(config)
 
 
-def run_slack(slack: SlackBot) -> None:
-    """Serve the Slack bot until interrupted, in the configured mode."""
+def start_slack(slack: SlackBot) -> Callable[[], None]:
+    """Start the Slack bot in background threads; return the function that stops it."""
     settings = slack.settings
     if settings.slack.mode == "http":
+        server = make_http_server(slack)
+        thread = threading.Thread(target=server.run, name="slack-http", daemon=True)
+        thread.start()
         logger.warning(
             "Slack bot listening on %s:%d%s",
             settings.slack.host,
             settings.slack.port,
             settings.slack.path,
         )
-        make_http_server(slack).run()
-        return
+
+        def stop_http() -> None:
+            server.should_exit = True
+            thread.join(10)
+
+        return stop_http
     if settings.slack_app_token is None:
         raise ConfigError(
             "Socket Mode needs SLACK_APP_TOKEN (xapp-…, with connections:write); set it, or "
@@ -367,6 +375,7 @@ def run_slack(slack: SlackBot) -> None:
         )
     from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415
 
-    logger.warning("Slack bot connecting over Socket Mode")
     handler = SocketModeHandler(slack.app, settings.slack_app_token.get_secret_value())
-    handler.start()  # type: ignore[no-untyped-call]
+    handler.connect()  # type: ignore[no-untyped-call]
+    logger.warning("Slack bot connected over Socket Mode")
+    return handler.close

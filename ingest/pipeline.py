@@ -206,7 +206,7 @@ def _ingest_locked(
 ) -> IngestReport:
     old = previous.documents() if previous is not None else {}
     by_hash = {record.content_hash: (record, first) for record, first in old.values()}
-    sources = [_Source(path, source_name(path), _hash_file(path)) for path in files]
+    sources = [_Source(path, source_name(path), hash_file(path)) for path in files]
 
     skipped: list[str] = []
     warnings: list[str] = list(ignored)
@@ -326,7 +326,8 @@ def _ingest_locked(
     )
 
 
-def _hash_file(path: Path) -> str:
+def hash_file(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes, or "" if it cannot be read."""
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:

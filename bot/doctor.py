@@ -1,0 +1,191 @@
+"""`citebot doctor`: check what a deployment needs, and name the fix for every problem."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+from bot.settings import Settings
+from index.embedder import model_fingerprint, resolve_model_path
+from index.errors import CitebotError
+from index.store import StoredIndex
+from ingest.pipeline import discover, hash_file, source_name
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One finding: ok, a warning (works, but worth a look) or a problem (won't work)."""
+
+    name: str
+    status: str  # "ok", "warning" or "problem"
+    detail: str
+    fix: str = ""
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name, "ok", detail)
+
+
+def check_model(settings: Settings) -> Check:
+    """The embedding model can be found locally."""
+    model = settings.embedding.model
+    try:
+        path = resolve_model_path(model)
+        model_fingerprint(model)
+    except CitebotError as exc:
+        return Check("model", "problem", str(exc), "set CITEBOT_EMBEDDING__MODEL to a model folder")
+    if path is None:
+        return Check(
+            "model",
+            "warning",
+            f"{model} is not a local folder; it must be in the "
+            "Hugging Face cache, as nothing is downloaded",
+            "set CITEBOT_EMBEDDING__MODEL to a local model folder",
+        )
+    return _ok("model", f"{model} at {path}")
+
+
+def check_index(settings: Settings) -> list[Check]:
+    """The index exists, matches the model and chunking, and the sources haven't changed."""
+    try:
+        index = StoredIndex.open(settings.index_dir)
+    except CitebotError as exc:
+        return [Check("index", "problem", str(exc), "run `citebot ingest`")]
+    try:
+        spec = index.manifest.spec
+        found = [
+            _ok(
+                "index",
+                f"{index.chunk_count} chunks of {index.manifest.document_count} "
+                f"documents at {index.folder}",
+            )
+        ]
+        wanted = (
+            model_fingerprint(settings.embedding.model),
+            settings.chunking.chunk_tokens,
+            settings.chunking.overlap_tokens,
+        )
+        if (spec.model_fingerprint, spec.chunk_tokens, spec.overlap_tokens) != wanted:
+            found.append(
+                Check(
+                    "index settings",
+                    "problem",
+                    f"built with model {spec.model} ({spec.model_fingerprint}), chunks "
+                    f"{spec.chunk_tokens}/{spec.overlap_tokens}; settings differ",
+                    "run `citebot ingest` to rebuild with the current settings",
+                )
+            )
+        else:
+            found.append(
+                _ok(
+                    "index settings",
+                    f"built with {spec.model}, chunks {spec.chunk_tokens}/{spec.overlap_tokens}",
+                )
+            )
+        found.append(
+            _check_sources(settings, {s: r.content_hash for s, (r, _) in index.documents().items()})
+        )
+        return found
+    finally:
+        index.close()
+
+
+def _check_sources(settings: Settings, indexed: dict[str, str]) -> Check:
+    try:
+        files, _ = discover([settings.sources])
+    except CitebotError as exc:
+        return Check("sources", "problem", str(exc), "set CITEBOT_SOURCES to your documents")
+    current = {source_name(path): hash_file(path) for path in files}
+    added = len(current.keys() - indexed.keys())
+    removed = len(indexed.keys() - current.keys())
+    changed = sum(1 for s in current.keys() & indexed.keys() if current[s] != indexed[s])
+    if added or removed or changed:
+        return Check(
+            "sources",
+            "warning",
+            f"{settings.sources} changed since the last ingest: {added} new, "
+            f"{changed} changed, {removed} removed",
+            "run `citebot ingest`",
+        )
+    return _ok("sources", f"{len(current)} files in {settings.sources}, all indexed")
+
+
+def check_tokens(settings: Settings) -> list[Check]:
+    """Chat tokens are present and look right; their values are never shown."""
+    found: list[Check] = []
+    slack = settings.slack_bot_token
+    if slack is not None:
+        problems = []
+        if not slack.get_secret_value().startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN should start with xoxb-")
+        if settings.slack.mode == "socket":
+            app = settings.slack_app_token
+            if app is None:
+                problems.append("Socket Mode needs SLACK_APP_TOKEN")
+            elif not app.get_secret_value().startswith("xapp-"):
+                problems.append("SLACK_APP_TOKEN should start with xapp-")
+        elif settings.slack_signing_secret is None:
+            problems.append("HTTP mode needs SLACK_SIGNING_SECRET")
+        found.append(
+            Check(
+                "slack",
+                "problem",
+                "; ".join(problems),
+                "copy the tokens from your Slack app's settings (README: Slack)",
+            )
+            if problems
+            else _ok("slack", f"tokens set ({settings.slack.mode} mode)")
+        )
+    if settings.discord_token is not None:
+        found.append(_ok("discord", "DISCORD_TOKEN set"))
+    if not found:
+        found.append(
+            Check(
+                "chat",
+                "warning",
+                "no Slack or Discord token set; only the CLI works",
+                "set SLACK_BOT_TOKEN and SLACK_APP_TOKEN, or DISCORD_TOKEN",
+            )
+        )
+    return found
+
+
+def check_writable(settings: Settings) -> list[Check]:
+    """The data and index folders can be written."""
+    found = []
+    for name, folder in (
+        ("data folder", settings.data_dir),
+        ("index folder", settings.index_dir.parent),
+    ):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder):
+                pass
+            found.append(_ok(name, f"{folder} is writable"))
+        except OSError as exc:
+            found.append(
+                Check(
+                    name,
+                    "problem",
+                    f"cannot write to {folder} ({exc.strerror})",
+                    f"make {folder} writable by user {os.getuid()}, or point "
+                    "CITEBOT_DATA_DIR / CITEBOT_INDEX_DIR elsewhere",
+                )
+            )
+    return found
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Run every check."""
+    return [
+        check_model(settings),
+        *check_index(settings),
+        *check_tokens(settings),
+        *check_writable(settings),
+    ]
+
+
+def all_well(checks: list[Check]) -> bool:
+    """Tell whether no check found a problem (warnings allowed)."""
+    return not any(check.status == "problem" for check in checks)
