@@ -1,42 +1,56 @@
 # citebot: answers questions from the documents in sources/ with quoted, cited passages.
 #
+# Build (BASE_IMAGE: any Debian-based image with python3 >= 3.11, venv and pip):
 #   docker build -t citebot .
+# Slack (Socket Mode):
+#   docker run -d --name citebot-slack -e SLACK_BOT_TOKEN=xoxb-... -e SLACK_APP_TOKEN=xapp-... \
+#     -v citebot-data:/app/data citebot slack
+# Discord:
+#   docker run -d --name citebot-discord -e DISCORD_TOKEN=... -v citebot-data:/app/data citebot discord
+# Both in one process, your own documents mounted read-only (the index is rebuilt at start when
+# they differ from the ones it was built from):
+#   docker run -d --env-file .env -v "$PWD/docs:/app/sources:ro" -v citebot-data:/app/data citebot serve
+# One question from the command line:
 #   docker run --rm citebot ask "Does the AI Alliance think SB 1047 is balanced?"
-#   docker run --rm -v "$PWD/my-docs:/app/sources:ro" citebot ask "..."   # your own documents
-#
-# BASE_IMAGE is any image with python3 >= 3.11 and pip; TORCH_INDEX_URL picks where the CPU
-# build of torch comes from (a local /opt/wheels folder mounted at build time also works).
-ARG BASE_IMAGE=python:3.11-slim
-FROM ${BASE_IMAGE}
 
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS build
+# Where the CPU build of torch comes from when no local wheel folder is mounted at /opt/wheels.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    HF_HUB_OFFLINE=1 \
-    TRANSFORMERS_OFFLINE=1 \
-    CITEBOT_SOURCES=/app/sources \
-    CITEBOT_INDEX_DIR=/app/data/index \
-    PATH=/opt/venv/bin:$PATH
-
-WORKDIR /app
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
 RUN python3 -m venv /opt/venv
-# torch first, pinned to the CPU build, so nothing later pulls the CUDA one.
-RUN if [ -d /opt/wheels ]; then set -- --find-links /opt/wheels; \
-    else set -- --index-url "$TORCH_INDEX_URL" --extra-index-url https://pypi.org/simple; fi; \
-    pip install "$@" "torch==2.13.0"
+# torch first and pinned, so nothing later pulls the several-GB CUDA build.
+RUN if ls /opt/wheels/torch-2.13.0* >/dev/null 2>&1; \
+    then pip install --no-cache-dir --find-links /opt/wheels torch==2.13.0; \
+    else pip install --no-cache-dir --index-url "$TORCH_INDEX_URL" torch==2.13.0; fi
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY index ./index
 COPY ingest ./ingest
-RUN pip install ".[slack,discord]"
-COPY sources ./sources
+# pip compiles .pyc files as it installs; torch's C++ headers are only for building extensions.
+RUN pip install --no-cache-dir ".[slack,discord]" \
+    && rm -rf /opt/venv/lib/python3*/site-packages/torch/include
 
+FROM ${BASE_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    CITEBOT_SOURCES=/app/sources \
+    CITEBOT_INDEX_DIR=/app/data/index \
+    CITEBOT_DATA_DIR=/app/data
+COPY --from=build /opt/venv /opt/venv
 RUN useradd --create-home --uid 10001 citebot && mkdir -p /app/data && chown citebot /app/data
+WORKDIR /app
+COPY sources ./sources
+COPY docker/entrypoint.sh /usr/local/bin/citebot-entrypoint
 USER citebot
-# Build the index now so the first question is answered at once.
+# Build the index into the image, so the first question is answered at once.
 RUN citebot ingest
-
-ENTRYPOINT ["citebot"]
-CMD ["--help"]
+VOLUME ["/app/data"]
+# doctor reads files only (no model load): fails when the index or settings are broken.
+HEALTHCHECK --interval=60s --timeout=20s --start-period=120s CMD ["citebot", "doctor"]
+ENTRYPOINT ["citebot-entrypoint"]
+CMD ["serve"]

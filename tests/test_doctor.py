@@ -1,0 +1,67 @@
+"""`citebot doctor`: every problem found with its fix; secrets never shown."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.doctor import all_well, run_checks
+from bot.settings import Settings
+from tests.conftest import SOURCES
+
+TOKEN = "xoxb-doctor-secret-123456"
+
+
+def by_name(settings: Settings) -> dict[str, tuple[str, str]]:
+    return {c.name: (c.status, c.fix) for c in run_checks(settings)}
+
+
+def test_doctor_all_well_with_index_and_tokens(real_index_dir: Path, tmp_path: Path) -> None:
+    settings = Settings(sources=SOURCES, index_dir=real_index_dir, data_dir=tmp_path / "data",
+                        slack_bot_token=TOKEN, slack_app_token="xapp-1-abcdef")
+    checks = run_checks(settings)
+    assert all_well(checks), checks
+    assert {c.name for c in checks} >= {"model", "index", "index settings", "sources", "slack",
+                                        "data folder"}
+
+
+def test_doctor_missing_index_names_ingest(tmp_path: Path) -> None:
+    found = by_name(Settings(sources=SOURCES, index_dir=tmp_path / "none"))
+    assert found["index"] == ("problem", "run `citebot ingest`")
+
+
+def test_doctor_notices_changed_sources(real_index_dir: Path, tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    shutil.copytree(SOURCES, sources)
+    (sources / "new.md").write_text("# New\n\nA new document.\n")
+    settings = Settings(sources=sources, index_dir=real_index_dir)
+    status, fix = by_name(settings)["sources"]
+    assert status == "warning" and fix == "run `citebot ingest`"
+
+
+def test_doctor_notices_other_chunking(real_index_dir: Path) -> None:
+    settings = Settings(sources=SOURCES, index_dir=real_index_dir, chunking={"chunk_tokens": 100})
+    assert by_name(settings)["index settings"][0] == "problem"
+
+
+def test_doctor_flags_bad_tokens_without_printing_them(
+    real_index_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(real_index_dir))
+    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "not-a-bot-token-secret")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "SLACK_BOT_TOKEN should start with xoxb-" in out
+    assert "Socket Mode needs SLACK_APP_TOKEN" in out
+    assert "not-a-bot-token-secret" not in out
+
+
+def test_doctor_flags_unwritable_data_folder(real_index_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where a folder should be")
+    found = by_name(Settings(sources=SOURCES, index_dir=real_index_dir, data_dir=blocker))
+    assert found["data folder"][0] == "problem"
