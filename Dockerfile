@@ -30,6 +30,8 @@ COPY bot ./bot
 COPY index ./index
 COPY ingest ./ingest
 # pip compiles .pyc files as it installs; torch's C++ headers are only for building extensions.
+# DL3013: this installs the project itself from its folder; pyproject.toml bounds the versions.
+# hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[slack,discord]" \
     && rm -rf /opt/venv/lib/python3*/site-packages/torch/include
 
@@ -46,7 +48,7 @@ RUN useradd --create-home --uid 10001 citebot && mkdir -p /app/data && chown cit
 WORKDIR /app
 COPY sources ./sources
 COPY docker/entrypoint.sh /usr/local/bin/citebot-entrypoint
-USER citebot
+USER 10001
 # Build the index into the image, so the first question is answered at once.
 RUN citebot ingest
 VOLUME ["/app/data"]

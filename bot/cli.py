@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP, see README)")
     commands.add_parser("discord", help="run the Discord bot (see README)")
     commands.add_parser("serve", help="run every configured chat bot in one process")
+    config_docs = commands.add_parser(
+        "config-docs", help="print the configuration reference, or rewrite it in a README"
+    )
+    config_docs.add_argument("--readme", type=Path, help="README.md whose reference to update")
     doctor = commands.add_parser("doctor", help="check settings, tokens, index and data folder")
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
 
@@ -96,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "discord": _serve,
             "serve": _serve,
             "doctor": _doctor,
+            "config-docs": _config_docs,
             "feedback": _feedback,
         }[args.command]
         return handler(args, settings, err)
@@ -275,6 +280,16 @@ def _doctor(args: argparse.Namespace, settings: Settings, err: Console) -> int:
                 out.print(f"         fix: {escape(check.fix)}")
         out.print("All is well." if all_well(checks) else "Problems found; see the fixes above.")
     return 0 if all_well(checks) else 1
+
+
+def _config_docs(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.config_docs import render_reference, update_readme  # noqa: PLC0415
+
+    if args.readme is None:
+        print(render_reference())
+    elif update_readme(args.readme):
+        err.print(f"updated the configuration reference in {escape(str(args.readme))}")
+    return 0
 
 
 def _feedback(args: argparse.Namespace, settings: Settings, err: Console) -> int:

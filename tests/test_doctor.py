@@ -20,12 +20,23 @@ def by_name(settings: Settings) -> dict[str, tuple[str, str]]:
 
 
 def test_doctor_all_well_with_index_and_tokens(real_index_dir: Path, tmp_path: Path) -> None:
-    settings = Settings(sources=SOURCES, index_dir=real_index_dir, data_dir=tmp_path / "data",
-                        slack_bot_token=TOKEN, slack_app_token="xapp-1-abcdef")
+    settings = Settings(
+        sources=SOURCES,
+        index_dir=real_index_dir,
+        data_dir=tmp_path / "data",
+        slack_bot_token=TOKEN,
+        slack_app_token="xapp-1-abcdef",
+    )
     checks = run_checks(settings)
     assert all_well(checks), checks
-    assert {c.name for c in checks} >= {"model", "index", "index settings", "sources", "slack",
-                                        "data folder"}
+    assert {c.name for c in checks} >= {
+        "model",
+        "index",
+        "index settings",
+        "sources",
+        "slack",
+        "data folder",
+    }
 
 
 def test_doctor_missing_index_names_ingest(tmp_path: Path) -> None:
