@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from bot.answer import Answer, compose_answer
 from bot.settings import Settings
 from index.embedder import Embedder, SentenceTransformerEmbedder, model_fingerprint
-from index.errors import ConfigError, IndexMissingError, QuestionError
+from index.errors import CitebotError, ConfigError, IndexMissingError, QuestionError
 from index.lexical import to_terms
 from index.manifest import IndexSpec
 from index.records import Hit
@@ -75,6 +76,8 @@ class Citebot:
         self.settings = settings
         self.embedder = embedder
         self._index = index
+        self._rejected: Path | None = None  # a generation that failed to load; not retried
+        self._reload_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -100,13 +103,35 @@ class Citebot:
 
     @property
     def index(self) -> StoredIndex:
-        """Return the index questions are answered from."""
+        """Return the live index, first switching to a newer one if an ingest has written it."""
+        try:
+            live = live_generation(self.settings.index_dir)
+        except CitebotError:
+            return self._index
+        if live is not None and live != self._index.folder and live != self._rejected:
+            self._switch_to(live)
         return self._index
+
+    def _switch_to(self, live: Path) -> None:
+        """Load a new generation; questions in flight finish on the old one, which they hold."""
+        with self._reload_lock:
+            if live == self._index.folder:
+                return  # another thread switched first
+            try:
+                fresh = StoredIndex.open(
+                    self.settings.index_dir, expect=expected_spec(self.settings, self.embedder)
+                )
+            except CitebotError as exc:
+                self._rejected = live
+                logger.error("keeping the current index; the new one cannot be used: %s", exc)
+                return
+            logger.warning("switched to the new index at %s", fresh.folder)
+            self._index = fresh  # the old one closes when its last question lets go of it
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
         """Return the passages most relevant to a question."""
         return search(
-            self._index, self.embedder, question, top_k=top_k or self.settings.retrieval.top_k
+            self.index, self.embedder, question, top_k=top_k or self.settings.retrieval.top_k
         )
 
     def answer(self, question: str) -> Answer:
@@ -119,12 +144,13 @@ class Citebot:
             raise QuestionError(
                 f"the question is {len(question)} characters long; keep it under {limit}"
             )
-        hits = self.retrieve(question)
+        index = self.index  # one generation for the whole question, even if a switch happens
+        hits = search(index, self.embedder, question, top_k=self.settings.retrieval.top_k)
         return compose_answer(
             question,
             hits,
-            frequencies=self._index.document_frequencies(to_terms(question)),
-            total_chunks=self._index.chunk_count,
+            frequencies=index.document_frequencies(to_terms(question)),
+            total_chunks=index.chunk_count,
             min_similarity=self.settings.retrieval.min_similarity,
             max_quotes=self.settings.retrieval.max_quotes,
         )

@@ -4,7 +4,7 @@ set -eu
 case "${1:-}" in
   ingest|doctor|feedback|--help|-h) ;;
   *)
-    if ! citebot ingest; then
+    if ! citebot ingest >&2; then
       echo "citebot: ingest failed; answering from the previous index (see the message above)" >&2
     fi
     ;;

@@ -17,6 +17,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,6 +179,8 @@ class StoredIndex:
         self._vectors = vectors
         uri = f"file:{folder / CHUNKS}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        # Closed explicitly, or when the last user drops a replaced index after a reload.
+        self._closer = weakref.finalize(self, self._db.close)
         self._lock = threading.Lock()  # one connection, shared by the bot's worker threads
         try:
             stored = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
@@ -219,7 +222,7 @@ class StoredIndex:
 
     def close(self) -> None:
         """Release the database connection."""
-        self._db.close()
+        self._closer()
 
     @property
     def chunk_count(self) -> int:

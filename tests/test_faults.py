@@ -1,0 +1,177 @@
+"""Faults: kill -9 mid-ingest, corrupt index files, and a bot switching to a new index live."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.engine import Citebot, run_ingest
+from bot.settings import Settings
+from index import store
+from index.lexical import to_terms
+from index.store import StoredIndex, live_generation
+from tests.conftest import REPO, SOURCES
+from tests.fakes import HashingEmbedder
+from tests.test_cli import CITEBOT
+
+# Each point is a function write_index calls; the child kills itself with SIGKILL inside it.
+KILL_POINTS = [
+    ("_write_chunks", 1),  # while the chunk database is written
+    ("_fsync_file", 2),  # after the vectors are written, before everything is synced
+    ("_fsync_dir", 1),  # after the new generation is complete, before it is renamed
+    ("_fsync_file", 4),  # after the CURRENT pointer is written, before it replaces the old one
+    ("_remove_stale", 1),  # after the switch, before the old generation is deleted
+]
+
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    sys.path.insert(0, {repo!r})
+    from index import store
+    from ingest.pipeline import ingest
+    from tests.fakes import HashingEmbedder
+
+    name, nth = sys.argv[1], int(sys.argv[2])
+    real = getattr(store, name)
+    calls = []
+
+    def killing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+
+    setattr(store, name, killing)
+    ingest([Path(sys.argv[3])], Path(sys.argv[4]), model="fake", fingerprint="fake-1",
+           load_embedder=HashingEmbedder, chunk_tokens=80, overlap_tokens=10,
+           max_file_bytes=10**7)
+    print("finished without being killed")
+""")
+
+
+def fake_ingest(corpus: Path, index_dir: Path) -> None:
+    from ingest.pipeline import ingest
+
+    ingest([corpus], index_dir, model="fake", fingerprint="fake-1",
+           load_embedder=HashingEmbedder, chunk_tokens=80, overlap_tokens=10,
+           max_file_bytes=10**7)
+
+
+@pytest.mark.parametrize(("point", "nth"), KILL_POINTS)
+def test_kill_9_during_ingest_leaves_a_loadable_index(
+    point: str, nth: int, corpus: Path, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    fake_ingest(corpus, index_dir)
+    before = StoredIndex.open(index_dir)
+    old_count = before.chunk_count
+    before.close()
+    (corpus / "zebra.md").write_text("# Zebras\n\nZebras have black and white stripes.\n")
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD.format(repo=str(REPO)), point, str(nth), str(corpus),
+         str(index_dir)], capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
+    index = StoredIndex.open(index_dir)
+    try:
+        # Either the old index or the complete new one: never a mix, never unreadable.
+        assert index.chunk_count in (old_count, old_count + 1)
+        hits = index.search_lexical(to_terms("zebra"), 1)
+        assert bool(hits) == (index.chunk_count == old_count + 1)
+        assert index.search_lexical(to_terms("alliance"), 3)
+    finally:
+        index.close()
+    # The next ingest cleans up whatever the crash left and finishes the job.
+    fake_ingest(corpus, index_dir)
+    assert StoredIndex.open(index_dir).chunk_count == old_count + 1
+    assert not [p for p in index_dir.iterdir() if p.name.startswith((".tmp-", ".CURRENT."))]
+
+
+def test_kill_9_of_the_real_ingest_process_at_several_moments(tmp_path: Path) -> None:
+    """The real `citebot ingest` (real model) killed at 1.5 s, 4 s and 7 s into a rebuild."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env.update({"CITEBOT_SOURCES": str(SOURCES), "CITEBOT_INDEX_DIR": str(tmp_path / "index")})
+    subprocess.run([str(CITEBOT), "ingest"], env=env, check=True, capture_output=True,
+                   timeout=300)
+    first = live_generation(tmp_path / "index")
+    for delay in (1.5, 4.0, 7.0):
+        process = subprocess.Popen([str(CITEBOT), "ingest", "--rebuild"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+        index = StoredIndex.open(tmp_path / "index")
+        assert index.chunk_count > 0
+        assert index.search_lexical(to_terms("alliance"), 1)
+        index.close()
+    assert live_generation(tmp_path / "index") is not None
+    assert first is not None
+
+
+def test_corrupt_index_gives_the_fix_and_the_fix_works(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(tmp_path / "index"))
+    assert main(["ingest"]) == 0
+    vectors = live_generation(tmp_path / "index") / store.VECTORS  # type: ignore[operator]
+    vectors.write_bytes(vectors.read_bytes()[: vectors.stat().st_size // 2])
+    capsys.readouterr()
+    assert main(["ask", "What is SeedAI working on?"]) == 1
+    err = capsys.readouterr().err
+    assert "run `citebot ingest --rebuild`" in err and "Traceback" not in err
+    assert main(["ingest", "--rebuild"]) == 0
+    assert main(["ask", "What is SeedAI working on?"]) == 0
+    assert "SeedAI is crafting frameworks" in capsys.readouterr().out
+
+
+def hashing_bot(tmp_path: Path) -> tuple[Citebot, Settings, Path]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Cats\n\nCats sleep for most of the day in warm places.\n")
+    settings = Settings(sources=docs, index_dir=tmp_path / "index",
+                        retrieval={"min_similarity": 0.3})
+    embedder = HashingEmbedder()
+    run_ingest(settings, embedder=embedder)
+    return Citebot.load(settings, embedder=embedder), settings, docs
+
+
+def test_running_bot_picks_up_a_new_index_without_restart(tmp_path: Path) -> None:
+    bot, settings, docs = hashing_bot(tmp_path)
+    assert not bot.answer("How do zebras get their stripes?").found
+    (docs / "b.md").write_text("# Zebras\n\nZebras get their stripes from melanocytes.\n")
+    run_ingest(settings, embedder=bot.embedder)
+    answer = bot.answer("How do zebras get their stripes?")
+    assert answer.found and "melanocytes" in answer.text
+    bot.close()
+
+
+def test_question_in_flight_finishes_on_the_old_index(tmp_path: Path) -> None:
+    bot, settings, docs = hashing_bot(tmp_path)
+    in_flight = bot.index  # what a question already being answered holds
+    (docs / "b.md").write_text("# Zebras\n\nZebras get their stripes from melanocytes.\n")
+    run_ingest(settings, embedder=bot.embedder)
+    assert not in_flight.folder.exists()  # the writer removed the old generation...
+    hits = in_flight.search_lexical(["cat"], 1)  # ...and the question still completes on it
+    assert in_flight.chunks([hits[0][0]])[hits[0][0]].text.startswith("Cats sleep")
+    assert bot.index.folder != in_flight.folder
+    bot.close()
+
+
+def test_unusable_new_index_keeps_the_current_one(tmp_path: Path) -> None:
+    bot, settings, docs = hashing_bot(tmp_path)
+    (docs / "b.md").write_text("# Zebras\n\nZebras get their stripes from melanocytes.\n")
+    run_ingest(settings, embedder=bot.embedder)
+    broken = live_generation(settings.index_dir)
+    (broken / store.MANIFEST).write_text("{")  # type: ignore[operator]
+    answer = bot.answer("Where do cats sleep?")
+    assert answer.found and "warm places" in answer.text
+    bot.close()
