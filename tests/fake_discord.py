@@ -6,7 +6,8 @@ import asyncio
 import itertools
 import json
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -40,6 +41,7 @@ class Call:
     path: str
     body: dict[str, Any]
     authorized: bool
+    at: float = field(default_factory=time.perf_counter)
 
 
 class FakeDiscord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import urllib.parse
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ class Recorded:
     path: str
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.perf_counter)
 
 
 class FakeSlack:

@@ -48,3 +48,37 @@ def test_core_imports_no_chat_library() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def sql_calls(package: str) -> list[tuple[Path, ast.Call]]:
+    found = []
+    for path in (REPO / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"execute", "executemany", "executescript"}
+            ):
+                found.append((path, node))
+    return found
+
+
+def test_sql_is_parameterised_everywhere() -> None:
+    """SQL text is a constant; the only interpolation is a run of "?" placeholders."""
+    calls = [call for package in PACKAGES for call in sql_calls(package)]
+    assert len(calls) >= 10
+    for path, call in calls:
+        query = call.args[0]
+        if isinstance(query, ast.Constant) and isinstance(query.value, str):
+            continue
+        if isinstance(query, ast.Name) and query.id.isupper():
+            continue  # a module-level constant such as _SCHEMA
+        assert isinstance(query, ast.JoinedStr), f"{path}:{call.lineno}"
+        names = {
+            v.value.id
+            for v in query.values
+            if isinstance(v, ast.FormattedValue) and isinstance(v.value, ast.Name)
+        }
+        assert names == {"marks"}, f"{path}:{call.lineno} interpolates {names}"
+    feedback = [call for path, call in calls if path.name == "feedback.py"]
+    assert feedback and all(isinstance(call.args[0], ast.Constant | ast.Name) for call in feedback)

@@ -60,9 +60,16 @@ CHILD = textwrap.dedent("""
 def fake_ingest(corpus: Path, index_dir: Path) -> None:
     from ingest.pipeline import ingest
 
-    ingest([corpus], index_dir, model="fake", fingerprint="fake-1",
-           load_embedder=HashingEmbedder, chunk_tokens=80, overlap_tokens=10,
-           max_file_bytes=10**7)
+    ingest(
+        [corpus],
+        index_dir,
+        model="fake",
+        fingerprint="fake-1",
+        load_embedder=HashingEmbedder,
+        chunk_tokens=80,
+        overlap_tokens=10,
+        max_file_bytes=10**7,
+    )
 
 
 @pytest.mark.parametrize(("point", "nth"), KILL_POINTS)
@@ -76,8 +83,19 @@ def test_kill_9_during_ingest_leaves_a_loadable_index(
     before.close()
     (corpus / "zebra.md").write_text("# Zebras\n\nZebras have black and white stripes.\n")
     child = subprocess.run(
-        [sys.executable, "-c", CHILD.format(repo=str(REPO)), point, str(nth), str(corpus),
-         str(index_dir)], capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-c",
+            CHILD.format(repo=str(REPO)),
+            point,
+            str(nth),
+            str(corpus),
+            str(index_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
     index = StoredIndex.open(index_dir)
@@ -99,12 +117,15 @@ def test_kill_9_of_the_real_ingest_process_at_several_moments(tmp_path: Path) ->
     """The real `citebot ingest` (real model) killed at 1.5 s, 4 s and 7 s into a rebuild."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
     env.update({"CITEBOT_SOURCES": str(SOURCES), "CITEBOT_INDEX_DIR": str(tmp_path / "index")})
-    subprocess.run([str(CITEBOT), "ingest"], env=env, check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run([str(CITEBOT), "ingest"], env=env, check=True, capture_output=True, timeout=300)
     first = live_generation(tmp_path / "index")
     for delay in (1.5, 4.0, 7.0):
-        process = subprocess.Popen([str(CITEBOT), "ingest", "--rebuild"], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(CITEBOT), "ingest", "--rebuild"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait(30)
@@ -137,8 +158,9 @@ def hashing_bot(tmp_path: Path) -> tuple[Citebot, Settings, Path]:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# Cats\n\nCats sleep for most of the day in warm places.\n")
-    settings = Settings(sources=docs, index_dir=tmp_path / "index",
-                        retrieval={"min_similarity": 0.3})
+    settings = Settings(
+        sources=docs, index_dir=tmp_path / "index", retrieval={"min_similarity": 0.3}
+    )
     embedder = HashingEmbedder()
     run_ingest(settings, embedder=embedder)
     return Citebot.load(settings, embedder=embedder), settings, docs

@@ -1,0 +1,90 @@
+"""Load benchmark: 200 simultaneous questions through Slack's HTTP endpoint and the Discord fake.
+
+Run: .venv/bin/python benchmarks/bench_load.py. Prints throughput, p50/p95 latency from send to
+answer received, and answered-exactly-once counts; the baseline is the core answer latency of
+the same questions answered one at a time in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    from bot.engine import Citebot
+    from bot.settings import Settings
+    from tests.test_load import BURST, QUESTIONS, discord_burst, slack_burst
+
+    work = Path(tempfile.mkdtemp(prefix="citebot-load-"))
+    os.chdir(work)
+    shutil.copytree(REPO / "sources", work / "sources")
+    bot = Citebot.load(Settings(), build_if_missing=True)
+    for question in QUESTIONS:
+        bot.answer(question)
+    core = []
+    for n in range(BURST):
+        started = time.perf_counter()
+        bot.answer(QUESTIONS[n % len(QUESTIONS)])
+        core.append((time.perf_counter() - started) * 1000)
+
+    results: dict[str, float] = {
+        "burst": BURST,
+        "core_answer_p50_ms": percentile(core, 0.5),
+        "core_serial_qps": 1000 / (sum(core) / len(core)),
+    }
+    fake, elapsed, sent = slack_burst(bot, work / "slack")
+    posts = fake.posted("chat.postMessage")
+    latencies = [
+        (call.at - sent[call.body["thread_ts"]]) * 1000
+        for call in fake.calls
+        if call.path == "chat.postMessage"
+    ]
+    results |= {
+        "slack_answered": len(Counter(p["thread_ts"] for p in posts)),
+        "slack_duplicates": len(posts) - len({p["thread_ts"] for p in posts}),
+        "slack_qps": BURST / elapsed,
+        "slack_p50_ms": percentile(latencies, 0.5),
+        "slack_p95_ms": percentile(latencies, 0.95),
+    }
+    fake.stop()
+    dfake, elapsed, dsent = discord_burst(bot, work / "discord")
+    calls = dfake.posts("/channels/500/messages")
+    ids = [str(c.body["message_reference"]["message_id"]) for c in calls]
+    latencies = [(c.at - dsent[i]) * 1000 for c, i in zip(calls, ids, strict=True)]
+    results |= {
+        "discord_answered": len(set(ids)),
+        "discord_duplicates": len(ids) - len(set(ids)),
+        "discord_qps": BURST / elapsed,
+        "discord_p50_ms": percentile(latencies, 0.5),
+        "discord_p95_ms": percentile(latencies, 0.95),
+    }
+    dfake.stop()
+    bot.close()
+    shutil.rmtree(work, ignore_errors=True)
+    results["slack_qps_over_core_serial"] = results["slack_qps"] / results["core_serial_qps"]
+    results["discord_qps_over_core_serial"] = results["discord_qps"] / results["core_serial_qps"]
+    width = max(len(k) for k in results)
+    for name, value in results.items():
+        print(f"{name:<{width}}  {value:10.2f}")
+    out = REPO / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "load.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
