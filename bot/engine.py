@@ -108,7 +108,7 @@ class Citebot:
             live = live_generation(self.settings.index_dir)
         except CitebotError:
             return self._index
-        if live is not None and live != self._index.folder and live != self._rejected:
+        if live is not None and live not in (self._index.folder, self._rejected):
             self._switch_to(live)
         return self._index
 

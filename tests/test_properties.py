@@ -1,4 +1,4 @@
-"""Property-based and fuzz tests: formatters within limits, no live mentions, loaders never crash."""
+"""Property and fuzz tests: formatters within limits, no live mentions, loaders never crash."""
 
 from __future__ import annotations
 
