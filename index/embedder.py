@@ -115,7 +115,8 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415 (slow import)
         from transformers.utils import logging as transformers_logging  # noqa: PLC0415
 
-        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # its "Loading weights" bar is noise here
+        # Its "Loading weights" progress bar is noise on every start.
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         try:
             self._model: Any = SentenceTransformer(
