@@ -66,6 +66,8 @@ def run_ingest(
         max_file_bytes=int(settings.ingest.max_file_mb * 1_000_000),
         rebuild=rebuild,
         progress=progress,
+        index_type=settings.vectors.type,
+        ann_threshold=settings.vectors.ann_threshold,
     )
 
 

@@ -56,6 +56,19 @@ class RetrievalSettings(BaseModel):
     )
 
 
+class VectorSettings(BaseModel):
+    """Which FAISS index holds the vectors."""
+
+    type: Literal["auto", "flat", "ivf-sq8"] = Field(
+        "auto",
+        description="flat: exact search; ivf-sq8: approximate, 8-bit vectors (about 400 bytes a "
+        "chunk); auto: flat below ann_threshold chunks, ivf-sq8 from there on.",
+    )
+    ann_threshold: int = Field(
+        200_000, ge=1, description="Chunk count from which auto switches to ivf-sq8."
+    )
+
+
 class IngestSettings(BaseModel):
     """What ingest reads."""
 
@@ -140,6 +153,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    vectors: VectorSettings = Field(default_factory=VectorSettings)
     data_dir: Path = Field(
         Path("data"), description="Folder for feedback and chat state (SQLite files)."
     )

@@ -56,6 +56,7 @@ class Manifest:
     created_at: str
     sources: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    index_params: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Serialise to pretty JSON."""

@@ -4,7 +4,7 @@
         CURRENT                  name of the live generation, replaced atomically
         gen-<time>-<id>/
             manifest.json        model, dimension, chunking, versions, counts
-            vectors.faiss        one unit vector per chunk; row i is chunk id i
+            vectors.faiss        one unit vector per chunk (exact or IVF-SQ8); row i is chunk id i
             chunks.sqlite        documents, chunks and their FTS5 lexical index
 
 A new generation is written beside the live one and CURRENT is switched last, so a crash at
@@ -13,6 +13,7 @@ any moment leaves the previous index loadable. Nothing is pickled.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sqlite3
@@ -31,6 +32,7 @@ from index.errors import IndexCorruptError, IndexMissingError
 from index.lexical import to_terms
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
+from index.vectors import build_vector_index, configure
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -104,10 +106,13 @@ def write_index(
     staging.mkdir()
     try:
         _write_chunks(staging / CHUNKS, documents, chunks)
-        index = faiss.IndexFlatIP(manifest.spec.dimension)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        index, params = build_vector_index(
+            vectors.reshape(-1, manifest.spec.dimension),
+            manifest.index_type,
+            manifest.index_params,
+        )
         faiss.write_index(index, str(staging / VECTORS))
+        manifest = dataclasses.replace(manifest, index_params=params)
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         for file in (CHUNKS, VECTORS, MANIFEST):
             _fsync_file(staging / file)
@@ -213,6 +218,7 @@ class StoredIndex:
             raise IndexCorruptError(
                 f"cannot read {folder / VECTORS} ({str(exc).splitlines()[0]}); {_REBUILD}"
             ) from exc
+        configure(vectors, manifest.index_params)
         if vectors.d != manifest.spec.dimension:
             raise IndexCorruptError(
                 f"{folder / VECTORS} has dimension {vectors.d}, manifest says "

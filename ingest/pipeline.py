@@ -21,6 +21,7 @@ from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
 from index.store import StoredIndex, write_index
+from index.vectors import choose_kind
 from ingest.chunker import chunk_document
 from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, load_document
 
@@ -124,6 +125,8 @@ def ingest(
     max_file_bytes: int,
     rebuild: bool = False,
     progress: Progress | None = None,
+    index_type: str = "auto",
+    ann_threshold: int = 200_000,
 ) -> IngestReport:
     """Bring the index at index_dir in line with the documents under paths."""
     started = time.perf_counter()
@@ -153,6 +156,8 @@ def ingest(
                 max_file_bytes=max_file_bytes,
                 progress=progress,
                 roots=paths,
+                index_type=index_type,
+                ann_threshold=ann_threshold,
             )
         finally:
             if previous is not None:
@@ -203,6 +208,8 @@ def _ingest_locked(
     max_file_bytes: int,
     progress: Progress | None,
     roots: Sequence[Path],
+    index_type: str,
+    ann_threshold: int,
 ) -> IngestReport:
     old = previous.documents() if previous is not None else {}
     by_hash = {record.content_hash: (record, first) for record, first in old.values()}
@@ -250,7 +257,10 @@ def _ingest_locked(
             "the previous index was left as it was"
         )
 
-    changed = bool(fresh or removed or rebuilt_because or previous is None)
+    total_chunks = sum(len(c) for _, c, _ in kept.values()) + sum(len(c) for _, c in fresh.values())
+    kind = choose_kind(index_type, total_chunks, ann_threshold)
+    kind_changed = previous is not None and previous.manifest.index_type != kind
+    changed = bool(fresh or removed or rebuilt_because or previous is None or kind_changed)
     if not changed:
         return IngestReport(
             added,
@@ -303,7 +313,7 @@ def _ingest_locked(
         spec=spec,
         document_count=len(documents),
         chunk_count=len(all_chunks),
-        index_type="flat",
+        index_type=kind,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         sources=[str(root) for root in roots],
         versions=_versions(),

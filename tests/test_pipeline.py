@@ -177,3 +177,20 @@ def test_ingest_failure_during_embedding_keeps_the_previous_index(
     with pytest.raises(RuntimeError):
         run(corpus, tmp_path / "index", Exploding())
     assert live_generation(tmp_path / "index") == live
+
+
+def test_ingest_switches_to_ivf_above_the_threshold_and_back(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    run(corpus, tmp_path / "index", fake_embedder)
+    assert StoredIndex.open(tmp_path / "index").manifest.index_type == "flat"
+    fake_embedder.embedded = 0
+    report = run(corpus, tmp_path / "index", fake_embedder, ann_threshold=50)
+    assert report.wrote_index and report.chunks_embedded == fake_embedder.embedded == 0
+    index = StoredIndex.open(tmp_path / "index")
+    assert index.manifest.index_type == "ivf-sq8"
+    assert index.manifest.index_params["nlist"] >= 1
+    assert index.search_dense(fake_embedder.embed_batch(["AI Alliance"])[0], 3)
+    index.close()
+    run(corpus, tmp_path / "index", fake_embedder, index_type="flat")
+    assert StoredIndex.open(tmp_path / "index").manifest.index_type == "flat"

@@ -116,3 +116,38 @@ def test_unreadable_manifest_is_reported(tmp_path: Path) -> None:
     (live / store.MANIFEST).write_text("{not json")
     with pytest.raises(IndexCorruptError, match="manifest"):
         StoredIndex.open(tmp_path)
+
+
+def test_ivf_sq8_index_finds_what_exact_search_finds(tmp_path: Path) -> None:
+    from index.vectors import IVF_SQ8, build_vector_index
+
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(50, 32)).astype(np.float32)
+    vectors = centres[rng.integers(0, 50, 20_000)] + 0.3 * rng.normal(size=(20_000, 32))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    exact = faiss.IndexFlatIP(32)
+    exact.add(vectors)
+    approximate, params = build_vector_index(vectors, IVF_SQ8)
+    queries = vectors[rng.integers(0, 20_000, 200)] + 0.05
+    _, truth = exact.search(queries, 10)
+    _, found = approximate.search(queries, 10)
+    recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])
+    assert recall >= 0.95, (recall, params)
+    assert np.allclose(approximate.reconstruct(5), vectors[5], atol=0.02)
+
+
+def test_ivf_sq8_round_trips_through_the_store(tmp_path: Path) -> None:
+    texts = [f"chunk number {i} about topic {i % 17}" for i in range(800)]
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(800, 4)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [Chunk("a.txt", "A", "", t, "line", i + 1, i + 1, i) for i, t in enumerate(texts)]
+    manifest = Manifest(SPEC, 1, 800, "ivf-sq8", "2026-01-01T00:00:00+00:00")
+    write_index(tmp_path, manifest, [IndexedDocument("a.txt", "A", "h", 800)], chunks, vectors)
+    index = StoredIndex.open(tmp_path, expect=SPEC)
+    assert index.manifest.index_type == "ivf-sq8"
+    assert index.manifest.index_params["nprobe"] >= 8
+    best, score = index.search_dense(vectors[42], 1)[0]
+    assert best == 42 and score > 0.95
+    assert index.vectors(0, 800).shape == (800, 4)
+    index.close()
