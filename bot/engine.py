@@ -34,7 +34,9 @@ def expected_spec(settings: Settings, embedder: Embedder) -> IndexSpec:
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """Load the configured embedding model and check the chunk size fits it."""
     embedder = SentenceTransformerEmbedder(
-        settings.embedding.model, batch_size=settings.embedding.batch_size
+        settings.embedding.model,
+        batch_size=settings.embedding.batch_size,
+        precision=settings.embedding.precision,
     )
     if settings.chunking.chunk_tokens > embedder.max_tokens:
         raise ConfigError(

@@ -99,10 +99,29 @@ def model_fingerprint(model: str) -> str:
     return digest.hexdigest()[:16]
 
 
+PRECISIONS = ("float32", "bfloat16", "auto")
+
+
+def _resolve_precision(precision: str) -> str:
+    """Turn "auto" into bfloat16 where the CPU computes it natively, else float32."""
+    if precision not in PRECISIONS:
+        raise ConfigError(
+            f"unknown precision {precision!r}; set CITEBOT_EMBEDDING__PRECISION to "
+            "float32, bfloat16 or auto"
+        )
+    if precision != "auto":
+        return precision
+    import torch  # noqa: PLC0415
+
+    return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+
+
 class SentenceTransformerEmbedder:
     """An Embedder backed by a local sentence-transformers model, loaded without network."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, *, batch_size: int = 64) -> None:
+    def __init__(
+        self, model: str = BUNDLED_MODEL, *, batch_size: int = 64, precision: str = "float32"
+    ) -> None:
         path = resolve_model_path(model)
         if path is None and model == BUNDLED_MODEL:
             raise ConfigError(
@@ -127,6 +146,11 @@ class SentenceTransformerEmbedder:
                 f"cannot load embedding model {model!r} offline ({exc.__class__.__name__}); "
                 "set CITEBOT_EMBEDDING__MODEL to a local sentence-transformers folder"
             ) from exc
+        self.precision = _resolve_precision(precision)
+        if self.precision == "bfloat16":
+            import torch  # noqa: PLC0415
+
+            self._model.to(torch.bfloat16)
         self._name = model
         self._fingerprint = model_fingerprint(model)
         self._batch_size = batch_size

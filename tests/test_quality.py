@@ -44,3 +44,16 @@ def test_retrieve_honours_top_k(real_bot: Citebot) -> None:
     hits = real_bot.retrieve("open source", top_k=7)
     assert [hit.rank for hit in hits] == list(range(1, 8))
     assert all(-1.0 <= hit.similarity <= 1.0 for hit in hits)
+
+
+def test_bfloat16_precision_agrees_with_float32(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.embedder import SentenceTransformerEmbedder
+
+    texts = [
+        "What is the crux of the problem with SB 1047?",
+        "The weights are one of the two inputs to computer source code.",
+    ]
+    half = SentenceTransformerEmbedder(precision="bfloat16")
+    assert half.precision == "bfloat16"
+    cosine = (half.embed_batch(texts) * real_embedder.embed_batch(texts)).sum(axis=1)
+    assert cosine.min() >= 0.99
