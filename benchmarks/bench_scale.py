@@ -49,8 +49,10 @@ def holds(text: str, phrases: list[str]) -> bool:
     return any(" ".join(p.casefold().replace("’", "'").split()) in folded for p in phrases)
 
 
-def langchain_pipeline(folder: Path, model_path: str, chunk_chars: int, overlap_chars: int):  # type: ignore[no-untyped-def]
-    """Split with RecursiveCharacterTextSplitter, embed with HuggingFaceEmbeddings, index in FAISS."""
+def langchain_pipeline(  # type: ignore[no-untyped-def]
+    folder: Path, model_path: str, chunk_chars: int, overlap_chars: int
+):
+    """Split with RecursiveCharacterTextSplitter, embed with HuggingFaceEmbeddings, FAISS."""
     from langchain_community.vectorstores import FAISS
     from langchain_core.documents import Document
     from langchain_huggingface import HuggingFaceEmbeddings
@@ -74,7 +76,9 @@ def langchain_pipeline(folder: Path, model_path: str, chunk_chars: int, overlap_
     return store, len(chunks), time.perf_counter() - started
 
 
-def synthetic_index(root: Path, size: int, base_vectors: np.ndarray, base_chunks: list, kind: str):  # type: ignore[no-untyped-def]
+def synthetic_index(  # type: ignore[no-untyped-def]
+    root: Path, size: int, base_vectors: np.ndarray, base_chunks: list, kind: str
+):
     """Write an index of `size` chunks: real chunks and vectors, repeated with noise."""
     import dataclasses
 

@@ -1,4 +1,4 @@
-"""A synthetic corpus made from sources/: distinct documents of real sentences with words swapped."""
+"""A synthetic corpus from sources/: distinct documents of real sentences, some words swapped."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from index.errors import IndexCorruptError, IndexMismatchError
 
 FORMAT_VERSION = 1
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,8 @@ class Chunk:
 
     def embedding_text(self) -> str:
         """Return the text to embed: title and section give a passage its context."""
-        return "\n".join(part for part in (self.title, self.section, self.text) if part)
+        section = "" if self.section == self.title else self.section  # often the same heading
+        return "\n".join(part for part in (self.title, section, self.text) if part)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ def chunk_document(
     title = _clip(document.title, _TITLE_LIMIT)
     chunks: list[Chunk] = []
     for section, blocks in _sections(document.blocks):
-        header = "\n".join(part for part in (title, section) if part)
+        header = "\n".join(part for part in (title, section if section != title else "") if part)
         budget = max_tokens - count_tokens([header])[0] - 2  # the newlines joining the parts
         if budget < _MIN_BUDGET:
             raise ConfigError(
