@@ -8,7 +8,6 @@ these machines are shared and noisy: raw milliseconds mean little on their own.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -18,16 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
-if not DEV_SET.exists():
-    DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
+from common import DEV_SET, REPO, percentile, report
+
 CITEBOT = Path(sys.executable).with_name("citebot")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def timed_process(args: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -41,7 +33,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="passes over the dev questions")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(REPO))
     from bot.engine import Citebot, load_embedder
     from bot.evaluate import read_questions
     from bot.settings import Settings
@@ -92,12 +83,7 @@ def main() -> None:
     bot.close()
     shutil.rmtree(work, ignore_errors=True)
 
-    width = max(len(name) for name in results)
-    for name, value in results.items():
-        print(f"{name:<{width}}  {value:10.3f}")
-    out = REPO / "bench-results"
-    out.mkdir(exist_ok=True)
-    (out / "core.json").write_text(json.dumps(results, indent=2) + "\n")
+    report("core", results)
 
 
 if __name__ == "__main__":

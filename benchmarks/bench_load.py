@@ -1,47 +1,22 @@
 """Load benchmark: 200 simultaneous questions through Slack's HTTP endpoint and the Discord fake.
 
 Run: .venv/bin/python benchmarks/bench_load.py. Prints throughput, p50/p95 latency from send to
-answer received, and answered-exactly-once counts; the baseline is the core answer latency of
-the same questions answered one at a time in the same run.
+answer received, and answered-exactly-once counts; the baseline is the core answering the same
+questions one at a time in the same run.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import sys
-import tempfile
-import time
-from collections import Counter
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+from common import percentile, report, scratch_folder, warm_bot
 
 
 def main() -> None:
-    from bot.engine import Citebot
-    from bot.settings import Settings
-    from tests.test_load import BURST, QUESTIONS, discord_burst, slack_burst
+    from tests.test_load import BURST, discord_burst, slack_burst
 
-    work = Path(tempfile.mkdtemp(prefix="citebot-load-"))
-    os.chdir(work)
-    shutil.copytree(REPO / "sources", work / "sources")
-    bot = Citebot.load(Settings(), build_if_missing=True)
-    for question in QUESTIONS:
-        bot.answer(question)
-    core = []
-    for n in range(BURST):
-        started = time.perf_counter()
-        bot.answer(QUESTIONS[n % len(QUESTIONS)])
-        core.append((time.perf_counter() - started) * 1000)
-
+    work = scratch_folder("citebot-load-")
+    bot, core = warm_bot(BURST)
     results: dict[str, float] = {
         "burst": BURST,
         "core_answer_p50_ms": percentile(core, 0.5),
@@ -55,7 +30,7 @@ def main() -> None:
         if call.path == "chat.postMessage"
     ]
     results |= {
-        "slack_answered": len(Counter(p["thread_ts"] for p in posts)),
+        "slack_answered": len({p["thread_ts"] for p in posts}),
         "slack_duplicates": len(posts) - len({p["thread_ts"] for p in posts}),
         "slack_qps": BURST / elapsed,
         "slack_p50_ms": percentile(latencies, 0.5),
@@ -78,12 +53,7 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     results["slack_qps_over_core_serial"] = results["slack_qps"] / results["core_serial_qps"]
     results["discord_qps_over_core_serial"] = results["discord_qps"] / results["core_serial_qps"]
-    width = max(len(k) for k in results)
-    for name, value in results.items():
-        print(f"{name:<{width}}  {value:10.2f}")
-    out = REPO / "bench-results"
-    out.mkdir(exist_ok=True)
-    (out / "load.json").write_text(json.dumps(results, indent=2) + "\n")
+    report("load", results)
 
 
 if __name__ == "__main__":

@@ -7,21 +7,14 @@ default precision (CITEBOT_EMBEDDING__PRECISION) is chosen from these numbers.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
-if not DEV_SET.exists():
-    DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
+from common import DEV_SET, REPO, report
 
 
 def main() -> None:
@@ -69,12 +62,7 @@ def main() -> None:
         results["bfloat16_question_ms"] / results["float32_question_ms"]
     )
     shutil.rmtree(work, ignore_errors=True)
-    width = max(len(k) for k in results)
-    for name, value in results.items():
-        print(f"{name:<{width}}  {value:10.4f}")
-    out = REPO / "bench-results"
-    out.mkdir(exist_ok=True)
-    (out / "precision.json").write_text(json.dumps(results, indent=2) + "\n")
+    report("precision", results)
 
 
 if __name__ == "__main__":

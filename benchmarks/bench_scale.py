@@ -15,24 +15,12 @@ import os
 import resource
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
-if not DEV_SET.exists():
-    DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+from common import DEV_SET, REPO, percentile, report
 
 
 def rss_bytes() -> int:
@@ -133,7 +121,7 @@ def main() -> None:
 
     # 1. Ingest throughput, then re-ingest after 1% of the documents changed.
     started = time.perf_counter()
-    report = run_ingest(settings, embedder=embedder)
+    ingested = run_ingest(settings, embedder=embedder)
     first = time.perf_counter() - started
     index = StoredIndex.open(settings.index_dir)
     chunks = index.chunks(range(index.chunk_count))
@@ -143,9 +131,9 @@ def main() -> None:
     tokens = sum(embedder.count_tokens([c.embedding_text() for c in base_chunks]))
     results |= {
         "corpus_documents": documents,
-        "corpus_chunks": report.chunk_count,
+        "corpus_chunks": ingested.chunk_count,
         "ingest_s": first,
-        "ingest_chunks_per_s": report.chunk_count / first,
+        "ingest_chunks_per_s": ingested.chunk_count / first,
         "ingest_tokens_per_s": tokens / first,
     }
     changed = touch_share(paths, 0.01)
@@ -228,7 +216,7 @@ def main() -> None:
             "langchain_ingest_s": lc_seconds,
             "langchain_chunks_per_s": lc_chunks / lc_seconds,
             "ingest_time_ratio_langchain_over_citebot": lc_seconds / ours,
-            "ingest_throughput_ratio_chunks": (report.chunk_count / ours)
+            "ingest_throughput_ratio_chunks": (ingested.chunk_count / ours)
             / (lc_chunks / lc_seconds),
         }
         small, _, _ = langchain_pipeline(REPO / "sources", model_path, 700, 140)
@@ -264,13 +252,7 @@ def main() -> None:
         del store
 
     shutil.rmtree(work, ignore_errors=True)
-    width = max(len(k) for k in results)
-    for name, value in results.items():
-        shown = f"{value:14.3f}" if isinstance(value, float) else f"{value!s:>14}"
-        print(f"{name:<{width}}  {shown}")
-    out = REPO / "bench-results"
-    out.mkdir(exist_ok=True)
-    (out / "scale.json").write_text(json.dumps(results, indent=2) + "\n")
+    report("scale", results)
 
 
 if __name__ == "__main__":

@@ -21,3 +21,28 @@ def clip(text: str, limit: int) -> str:
         return flat
     cut = flat[: limit - 1].rsplit(" ", 1)[0]
     return cut + "…"
+
+
+def pack_lines(lines: list[str], limit: int) -> list[str]:
+    """Join lines into pieces of at most limit characters, cutting a line only if it must."""
+    pieces: list[str] = []
+    current = ""
+    for whole_line in lines:
+        line = whole_line
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces

@@ -18,7 +18,7 @@ import yarl
 from discord import app_commands
 
 from bot.answer import NOT_FOUND, Answer
-from bot.chat_text import clip, defuse_mass_mentions
+from bot.chat_text import clip, defuse_mass_mentions, pack_lines
 from bot.engine import Citebot
 from bot.feedback import FeedbackStore
 from bot.guard import RateLimiter, Refusal, answer_safely
@@ -70,31 +70,6 @@ def _safe(text: str) -> str:
     return defuse_mass_mentions(discord.utils.escape_markdown(text))
 
 
-def _pack(lines: list[str], limit: int = CONTENT_LIMIT) -> list[str]:
-    """Pack lines into messages of at most limit characters, splitting a line only if it must."""
-    pieces: list[str] = []
-    current = ""
-    for whole_line in lines:
-        line = whole_line
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        pieces.append(current)
-    return pieces
-
-
 def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
     """Render a reply as messages within Discord's content and embed limits."""
     if isinstance(reply, Refusal):
@@ -109,8 +84,8 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
                     for c in reply.related
                 )
             )
-        return [DiscordMessage(content) for content in _pack(lines)]
-    contents = _pack([f"> “{_safe(q.text)}” **[{q.n}]**" for q in reply.quotes])
+        return [DiscordMessage(content) for content in pack_lines(lines, CONTENT_LIMIT)]
+    contents = pack_lines([f"> “{_safe(q.text)}” **[{q.n}]**" for q in reply.quotes], CONTENT_LIMIT)
     embeds = [
         EmbedSpec(
             title=clip(f"[{c.n}] {c.title}", EMBED_TITLE_LIMIT),

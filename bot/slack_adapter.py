@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.answer import NOT_FOUND, Answer
-from bot.chat_text import clip, defuse_mass_mentions
+from bot.chat_text import clip, defuse_mass_mentions, pack_lines
 from bot.engine import Citebot
 from bot.feedback import FeedbackStore
 from bot.guard import RateLimiter, Refusal, answer_safely
@@ -67,31 +67,6 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _split_text(lines: list[str], limit: int = SECTION_LIMIT) -> list[str]:
-    """Pack lines into pieces of at most limit characters, cutting a line only if it must."""
-    pieces: list[str] = []
-    current = ""
-    for whole_line in lines:
-        line = whole_line
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        pieces.append(current)
-    return pieces
-
-
 def _feedback_block(answer_id: str) -> dict[str, Any]:
     return {
         "type": "actions",
@@ -115,7 +90,7 @@ def _feedback_block(answer_id: str) -> dict[str, Any]:
 
 def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     quotes = [f"> “{escape(q.text)}” *[{q.n}]*" for q in answer.quotes]
-    blocks = [_section(piece) for piece in _split_text(quotes)]
+    blocks = [_section(piece) for piece in pack_lines(quotes, SECTION_LIMIT)]
     blocks.append({"type": "divider"})
     for citation in answer.citations:
         blocks.append(
