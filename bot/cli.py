@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         help="folders or files to index (default: CITEBOT_SOURCES, i.e. sources/)",
     )
     ingest.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    ingest.add_argument(
+        "--ray",
+        action="store_true",
+        help="embed on a Ray cluster (CITEBOT_INGEST__RAY_ADDRESS, default auto)",
+    )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
 
     ask = commands.add_parser("ask", help="answer a question (builds the index on first use)")
@@ -152,7 +157,11 @@ def _ingest(args: argparse.Namespace, settings: Settings, err: Console) -> int:
 
     with _progress_bar(err, "Embedding chunks") as progress:
         report = run_ingest(
-            settings, list(args.paths) or None, rebuild=args.rebuild, progress=progress
+            settings,
+            list(args.paths) or None,
+            rebuild=args.rebuild,
+            progress=progress,
+            distributed=args.ray,
         )
     for message in (*report.warnings, *report.skipped):
         err.print(f"[yellow]warning:[/] {escape(message)}")

@@ -53,8 +53,12 @@ def run_ingest(
     embedder: Embedder | None = None,
     rebuild: bool = False,
     progress: Progress | None = None,
+    distributed: bool = False,
 ) -> IngestReport:
-    """Ingest paths (default: the sources folder) into the configured index."""
+    """Ingest paths (default: the sources folder) into the configured index.
+
+    With distributed, embedding runs on the Ray cluster at CITEBOT_INGEST__RAY_ADDRESS.
+    """
     # Fingerprinting reads only the model's files, so an unchanged corpus never loads torch.
     fingerprint = embedder.fingerprint if embedder else model_fingerprint(settings.embedding.model)
     return ingest(
@@ -62,7 +66,7 @@ def run_ingest(
         settings.index_dir,
         model=settings.embedding.model,
         fingerprint=fingerprint,
-        load_embedder=(lambda: embedder) if embedder else (lambda: load_embedder(settings)),
+        load_embedder=lambda: _ingest_embedder(settings, embedder, distributed),
         chunk_tokens=settings.chunking.chunk_tokens,
         overlap_tokens=settings.chunking.overlap_tokens,
         max_file_bytes=int(settings.ingest.max_file_mb * 1_000_000),
@@ -71,6 +75,15 @@ def run_ingest(
         index_type=settings.vectors.type,
         ann_threshold=settings.vectors.ann_threshold,
     )
+
+
+def _ingest_embedder(settings: Settings, embedder: Embedder | None, distributed: bool) -> Embedder:
+    local = embedder or load_embedder(settings)
+    if not distributed:
+        return local
+    from ingest.distributed import RayEmbedder  # noqa: PLC0415 (Ray is optional)
+
+    return RayEmbedder(local, model=settings.embedding.model, address=settings.ingest.ray_address)
 
 
 class Citebot:

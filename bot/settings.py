@@ -81,6 +81,11 @@ class IngestSettings(BaseModel):
     max_file_mb: float = Field(
         50.0, gt=0, description="Files larger than this are skipped with a warning."
     )
+    ray_address: str = Field(
+        "auto",
+        description="Ray cluster for `citebot ingest --ray` (auto: the one this machine "
+        "belongs to; or host:port).",
+    )
 
 
 class ChatSettings(BaseModel):

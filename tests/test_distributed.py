@@ -1,0 +1,107 @@
+"""Distributed ingest on a local Ray cluster, started and stopped by the test, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.engine import run_ingest
+from bot.settings import Settings
+from index.records import Chunk
+from index.store import StoredIndex
+from tests.conftest import SOURCES
+
+ray = pytest.importorskip("ray")
+RAY = Path(sys.executable).with_name("ray")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """Start a one-node Ray cluster bound to loopback; stop it afterwards."""
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    port = free_port()
+    subprocess.run(
+        [
+            str(RAY),
+            "start",
+            "--head",
+            "--node-ip-address=127.0.0.1",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        ray.shutdown()
+        subprocess.run(
+            [str(RAY), "stop", "--force"], env=env, capture_output=True, timeout=120, check=False
+        )
+
+
+def test_ray_ingest_writes_the_same_index_as_a_local_ingest(
+    ray_cluster: str,
+    real_embedder,
+    real_index_dir: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    settings = Settings(
+        sources=SOURCES, index_dir=tmp_path / "ray-index", ingest={"ray_address": ray_cluster}
+    )
+    report = run_ingest(settings, embedder=real_embedder, distributed=True)
+    assert report.chunks_embedded == report.chunk_count > 0
+    local, remote = StoredIndex.open(real_index_dir), StoredIndex.open(settings.index_dir)
+    try:
+        assert remote.manifest.spec == local.manifest.spec
+        assert remote.chunk_count == local.chunk_count
+        ids = range(local.chunk_count)
+
+        def by_file(index: StoredIndex) -> list[Chunk]:
+            # Sources are named relative to the working folder, which differs between the two.
+            chunks = index.chunks(ids)
+            return [replace(chunks[i], source=Path(chunks[i].source).name) for i in ids]
+
+        assert by_file(remote) == by_file(local)
+        similarity = np.sum(
+            remote.vectors(0, remote.chunk_count) * local.vectors(0, local.chunk_count), axis=1
+        )
+        assert similarity.min() > 0.9999
+    finally:
+        local.close()
+        remote.close()
+
+
+def test_ray_ingest_without_a_cluster_says_how_to_start_one(
+    real_embedder,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from index.errors import ConfigError
+
+    ray.shutdown()
+    settings = Settings(
+        sources=SOURCES,
+        index_dir=tmp_path / "index",
+        ingest={"ray_address": f"127.0.0.1:{free_port()}"},
+    )
+    with pytest.raises(ConfigError, match="ray start --head"):
+        run_ingest(settings, embedder=real_embedder, distributed=True)
