@@ -162,11 +162,18 @@ class Citebot:
                 f"the question is {len(question)} characters long; keep it under {limit}"
             )
         index = self.index  # one generation for the whole question, even if a switch happens
-        hits = search(index, self.embedder, question, top_k=self.settings.retrieval.top_k)
+        frequencies = index.document_frequencies(to_terms(question))
+        hits = search(
+            index,
+            self.embedder,
+            question,
+            top_k=self.settings.retrieval.top_k,
+            frequencies=frequencies,
+        )
         return compose_answer(
             question,
             hits,
-            frequencies=index.document_frequencies(to_terms(question)),
+            frequencies=frequencies,
             total_chunks=index.chunk_count,
             min_similarity=self.settings.retrieval.min_similarity,
             max_quotes=self.settings.retrieval.max_quotes,

@@ -71,7 +71,7 @@ class VectorSettings(BaseModel):
         "chunk); auto: flat below ann_threshold chunks, ivf-sq8 from there on.",
     )
     ann_threshold: int = Field(
-        200_000, ge=1, description="Chunk count from which auto switches to ivf-sq8."
+        50_000, ge=1, description="Chunk count from which auto switches to ivf-sq8."
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from index.embedder import Embedder
 from index.lexical import to_terms
 from index.records import Hit
@@ -10,6 +12,8 @@ from index.store import StoredIndex
 # Weight of the dense score in the fusion; BM25 gets the rest. Rank fusion (RRF) buried
 # passages that only one retriever found at rank 1, so scores are fused instead.
 DENSE_WEIGHT = 0.5
+_COMMON_SHARE = 0.05
+_COMMON_FLOOR = 1000  # small corpora keep every term
 
 
 def _min_max(scores: dict[int, float]) -> dict[int, float]:
@@ -20,6 +24,17 @@ def _min_max(scores: dict[int, float]) -> dict[int, float]:
     return {key: (value - low) / spread if spread else 1.0 for key, value in scores.items()}
 
 
+def selective_terms(frequencies: Mapping[str, int], total: int) -> list[str]:
+    """Keep the terms rare enough to matter for BM25, so big corpora stay fast.
+
+    A term in more than 5% of a large corpus adds little to BM25 but makes SQLite score every
+    chunk holding it; the two rarest terms are always kept.
+    """
+    ceiling = max(_COMMON_FLOOR, int(total * _COMMON_SHARE))
+    rarest = sorted(frequencies, key=lambda term: frequencies[term])
+    return [t for n, t in enumerate(rarest) if n < 2 or frequencies[t] <= ceiling]
+
+
 def search(
     index: StoredIndex,
     embedder: Embedder,
@@ -28,14 +43,17 @@ def search(
     top_k: int,
     candidates: int = 40,
     dense_weight: float = DENSE_WEIGHT,
+    frequencies: Mapping[str, int] | None = None,
 ) -> list[Hit]:
     """Return the top_k chunks for a question, best first."""
     query = embedder.embed_batch([question])[0]
     pool = max(candidates, top_k)
     similarity = dict(index.search_dense(query, pool))
-    lexical = dict(index.search_lexical(to_terms(question), pool))
-    for chunk_id in lexical.keys() - similarity.keys():
-        similarity[chunk_id] = index.similarity(query, chunk_id)
+    if frequencies is None:
+        frequencies = index.document_frequencies(to_terms(question))
+    terms = selective_terms(frequencies, index.chunk_count)
+    lexical = dict(index.search_lexical(terms, pool))
+    similarity |= index.similarities(query, sorted(lexical.keys() - similarity.keys()))
     dense_part = _min_max(similarity)
     lexical_max = max(lexical.values(), default=0.0)
     fused = {

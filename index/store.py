@@ -297,6 +297,10 @@ class StoredIndex:
             ).fetchall()
         return dict.fromkeys(unique, 0) | {row[0]: int(row[1]) for row in rows}
 
-    def similarity(self, query: Vectors, chunk_id: int) -> float:
-        """Return the cosine similarity of the query to one stored chunk."""
-        return float(np.dot(self._vectors.reconstruct(chunk_id), query.reshape(-1)))
+    def similarities(self, query: Vectors, chunk_ids: Sequence[int]) -> dict[int, float]:
+        """Return the cosine similarity of the query to each of the given stored chunks."""
+        if not chunk_ids:
+            return {}
+        stored = self._vectors.reconstruct_batch(np.asarray(chunk_ids, dtype=np.int64))
+        scores = stored @ query.reshape(-1)
+        return {chunk_id: float(score) for chunk_id, score in zip(chunk_ids, scores, strict=True)}

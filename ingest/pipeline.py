@@ -126,7 +126,7 @@ def ingest(
     rebuild: bool = False,
     progress: Progress | None = None,
     index_type: str = "auto",
-    ann_threshold: int = 200_000,
+    ann_threshold: int = 50_000,
 ) -> IngestReport:
     """Bring the index at index_dir in line with the documents under paths."""
     started = time.perf_counter()
