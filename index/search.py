@@ -13,7 +13,8 @@ from index.store import StoredIndex
 # passages that only one retriever found at rank 1, so scores are fused instead.
 DENSE_WEIGHT = 0.5
 _COMMON_SHARE = 0.05
-_COMMON_FLOOR = 1000  # small corpora keep every term
+_COMMON_FLOOR = 1000  # corpora under about 1,000 chunks keep every term
+_COMMON_CAP = 5000
 
 
 def _min_max(scores: dict[int, float]) -> dict[int, float]:
@@ -27,12 +28,12 @@ def _min_max(scores: dict[int, float]) -> dict[int, float]:
 def selective_terms(frequencies: Mapping[str, int], total: int) -> list[str]:
     """Keep the terms rare enough to matter for BM25, so big corpora stay fast.
 
-    A term in more than 5% of a large corpus adds little to BM25 but makes SQLite score every
-    chunk holding it; the two rarest terms are always kept.
+    SQLite scores every chunk that holds a query term. A term in thousands of chunks of a large
+    corpus barely moves BM25 but costs milliseconds, so it is left to the dense search; small
+    corpora keep every term.
     """
-    ceiling = max(_COMMON_FLOOR, int(total * _COMMON_SHARE))
-    rarest = sorted(frequencies, key=lambda term: frequencies[term])
-    return [t for n, t in enumerate(rarest) if n < 2 or frequencies[t] <= ceiling]
+    ceiling = max(_COMMON_FLOOR, min(int(total * _COMMON_SHARE), _COMMON_CAP))
+    return [term for term, count in frequencies.items() if count <= ceiling]
 
 
 def search(

@@ -32,8 +32,12 @@ def ivf_lists(count: int) -> int:
 
 
 def default_nprobe(lists: int) -> int:
-    """Lists to visit per query; measured to keep recall@10 of exact search at 0.95 or more."""
-    return max(8, lists // 8)
+    """Lists to visit per query; measured to keep recall@10 of exact search at 0.95 or more.
+
+    Real sentence embeddings cluster less than synthetic ones: with 64 lists, visiting 8 gave
+    0.85, so small indexes visit at least 32 lists.
+    """
+    return max(32, lists // 8)
 
 
 def build_vector_index(

@@ -151,3 +151,12 @@ def test_ivf_sq8_round_trips_through_the_store(tmp_path: Path) -> None:
     assert best == 42 and score > 0.95
     assert index.vectors(0, 800).shape == (800, 4)
     index.close()
+
+
+def test_selective_terms_drop_only_common_terms_of_large_corpora() -> None:
+    from index.search import selective_terms
+
+    assert sorted(selective_terms({"crux": 3, "sb": 46, "ai": 100}, 103)) == ["ai", "crux", "sb"]
+    frequencies = {"crux": 40, "policy": 4_000, "ai": 90_000}
+    assert sorted(selective_terms(frequencies, 1_000_000)) == ["crux", "policy"]
+    assert selective_terms({"ai": 600_000}, 1_000_000) == []
