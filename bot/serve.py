@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import signal
 from collections.abc import Callable, Collection
@@ -36,6 +37,12 @@ def serve(bot: Citebot, settings: Settings, platforms: Collection[str]) -> None:
             "no chat platform is configured; set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN) and/or "
             "DISCORD_TOKEN"
         )
+    for platform, module in (("slack", "slack_bolt"), ("discord", "discord")):
+        if platform in platforms and importlib.util.find_spec(module) is None:
+            raise ConfigError(
+                f"the {platform.title()} bot needs {module}; install it with "
+                f"`pip install 'citebot[{platform}]'` (scripts/citebot does)"
+            )
     asyncio.run(_serve(bot, settings, platforms))
 
 
