@@ -35,9 +35,11 @@ def default_nprobe(lists: int) -> int:
     """Lists to visit per query; measured to keep recall@10 of exact search at 0.95 or more.
 
     Real sentence embeddings cluster less than synthetic ones: with 64 lists, visiting 8 gave
-    0.85, so small indexes visit at least 32 lists.
+    0.85 and 32 gave 0.98, so every index visits at least 32. At 1M chunks (4,000 lists)
+    visiting 32 to 500 lists all gave 0.96-0.964 while the search took 1.0 to 10.2 ms, so large
+    indexes visit 1 list in 32.
     """
-    return max(32, lists // 8)
+    return max(32, lists // 32)
 
 
 def build_vector_index(
