@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import threading
@@ -11,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.loopback import LoopbackServer
 
 BOT_ID = 900000000000000001
 APP_ID = 900000000000000002
@@ -44,7 +45,7 @@ class Call:
     at: float = field(default_factory=time.perf_counter)
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     """Serves REST under /api/v10 and the gateway at /gateway, in a background thread."""
 
     def __init__(self) -> None:
@@ -56,26 +57,14 @@ class FakeDiscord:
         self._seq = itertools.count(2)
         self._condition = threading.Condition()
         self._sockets: list[web.WebSocketResponse] = []
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10)
+        super().__init__()
 
     # ---- server ------------------------------------------------------------------------------
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """Serve the fake's endpoints."""
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/gateway/", self._gateway)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._ready.set()
-        self._loop.run_forever()
 
     def _record(self, call: Call) -> None:
         with self._condition:
@@ -279,7 +268,7 @@ class FakeDiscord:
         async def push() -> None:
             await self._sockets[-1].send_str(text)
 
-        asyncio.run_coroutine_threadsafe(push(), self._loop).result(10)
+        self.run(push())
 
     def close_gateway(self) -> None:
         """Close the gateway connection, as Discord does on a session reset."""
@@ -288,7 +277,7 @@ class FakeDiscord:
             for socket in list(self._sockets):
                 await socket.close(code=4000)
 
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
+        self.run(close())
 
     def mention(self, content: str, message_id: int = 1, *, guild: bool = True) -> dict[str, Any]:
         """Build a MESSAGE_CREATE payload from the human, mentioning the bot."""
@@ -312,14 +301,3 @@ class FakeDiscord:
         if guild:
             data["guild_id"] = "1"
         return data
-
-    def stop(self) -> None:
-        """Shut down the server."""
-
-        async def shutdown() -> None:
-            await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()

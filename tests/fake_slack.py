@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -12,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.loopback import LoopbackServer
 
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
@@ -27,7 +28,7 @@ class Recorded:
     at: float = field(default_factory=time.perf_counter)
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Runs an aiohttp server in a thread and records every call; tests wait on conditions."""
 
     def __init__(self) -> None:
@@ -35,28 +36,17 @@ class FakeSlack:
         self.acks: list[dict[str, Any]] = []
         self.rate_limit_next: dict[str, int] = defaultdict(int)  # path -> 429s still to send
         self.connections_opened = 0
+        self.sockets_opened = 0
         self._condition = threading.Condition()
-        self._loop = asyncio.new_event_loop()
         self._sockets: list[web.WebSocketResponse] = []
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
+        super().__init__()
 
     # ---- server side -------------------------------------------------------------------------
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """Serve the fake's endpoints."""
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_get("/link/", self._websocket)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._ready.set()
-        self._loop.run_forever()
 
     def _record(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> None:
         with self._condition:
@@ -129,7 +119,10 @@ class FakeSlack:
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
-        self._sockets.append(socket)
+        with self._condition:
+            self._sockets.append(socket)
+            self.sockets_opened += 1
+            self._condition.notify_all()
         await socket.send_str(json.dumps({"type": "hello", "num_connections": 1}))
         async for message in socket:
             if message.type == WSMsgType.TEXT:
@@ -178,14 +171,9 @@ class FakeSlack:
     def wait_for_socket(self, count: int = 1, timeout: float = 30.0) -> None:
         """Wait until count websocket connections have been opened."""
         with self._condition:
-            assert self._condition.wait_for(lambda: self.connections_opened >= count, timeout)
-        deadline = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self._loop)
-        deadline.result(timeout)
-        for _ in range(300):
-            if self._sockets:
-                return
-            threading.Event().wait(0.05)
-        raise AssertionError("no websocket connected")
+            assert self._condition.wait_for(lambda: self.sockets_opened >= count, timeout), (
+                f"{self.sockets_opened} websocket connections, wanted {count}"
+            )
 
     def send(self, envelope: dict[str, Any]) -> None:
         """Send a Socket Mode message to the connected client."""
@@ -193,7 +181,7 @@ class FakeSlack:
         async def push() -> None:
             await self._sockets[-1].send_str(json.dumps(envelope))
 
-        asyncio.run_coroutine_threadsafe(push(), self._loop).result(10)
+        self.run(push())
 
     def close_sockets(self) -> None:
         """Close every websocket, as Slack does when it rotates connections."""
@@ -203,15 +191,4 @@ class FakeSlack:
                 await socket.close()
             self._sockets.clear()
 
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-
-    def stop(self) -> None:
-        """Shut the server down."""
-
-        async def shutdown() -> None:
-            await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
+        self.run(close())
