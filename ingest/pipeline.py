@@ -263,16 +263,16 @@ def _ingest_locked(
     changed = bool(fresh or removed or rebuilt_because or previous is None or kind_changed)
     if not changed:
         return IngestReport(
-            added,
-            updated,
-            removed,
-            unchanged,
-            tuple(skipped),
-            tuple(warnings),
-            0,
-            previous.chunk_count if previous else 0,
-            time.perf_counter() - started,
-            False,
+            added=added,
+            updated=updated,
+            removed=removed,
+            unchanged=unchanged,
+            skipped=tuple(skipped),
+            warnings=tuple(warnings),
+            chunks_embedded=0,
+            chunk_count=previous.chunk_count if previous else 0,
+            seconds=time.perf_counter() - started,
+            wrote_index=False,
         )
 
     to_embed = [chunk.embedding_text() for _, chunks in fresh.values() for chunk in chunks]
@@ -322,17 +322,17 @@ def _ingest_locked(
         previous.close()  # its files are about to be replaced
     write_index(index_dir, manifest, documents, all_chunks, stacked)
     return IngestReport(
-        added,
-        updated,
-        removed,
-        unchanged,
-        tuple(skipped),
-        tuple(warnings),
-        len(to_embed),
-        len(all_chunks),
-        time.perf_counter() - started,
-        True,
-        rebuilt_because,
+        added=added,
+        updated=updated,
+        removed=removed,
+        unchanged=unchanged,
+        skipped=tuple(skipped),
+        warnings=tuple(warnings),
+        chunks_embedded=len(to_embed),
+        chunk_count=len(all_chunks),
+        seconds=time.perf_counter() - started,
+        wrote_index=True,
+        rebuilt_because=rebuilt_because,
     )
 
 
