@@ -44,7 +44,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     CITEBOT_INDEX_DIR=/app/data/index \
     CITEBOT_DATA_DIR=/app/data
 COPY --from=build /opt/venv /opt/venv
-RUN useradd --create-home --uid 10001 citebot && mkdir -p /app/data && chown citebot /app/data
+# /app/data/feedback exists so a volume mounted there (docker-compose.yml) is writable by citebot.
+RUN useradd --create-home --uid 10001 citebot \
+    && mkdir -p /app/data/feedback && chown -R citebot /app/data
 WORKDIR /app
 COPY sources ./sources
 COPY docker/entrypoint.sh /usr/local/bin/citebot-entrypoint
