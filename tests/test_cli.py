@@ -17,6 +17,20 @@ from tests.conftest import SOURCES
 CITEBOT = Path(sys.executable).with_name("citebot")
 
 
+def run_citebot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script in cwd, with no CITEBOT_ settings from outside."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    return subprocess.run(
+        [str(CITEBOT), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def use_index(monkeypatch: pytest.MonkeyPatch, index_dir: Path) -> None:
     monkeypatch.setenv("CITEBOT_INDEX_DIR", str(index_dir))
     monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
@@ -98,45 +112,21 @@ def test_eval_rejects_malformed_file_naming_the_line(
 def test_console_script_builds_index_on_first_ask(tmp_path: Path) -> None:
     """A fresh folder, one command: the index is built from sources, then the question answered."""
     shutil.copytree(SOURCES, tmp_path / "sources")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
-    result = subprocess.run(
-        [str(CITEBOT), "ask", "--json", "Does the AI Alliance think SB 1047 is balanced?"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = run_citebot(
+        "ask", "--json", "Does the AI Alliance think SB 1047 is balanced?", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert "building it from sources" in result.stderr
     data = json.loads(result.stdout)
     assert "does not strike the right balance" in data["answer"]
     assert (tmp_path / "data" / "index" / "CURRENT").exists()
-    again = subprocess.run(
-        [str(CITEBOT), "ingest"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    again = run_citebot("ingest", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "0 added, 0 updated, 0 removed, 5 unchanged; 0 chunks embedded" in again.stdout
 
 
 def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
-    result = subprocess.run(
-        [str(CITEBOT), "eval", "nope.jsonl"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_citebot("eval", "nope.jsonl", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot read nope.jsonl")
     assert "Traceback" not in result.stderr
