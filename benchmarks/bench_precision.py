@@ -1,8 +1,9 @@
-"""Precision benchmark: float32 against bfloat16 for the bundled model, in one run.
+"""Precision benchmark: float32, bfloat16 and int8 for the bundled model, in one run.
 
-Run: .venv/bin/python benchmarks/bench_precision.py. Prints passage-embedding throughput, question
-latency, cosine agreement of the two precisions' vectors, and dev-set recall@3 with each; the
-default precision (CITEBOT_EMBEDDING__PRECISION) is chosen from these numbers.
+Run: .venv/bin/python benchmarks/bench_precision.py. Prints passage-embedding throughput (at the
+default batch size and at 64), question latency, cosine agreement with float32's vectors, and
+dev-set recall@1/@3 and MRR with each; the defaults (CITEBOT_EMBEDDING__PRECISION and
+__BATCH_SIZE) are chosen from these numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from common import DEV_SET, REPO, report
 
+PRECISIONS = ("float32", "bfloat16", "int8")
+
 
 def main() -> None:
     from bot.engine import Citebot, load_embedder, run_ingest
@@ -28,20 +31,27 @@ def main() -> None:
     shutil.copytree(REPO / "sources", work / "sources")
     results: dict[str, float] = {}
     vectors = {}
-    for precision in ("float32", "bfloat16"):
+    default_batch = Settings().embedding.batch_size
+    for precision in PRECISIONS:
         settings = Settings(index_dir=work / precision, embedding={"precision": precision})
         embedder = load_embedder(settings)
         run_ingest(settings, embedder=embedder)
         index = StoredIndex.open(settings.index_dir)
         texts = [c.embedding_text() for c in index.chunks(range(index.chunk_count)).values()] * 4
         index.close()
-        embedder.embed_batch(texts[:64])
-        rounds = []
-        for _ in range(3):
-            started = time.perf_counter()
-            vectors[precision] = embedder.embed_batch(sorted(texts, key=len))
-            rounds.append(time.perf_counter() - started)
-        results[f"{precision}_chunks_per_s"] = len(texts) / min(rounds)
+        texts.sort(key=len)
+        for batch in (default_batch, 64):
+            embedder._batch_size = batch
+            embedder.embed_batch(texts[:64])
+            rounds = []
+            for _ in range(3):
+                started = time.perf_counter()
+                embedded = embedder.embed_batch(texts)
+                rounds.append(time.perf_counter() - started)
+            results[f"{precision}_batch{batch}_chunks_per_s"] = len(texts) / min(rounds)
+            if batch == default_batch:
+                vectors[precision] = embedded
+        embedder._batch_size = default_batch
         question = ["What is the crux of the problem with SB 1047?"]
         embedder.embed_batch(question)
         started = time.perf_counter()
@@ -50,17 +60,21 @@ def main() -> None:
         results[f"{precision}_question_ms"] = (time.perf_counter() - started) * 20
         bot = Citebot.load(settings, embedder=embedder)
         metrics = evaluate(bot, read_questions(DEV_SET)).metrics()
-        results[f"{precision}_recall@3"] = metrics["recall@3"]
+        for name in ("recall@1", "recall@3", "mrr", "cited_expected"):
+            results[f"{precision}_{name}"] = metrics[name]
         bot.close()
-    cosine = np.sum(vectors["float32"] * vectors["bfloat16"], axis=1)
-    results["cosine_min"] = float(cosine.min())
-    results["cosine_mean"] = float(cosine.mean())
-    results["bf16_over_fp32_throughput"] = (
-        results["bfloat16_chunks_per_s"] / results["float32_chunks_per_s"]
-    )
-    results["bf16_over_fp32_question_latency"] = (
-        results["bfloat16_question_ms"] / results["float32_question_ms"]
-    )
+    baseline = results[f"float32_batch{default_batch}_chunks_per_s"]
+    for precision in PRECISIONS:
+        cosine = np.sum(vectors["float32"] * vectors[precision], axis=1)
+        results[f"{precision}_cosine_min"] = float(cosine.min())
+        results[f"{precision}_cosine_mean"] = float(cosine.mean())
+        for batch in (default_batch, 64):
+            results[f"{precision}_batch{batch}_throughput_ratio"] = (
+                results[f"{precision}_batch{batch}_chunks_per_s"] / baseline
+            )
+        results[f"{precision}_question_latency_ratio"] = (
+            results[f"{precision}_question_ms"] / results["float32_question_ms"]
+        )
     shutil.rmtree(work, ignore_errors=True)
     report("precision", results)
 

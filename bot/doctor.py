@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass
 
 from bot.settings import Settings
-from index.embedder import model_fingerprint, resolve_model_path
+from index.embedder import embedding_fingerprint, model_fingerprint, resolve_model_path
 from index.errors import CitebotError
 from index.store import StoredIndex
 from ingest.pipeline import discover, hash_file, source_name
@@ -62,7 +62,7 @@ def check_index(settings: Settings) -> list[Check]:
             )
         ]
         wanted = (
-            model_fingerprint(settings.embedding.model),
+            embedding_fingerprint(settings.embedding.model, settings.embedding.precision),
             settings.chunking.chunk_tokens,
             settings.chunking.overlap_tokens,
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.answer import Answer, compose_answer
 from bot.settings import Settings
-from index.embedder import Embedder, SentenceTransformerEmbedder, model_fingerprint
+from index.embedder import Embedder, SentenceTransformerEmbedder, embedding_fingerprint
 from index.errors import CitebotError, ConfigError, IndexMissingError, QuestionError
 from index.lexical import to_terms
 from index.manifest import IndexSpec
@@ -60,7 +60,11 @@ def run_ingest(
     With distributed, embedding runs on the Ray cluster at CITEBOT_INGEST__RAY_ADDRESS.
     """
     # Fingerprinting reads only the model's files, so an unchanged corpus never loads torch.
-    fingerprint = embedder.fingerprint if embedder else model_fingerprint(settings.embedding.model)
+    fingerprint = (
+        embedder.fingerprint
+        if embedder
+        else embedding_fingerprint(settings.embedding.model, settings.embedding.precision)
+    )
     return ingest(
         paths or [settings.sources],
         settings.index_dir,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from index.cpu_features import has_int8_dot_products
 from index.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class Embedder(Protocol):
 
     @property
     def fingerprint(self) -> str:
-        """Return a hash that changes whenever the model's weights or tokenizer change."""
+        """Return a hash that changes whenever the model's files or its precision change."""
         ...
 
     @property
@@ -99,28 +100,36 @@ def model_fingerprint(model: str) -> str:
     return digest.hexdigest()[:16]
 
 
-PRECISIONS = ("float32", "bfloat16", "auto")
+PRECISIONS = ("float32", "bfloat16", "int8", "auto")
 
 
-def _resolve_precision(precision: str) -> str:
-    """Turn "auto" into bfloat16 where the CPU computes it natively, else float32."""
+def resolve_precision(precision: str) -> str:
+    """Turn "auto" into int8 where the CPU has int8 dot products (VNNI), else float32."""
     if precision not in PRECISIONS:
         raise ConfigError(
             f"unknown precision {precision!r}; set CITEBOT_EMBEDDING__PRECISION to "
-            "float32, bfloat16 or auto"
+            "float32, bfloat16, int8 or auto"
         )
     if precision != "auto":
         return precision
-    import torch  # noqa: PLC0415
+    # Measured (benchmarks/bench_precision.py): int8 with VNNI ~1.8x float32 at the same dev
+    # recall; bfloat16 was slower than float32 on the same CPUs, so auto never picks it.
+    return "int8" if has_int8_dot_products() else "float32"
 
-    return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+
+def embedding_fingerprint(model: str, precision: str) -> str:
+    """Fingerprint the vectors a model gives at a precision; float32 is the model's own."""
+    resolved = resolve_precision(precision)
+    base = model_fingerprint(model)
+    # Vectors of different precisions differ slightly, so one index never mixes them.
+    return base if resolved == "float32" else f"{base}-{resolved}"
 
 
 class SentenceTransformerEmbedder:
     """An Embedder backed by a local sentence-transformers model, loaded without network."""
 
     def __init__(
-        self, model: str = BUNDLED_MODEL, *, batch_size: int = 64, precision: str = "float32"
+        self, model: str = BUNDLED_MODEL, *, batch_size: int = 8, precision: str = "auto"
     ) -> None:
         path = resolve_model_path(model)
         if path is None and model == BUNDLED_MODEL:
@@ -146,13 +155,17 @@ class SentenceTransformerEmbedder:
                 f"cannot load embedding model {model!r} offline ({exc.__class__.__name__}); "
                 "set CITEBOT_EMBEDDING__MODEL to a local sentence-transformers folder"
             ) from exc
-        self.precision = _resolve_precision(precision)
+        self.precision = resolve_precision(precision)
         if self.precision == "bfloat16":
             import torch  # noqa: PLC0415
 
             self._model.to(torch.bfloat16)
+        elif self.precision == "int8":
+            from index.int8 import quantize_linear_layers  # noqa: PLC0415 (imports torch)
+
+            quantize_linear_layers(self._model)
         self._name = model
-        self._fingerprint = model_fingerprint(model)
+        self._fingerprint = embedding_fingerprint(model, self.precision)
         self._batch_size = batch_size
         self._tokenizer: Callable[..., Any] = self._model.tokenizer
         # sentence-transformers 6 renamed the method; older releases only have the long name.

@@ -10,6 +10,7 @@ import pytest
 from bot.cli import main
 from bot.doctor import all_well, run_checks
 from bot.settings import Settings
+from index.embedder import resolve_precision
 from tests.conftest import SOURCES
 
 TOKEN = "xoxb-doctor-secret-123456"
@@ -56,6 +57,13 @@ def test_doctor_notices_changed_sources(real_index_dir: Path, tmp_path: Path) ->
 def test_doctor_notices_other_chunking(real_index_dir: Path) -> None:
     settings = Settings(sources=SOURCES, index_dir=real_index_dir, chunking={"chunk_tokens": 100})
     assert by_name(settings)["index settings"][0] == "problem"
+
+
+def test_doctor_notices_other_precision(real_index_dir: Path) -> None:
+    other = "float32" if resolve_precision("auto") == "int8" else "int8"
+    settings = Settings(sources=SOURCES, index_dir=real_index_dir, embedding={"precision": other})
+    status, fix = by_name(settings)["index settings"]
+    assert (status, fix) == ("problem", "run `citebot ingest` to rebuild with the current settings")
 
 
 def test_doctor_flags_bad_tokens_without_printing_them(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.engine import Citebot
 from bot.evaluate import evaluate, read_questions
 
@@ -46,14 +48,18 @@ def test_retrieve_honours_top_k(real_bot: Citebot) -> None:
     assert all(-1.0 <= hit.similarity <= 1.0 for hit in hits)
 
 
-def test_bfloat16_precision_agrees_with_float32(real_embedder) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_reduced_precision_agrees_with_float32(precision: str) -> None:
     from index.embedder import SentenceTransformerEmbedder
 
     texts = [
         "What is the crux of the problem with SB 1047?",
         "The weights are one of the two inputs to computer source code.",
+        "AI Alliance members include Meta, IBM and dozens of universities. " * 8,
     ]
-    half = SentenceTransformerEmbedder(precision="bfloat16")
-    assert half.precision == "bfloat16"
-    cosine = (half.embed_batch(texts) * real_embedder.embed_batch(texts)).sum(axis=1)
-    assert cosine.min() >= 0.99
+    exact = SentenceTransformerEmbedder(precision="float32")
+    reduced = SentenceTransformerEmbedder(precision=precision)
+    assert reduced.precision == precision
+    assert reduced.fingerprint == f"{exact.fingerprint}-{precision}"
+    cosine = (reduced.embed_batch(texts) * exact.embed_batch(texts)).sum(axis=1)
+    assert cosine.min() >= 0.985, cosine
