@@ -8,7 +8,12 @@ from pathlib import Path
 
 from bot.answer import Answer, compose_answer
 from bot.settings import Settings
-from index.embedder import Embedder, SentenceTransformerEmbedder, embedding_fingerprint
+from index.embedder import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    embedding_fingerprint,
+    resolve_precision,
+)
 from index.errors import CitebotError, ConfigError, IndexMissingError, QuestionError
 from index.lexical import to_terms
 from index.manifest import IndexSpec
@@ -87,7 +92,14 @@ def _ingest_embedder(settings: Settings, embedder: Embedder | None, distributed:
         return local
     from ingest.distributed import RayEmbedder  # noqa: PLC0415 (Ray is optional)
 
-    return RayEmbedder(local, model=settings.embedding.model, address=settings.ingest.ray_address)
+    return RayEmbedder(
+        local,
+        model=settings.embedding.model,
+        # The resolved precision: workers on other CPUs must not resolve "auto" differently.
+        precision=resolve_precision(settings.embedding.precision),
+        batch_size=settings.embedding.batch_size,
+        address=settings.ingest.ray_address,
+    )
 
 
 class Citebot:

@@ -25,7 +25,16 @@ SHARD = 256  # texts per task: large enough to batch well, small enough to balan
 class RayEmbedder:
     """An Embedder that answers the cheap questions locally and embeds on a Ray cluster."""
 
-    def __init__(self, local: Embedder, *, model: str, address: str, workers: int = 0) -> None:
+    def __init__(
+        self,
+        local: Embedder,
+        *,
+        model: str,
+        precision: str,
+        batch_size: int,
+        address: str,
+        workers: int = 0,
+    ) -> None:
         try:
             import ray  # noqa: PLC0415 (optional dependency)
         except ImportError as exc:
@@ -45,7 +54,19 @@ class RayEmbedder:
                 ) from exc
         count = workers or max(1, int(self._ray.cluster_resources().get("CPU", 1)) // 2)
         actor = self._ray.remote(num_cpus=1)(_EmbeddingWorker)
-        self._workers: list[Any] = [actor.remote(model) for _ in range(count)]
+        self._workers: list[Any] = [
+            actor.remote(model, precision, batch_size) for _ in range(count)
+        ]
+        # A node with other model files (or a CPU that resolves "auto" differently) would
+        # write vectors that don't match the question's; refuse before embedding anything.
+        found = set(self._ray.get([worker.fingerprint.remote() for worker in self._workers]))
+        if found != {local.fingerprint}:
+            self.close()
+            raise ConfigError(
+                f"Ray workers load model {model} as {sorted(found)}, this machine as "
+                f"{local.fingerprint}; install the same model on every node and set "
+                "CITEBOT_EMBEDDING__PRECISION explicitly"
+            )
         logger.warning("embedding on Ray with %d workers", count)
 
     @property
@@ -106,10 +127,16 @@ def _check_reachable(address: str) -> None:
 class _EmbeddingWorker:
     """A Ray actor holding one loaded model."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, precision: str, batch_size: int) -> None:
         from index.embedder import SentenceTransformerEmbedder  # noqa: PLC0415
 
-        self._embedder = SentenceTransformerEmbedder(model)
+        self._embedder = SentenceTransformerEmbedder(
+            model, precision=precision, batch_size=batch_size
+        )
+
+    def fingerprint(self) -> str:
+        """Return the fingerprint of the model this worker loaded."""
+        return self._embedder.fingerprint
 
     def embed(self, texts: list[str]) -> Any:
         """Embed one shard."""

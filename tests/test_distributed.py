@@ -16,7 +16,7 @@ import pytest
 from bot.engine import run_ingest
 from bot.settings import Settings
 from index.records import Chunk
-from index.store import StoredIndex
+from index.store import StoredIndex, live_generation
 from tests.conftest import SOURCES
 
 ray = pytest.importorskip("ray")
@@ -105,3 +105,24 @@ def test_ray_ingest_without_a_cluster_says_how_to_start_one(
     )
     with pytest.raises(ConfigError, match="ray start --head"):
         run_ingest(settings, embedder=real_embedder, distributed=True)
+
+
+def test_ray_workers_with_another_model_fingerprint_are_refused(
+    ray_cluster: str,
+    real_embedder,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from index.embedder import resolve_precision
+    from index.errors import ConfigError
+
+    # Workers load the configured precision; the local embedder was loaded with another.
+    other = "float32" if resolve_precision("auto") == "int8" else "int8"
+    settings = Settings(
+        sources=SOURCES,
+        index_dir=tmp_path / "index",
+        embedding={"precision": other},
+        ingest={"ray_address": ray_cluster},
+    )
+    with pytest.raises(ConfigError, match="same model on every node"):
+        run_ingest(settings, embedder=real_embedder, distributed=True)
+    assert live_generation(tmp_path / "index") is None  # nothing was written
