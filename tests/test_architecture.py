@@ -74,11 +74,7 @@ def test_sql_is_parameterised_everywhere() -> None:
         if isinstance(query, ast.Name) and query.id.isupper():
             continue  # a module-level constant such as _SCHEMA
         assert isinstance(query, ast.JoinedStr), f"{path}:{call.lineno}"
-        names = {
-            v.value.id
-            for v in query.values
-            if isinstance(v, ast.FormattedValue) and isinstance(v.value, ast.Name)
-        }
+        names = {ast.unparse(v.value) for v in query.values if isinstance(v, ast.FormattedValue)}
         assert names == {"marks"}, f"{path}:{call.lineno} interpolates {names}"
     feedback = [call for path, call in calls if path.name == "feedback.py"]
     assert feedback and all(isinstance(call.args[0], ast.Constant | ast.Name) for call in feedback)

@@ -41,6 +41,23 @@ def test_write_index_round_trips_chunks_vectors_and_terms(tmp_path: Path) -> Non
     index.close()
 
 
+def test_term_counts_are_stored_and_older_indexes_still_count(tmp_path: Path) -> None:
+    import sqlite3
+
+    folder = build(tmp_path, ["alpha beta", "gamma delta", "beta gamma", "beta"])
+    index = StoredIndex.open(tmp_path)
+    counted = index.document_frequencies(["beta", "gamma", "zeta"])
+    index.close()
+    assert counted == {"beta": 3, "gamma": 2, "zeta": 0}
+    # An index written before term_counts existed answers the same from the FTS vocabulary.
+    with sqlite3.connect(folder / store.CHUNKS) as connection:
+        connection.execute("DROP TABLE term_counts")
+    connection.close()
+    index = StoredIndex.open(tmp_path)
+    assert index.document_frequencies(["beta", "gamma", "zeta"]) == counted
+    index.close()
+
+
 def test_open_without_index_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="citebot ingest"):
         StoredIndex.open(tmp_path / "nothing")
@@ -160,3 +177,8 @@ def test_selective_terms_drop_only_common_terms_of_large_corpora() -> None:
     frequencies = {"crux": 40, "policy": 4_000, "ai": 90_000}
     assert sorted(selective_terms(frequencies, 1_000_000)) == ["crux", "policy"]
     assert selective_terms({"ai": 600_000}, 1_000_000) == []
+    # The rarest terms come first and fill the postings budget; the rest go to dense search.
+    budgeted = {"a": 4_900, "b": 4_000, "c": 3_000, "d": 20}
+    assert sorted(selective_terms(budgeted, 1_000_000)) == ["b", "c", "d"]
+    crowded = {f"t{n}": 900 for n in range(23)}  # 20,700 postings, over the budget
+    assert len(selective_terms(crowded, 1000)) == 23  # small corpora keep every term
