@@ -12,7 +12,6 @@ import argparse
 import gc
 import json
 import os
-import resource
 import shutil
 import statistics
 import tempfile
@@ -22,10 +21,39 @@ from pathlib import Path
 import numpy as np
 from common import DEV_SET, REPO, percentile, report
 
+_RESIDENT = """
+import resource, sys
+from pathlib import Path
+from index.store import StoredIndex
 
-def rss_bytes() -> int:
+def rss():
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * resource.getpagesize()
+
+before = rss()
+index = StoredIndex.open(Path(sys.argv[1]))
+index.document_frequencies(["policy"])
+print(rss() - before)
+"""
+
+
+def resident_bytes(root: Path) -> int:
+    """Memory an index takes once loaded, measured in a fresh process.
+
+    In this process, pages freed by the previous size are reused, so the RSS delta would
+    undercount.
+    """
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _RESIDENT, str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    return int(done.stdout.split()[-1])
 
 
 def folder_bytes(path: Path) -> int:
@@ -38,9 +66,12 @@ def holds(text: str, phrases: list[str]) -> bool:
 
 
 def langchain_pipeline(  # type: ignore[no-untyped-def]
-    folder: Path, model_path: str, chunk_chars: int, overlap_chars: int
+    folder: Path, model_path: str, chunk_chars: int, overlap_chars: int, batch_size: int = 32
 ):
-    """Split with RecursiveCharacterTextSplitter, embed with HuggingFaceEmbeddings, FAISS."""
+    """Split with RecursiveCharacterTextSplitter, embed with HuggingFaceEmbeddings, FAISS.
+
+    batch_size 32 is HuggingFaceEmbeddings' own default (sentence-transformers' encode).
+    """
     from langchain_community.vectorstores import FAISS
     from langchain_core.documents import Document
     from langchain_huggingface import HuggingFaceEmbeddings
@@ -49,7 +80,7 @@ def langchain_pipeline(  # type: ignore[no-untyped-def]
     embeddings = HuggingFaceEmbeddings(
         model_name=model_path,
         model_kwargs={"device": "cpu"},
-        encode_kwargs={"normalize_embeddings": True},
+        encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
     )
     embeddings.embed_query("warm up")
     started = time.perf_counter()
@@ -68,6 +99,32 @@ def langchain_pipeline(  # type: ignore[no-untyped-def]
     )
     tokens = sum(len(ids) for ids in counted["input_ids"])
     return store, len(chunks), seconds, tokens
+
+
+def lexical_worst_case_ms(index, root: Path, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    """Time BM25 on the costliest term set the postings budget admits (the most common terms)."""
+    import sqlite3
+
+    from index.search import selective_terms
+    from index.store import CHUNKS, live_generation
+
+    folder = live_generation(root)
+    assert folder is not None
+    with sqlite3.connect(folder / CHUNKS) as connection:
+        counts = dict(connection.execute("SELECT term, chunks FROM term_counts").fetchall())
+    connection.close()
+    # Offer the terms under the ceiling from the most common down, so the budget fills with
+    # the costliest ones a question could bring.
+    admitted = selective_terms(counts, index.chunk_count)
+    ceiling = max((counts[t] for t in admitted), default=0)
+    common = sorted((t for t in counts if counts[t] <= ceiling), key=counts.get, reverse=True)
+    terms = selective_terms({t: counts[t] for t in common[:8]}, index.chunk_count)
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        index.search_lexical(terms, 40)
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
 
 
 def synthetic_index(  # type: ignore[no-untyped-def]
@@ -174,9 +231,8 @@ def main() -> None:
         vectors = synthetic_index(root, size, base_vectors, base_chunks, kind)
         results[f"build_{size}_s"] = time.perf_counter() - started
         gc.collect()
-        before = rss_bytes()
+        loaded = resident_bytes(root)
         bot = Citebot.load(Settings(index_dir=root), embedder=embedder)
-        loaded = rss_bytes() - before
         for question in questions:
             bot.answer(question)
         timings = []
@@ -197,6 +253,7 @@ def main() -> None:
             f"sqlite_disk_bytes_per_chunk_{size}": (live / "chunks.sqlite").stat().st_size / size,
             f"text_bytes_per_chunk_{size}": text_bytes,
             f"resident_bytes_per_chunk_{size}": loaded / size,
+            f"lexical_worst_case_{size}_ms": lexical_worst_case_ms(bot.index, root, args.repeat),
         }
         if kind == IVF_SQ8:
             sample = vectors[:: max(1, size // 300)]
@@ -230,6 +287,13 @@ def main() -> None:
             "ingest_throughput_ratio_chunks": (ingested.chunk_count / ours)
             / (lc_chunks / lc_seconds),
         }
+        # The same pipeline at citebot's batch size, to show what batching alone is worth.
+        del store
+        _, _, lc8_seconds, _ = langchain_pipeline(work / "corpus", model_path, 700, 140, 8)
+        results |= {
+            "langchain_batch8_ingest_s": lc8_seconds,
+            "ingest_time_ratio_langchain_batch8_over_citebot": lc8_seconds / ours,
+        }
         small, _, _, _ = langchain_pipeline(REPO / "sources", model_path, 700, 140)
         bot = Citebot.load(
             Settings(sources=REPO / "sources", index_dir=work / "dev-index"),
@@ -260,7 +324,6 @@ def main() -> None:
             / statistics.median(lc_times),
         }
         bot.close()
-        del store
 
     shutil.rmtree(work, ignore_errors=True)
     report("scale", results)
