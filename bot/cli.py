@@ -200,8 +200,22 @@ def _load_bot(settings: Settings, err: Console) -> Citebot:
         )
         with _progress_bar(err, "Embedding chunks") as progress:
             return Citebot.load(settings, build_if_missing=True, progress=progress)
+    from bot.engine import load_embedder, run_ingest  # noqa: PLC0415
+    from index.errors import IndexMismatchError  # noqa: PLC0415
+
     with _status(err, "Loading model and index…"):
-        return Citebot.load(settings)
+        embedder = load_embedder(settings)
+        try:
+            return Citebot.load(settings, embedder=embedder)
+        except IndexMismatchError as exc:
+            if not settings.sources.exists():
+                raise
+            stale = exc
+    # Built with another model, precision or chunking: its vectors can't answer this question.
+    err.print(f"{escape(str(stale).split('; run')[0])}: rebuilding it from {settings.sources}/…")
+    with _progress_bar(err, "Embedding chunks") as progress:
+        run_ingest(settings, embedder=embedder, progress=progress)
+    return Citebot.load(settings, embedder=embedder)
 
 
 def _ask(args: argparse.Namespace, settings: Settings, err: Console) -> int:

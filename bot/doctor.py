@@ -7,7 +7,12 @@ import tempfile
 from dataclasses import dataclass
 
 from bot.settings import Settings
-from index.embedder import embedding_fingerprint, model_fingerprint, resolve_model_path
+from index.embedder import (
+    embedding_fingerprint,
+    model_fingerprint,
+    resolve_model_path,
+    resolve_precision,
+)
 from index.errors import CitebotError
 from index.store import StoredIndex
 from ingest.pipeline import discover, hash_file, source_name
@@ -33,6 +38,7 @@ def check_model(settings: Settings) -> Check:
     try:
         path = resolve_model_path(model)
         model_fingerprint(model)
+        precision = resolve_precision(settings.embedding.precision)
     except CitebotError as exc:
         return Check("model", "problem", str(exc), "set CITEBOT_EMBEDDING__MODEL to a model folder")
     if path is None:
@@ -43,7 +49,7 @@ def check_model(settings: Settings) -> Check:
             "Hugging Face cache, as nothing is downloaded",
             "set CITEBOT_EMBEDDING__MODEL to a local model folder",
         )
-    return _ok("model", f"{model} at {path}")
+    return _ok("model", f"{model} at {path}, {precision} inference")
 
 
 def check_index(settings: Settings) -> list[Check]:
@@ -72,7 +78,8 @@ def check_index(settings: Settings) -> list[Check]:
                     "index settings",
                     "problem",
                     f"built with model {spec.model} ({spec.model_fingerprint}), chunks "
-                    f"{spec.chunk_tokens}/{spec.overlap_tokens}; settings differ",
+                    f"{spec.chunk_tokens}/{spec.overlap_tokens}; the settings want model "
+                    f"{settings.embedding.model} ({wanted[0]}), chunks {wanted[1]}/{wanted[2]}",
                     "run `citebot ingest` to rebuild with the current settings",
                 )
             )

@@ -125,6 +125,25 @@ def test_console_script_builds_index_on_first_ask(tmp_path: Path) -> None:
     assert "0 added, 0 updated, 0 removed, 5 unchanged; 0 chunks embedded" in again.stdout
 
 
+def test_ask_rebuilds_an_index_built_with_other_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from index.store import StoredIndex
+
+    use_index(monkeypatch, tmp_path / "index")
+    monkeypatch.setenv("CITEBOT_CHUNKING__OVERLAP_TOKENS", "16")
+    assert main(["ingest"]) == 0
+    monkeypatch.delenv("CITEBOT_CHUNKING__OVERLAP_TOKENS")
+    capsys.readouterr()
+    assert main(["ask", "--json", "Does the AI Alliance think SB 1047 is balanced?"]) == 0
+    captured = capsys.readouterr()
+    assert "built with chunk overlap 16 (settings want 32): rebuilding it from" in captured.err
+    assert "does not strike the right balance" in json.loads(captured.out)["answer"]
+    index = StoredIndex.open(tmp_path / "index")
+    assert index.manifest.spec.overlap_tokens == 32
+    index.close()
+
+
 def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
     result = run_citebot("eval", "nope.jsonl", cwd=tmp_path)
     assert result.returncode == 1
