@@ -125,6 +125,23 @@ def embedding_fingerprint(model: str, precision: str) -> str:
     return base if resolved == "float32" else f"{base}-{resolved}"
 
 
+def _counting_tokenizer(tokenizer: Any) -> Any:
+    """A private copy of a fast tokenizer's Rust core that never truncates or pads, or None.
+
+    Counting through the transformers wrapper costs a third more at ingest, and the core's
+    truncation setting is shared state the model's own encode changes between calls.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or not hasattr(backend, "encode_batch_fast"):
+        return None  # a slow (pure Python) tokenizer: count through the wrapper
+    from tokenizers import Tokenizer  # noqa: PLC0415 (installed with transformers)
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return counter
+
+
 class SentenceTransformerEmbedder:
     """An Embedder backed by a local sentence-transformers model, loaded without network."""
 
@@ -168,6 +185,7 @@ class SentenceTransformerEmbedder:
         self._fingerprint = embedding_fingerprint(model, self.precision)
         self._batch_size = batch_size
         self._tokenizer: Callable[..., Any] = self._model.tokenizer
+        self._counter = _counting_tokenizer(self._model.tokenizer)
         # sentence-transformers 6 renamed the method; older releases only have the long name.
         dimension_of: Any = (
             getattr(self._model, "get_embedding_dimension", None)
@@ -212,6 +230,9 @@ class SentenceTransformerEmbedder:
         """Count tokens as the model's tokenizer sees them."""
         if not texts:
             return []
+        if self._counter is not None:
+            encodings = self._counter.encode_batch_fast(list(texts), add_special_tokens=False)
+            return [len(encoding.ids) for encoding in encodings]
         encoded = self._tokenizer(
             list(texts), add_special_tokens=False, truncation=False, verbose=False
         )

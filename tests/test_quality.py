@@ -63,3 +63,21 @@ def test_reduced_precision_agrees_with_float32(precision: str) -> None:
     assert reduced.fingerprint == f"{exact.fingerprint}-{precision}"
     cosine = (reduced.embed_batch(texts) * exact.embed_batch(texts)).sum(axis=1)
     assert cosine.min() >= 0.985, cosine
+
+
+def test_token_counts_match_the_tokenizer_and_never_truncate(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    texts = [
+        "What is the crux of the problem with SB 1047?",
+        "Open-source AI, weights and all. " * 120,  # far over the model's 256-token window
+        "",
+        "naïve café — 東京 🙂",
+    ]
+    # After an encode, the tokenizer's shared truncation setting is the model's window.
+    real_embedder.embed_batch(texts)
+    wrapper = real_embedder._model.tokenizer
+    expected = [
+        len(ids) for ids in wrapper(texts, add_special_tokens=False, truncation=False)["input_ids"]
+    ]
+    counted = real_embedder.count_tokens(texts)
+    assert counted == expected
+    assert counted[1] > 700
