@@ -212,7 +212,8 @@ def _load_bot(settings: Settings, err: Console) -> Citebot:
                 raise
             stale = exc
     # Built with another model, precision or chunking: its vectors can't answer this question.
-    err.print(f"{escape(str(stale).split('; run')[0])}: rebuilding it from {settings.sources}/…")
+    reason = str(stale).split("; run")[0]
+    err.print(f"{escape(reason)}: rebuilding it from {escape(str(settings.sources))}/…")
     with _progress_bar(err, "Embedding chunks") as progress:
         run_ingest(settings, embedder=embedder, progress=progress)
     return Citebot.load(settings, embedder=embedder)
