@@ -57,15 +57,15 @@ class RayEmbedder:
         self._workers: list[Any] = [
             actor.remote(model, precision, batch_size) for _ in range(count)
         ]
-        # A node with other model files (or a CPU that resolves "auto" differently) would
-        # write vectors that don't match the question's; refuse before embedding anything.
+        # A node with other model files, or a local model loaded at another precision than
+        # the settings', would write vectors unlike the questions'; refuse before embedding.
         found = set(self._ray.get([worker.fingerprint.remote() for worker in self._workers]))
         if found != {local.fingerprint}:
             self.close()
             raise ConfigError(
                 f"Ray workers load model {model} as {sorted(found)}, this machine as "
-                f"{local.fingerprint}; install the same model on every node and set "
-                "CITEBOT_EMBEDDING__PRECISION explicitly"
+                f"{local.fingerprint}; install the same model on every node and use one "
+                "CITEBOT_EMBEDDING__PRECISION everywhere"
             )
         logger.warning("embedding on Ray with %d workers", count)
 
