@@ -261,7 +261,8 @@ def _ingest_locked(
     kind = choose_kind(index_type, total_chunks, ann_threshold)
     kind_changed = previous is not None and previous.manifest.index_type != kind
     changed = bool(fresh or removed or rebuilt_because or previous is None or kind_changed)
-    if not changed:
+
+    def report(*, chunks_embedded: int, chunk_count: int, wrote_index: bool) -> IngestReport:
         return IngestReport(
             added=added,
             updated=updated,
@@ -269,9 +270,17 @@ def _ingest_locked(
             unchanged=unchanged,
             skipped=tuple(skipped),
             warnings=tuple(warnings),
+            chunks_embedded=chunks_embedded,
+            chunk_count=chunk_count,
+            seconds=time.perf_counter() - started,
+            wrote_index=wrote_index,
+            rebuilt_because=rebuilt_because,
+        )
+
+    if not changed:
+        return report(
             chunks_embedded=0,
             chunk_count=previous.chunk_count if previous else 0,
-            seconds=time.perf_counter() - started,
             wrote_index=False,
         )
 
@@ -321,19 +330,7 @@ def _ingest_locked(
     if previous is not None:
         previous.close()  # its files are about to be replaced
     write_index(index_dir, manifest, documents, all_chunks, stacked)
-    return IngestReport(
-        added=added,
-        updated=updated,
-        removed=removed,
-        unchanged=unchanged,
-        skipped=tuple(skipped),
-        warnings=tuple(warnings),
-        chunks_embedded=len(to_embed),
-        chunk_count=len(all_chunks),
-        seconds=time.perf_counter() - started,
-        wrote_index=True,
-        rebuilt_because=rebuilt_because,
-    )
+    return report(chunks_embedded=len(to_embed), chunk_count=len(all_chunks), wrote_index=True)
 
 
 def hash_file(path: Path) -> str:
