@@ -13,9 +13,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
-if not DEV_SET.exists():
-    DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
+DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
 
 CHAT_QUESTIONS = [
     "Which universities belong to the AI Alliance?",

@@ -13,8 +13,8 @@ from tests.fakes import HashingEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "sources"
-DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
-LOCAL_DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
+# The dev set is committed so a clone with nothing beside it runs every test.
+DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +42,8 @@ def corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def dev_set() -> Path:
-    """Return the dev question file (the shared one, or the copy kept in tests/data)."""
-    return DEV_SET if DEV_SET.exists() else LOCAL_DEV_SET
+    """Return the dev question file kept in tests/data."""
+    return DEV_SET
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from index.errors import SourcesError
 from index.store import StoredIndex, live_generation
-from ingest.pipeline import IngestReport, ingest
+from ingest.pipeline import ALIGNMENT_SAMPLE, IngestReport, ingest
 from tests.fakes import HashingEmbedder
 
 
@@ -34,7 +37,9 @@ def test_ingest_first_run_adds_every_document(
 ) -> None:
     report = run(corpus, tmp_path / "index", fake_embedder)
     assert (report.added, report.updated, report.removed, report.unchanged) == (5, 0, 0, 0)
-    assert report.chunks_embedded == report.chunk_count == fake_embedder.embedded > 0
+    assert report.chunks_embedded == report.chunk_count > 0
+    # Every chunk once, and a sample again to check each vector is its chunk's.
+    assert fake_embedder.embedded == report.chunks_embedded + ALIGNMENT_SAMPLE
     assert "5 added" in report.summary()
 
 
@@ -80,7 +85,8 @@ def test_ingest_reembeds_only_the_changed_document(
     ((record, _),) = [
         entry for source, entry in index.documents().items() if source.endswith(changed.name)
     ]
-    assert report.chunks_embedded == fake_embedder.embedded == record.chunk_count
+    assert report.chunks_embedded == record.chunk_count
+    assert fake_embedder.embedded == record.chunk_count + min(record.chunk_count, ALIGNMENT_SAMPLE)
     index.close()
 
 
@@ -194,3 +200,95 @@ def test_ingest_switches_to_ivf_above_the_threshold_and_back(
     index.close()
     run(corpus, tmp_path / "index", fake_embedder, index_type="flat")
     assert StoredIndex.open(tmp_path / "index").manifest.index_type == "flat"
+
+
+def stored_vectors_match_their_chunks(index_dir: Path, embedder: HashingEmbedder) -> bool:
+    """Tell whether every stored vector is the embedding of the chunk with its id."""
+    index = StoredIndex.open(index_dir)
+    try:
+        chunks = index.chunks(range(index.chunk_count))
+        expected = embedder.embed_batch([chunks[i].embedding_text() for i in sorted(chunks)])
+        stored = index.vectors(0, index.chunk_count)
+        return bool(np.allclose(stored, expected, atol=1e-5))
+    finally:
+        index.close()
+
+
+def test_ingest_vectors_belong_to_their_chunks_when_a_file_and_folder_share_a_stem(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    # Path order puts faq/ before faq.md; name order puts "faq.md" before "faq/...".
+    corpus = tmp_path / "docs"
+    (corpus / "faq").mkdir(parents=True)
+    (corpus / "faq.md").write_text("# Billing\n\nInvoices are sent on the first Monday.\n")
+    (corpus / "faq" / "a.md").write_text("# Ovens\n\nThe oven preheats in nine minutes.\n")
+    (corpus / "faq" / "b.md").write_text("# Llamas\n\nLlamas are fed hay twice a day.\n")
+    run(corpus, tmp_path / "index", fake_embedder)
+    assert stored_vectors_match_their_chunks(tmp_path / "index", fake_embedder)
+
+
+names = st.sampled_from(["faq", "faq.md", "a", "a.md", "a-b.txt", "a_b", "z.txt", "FAQ.md"])
+trees = st.lists(st.lists(names, min_size=1, max_size=3), min_size=1, max_size=8)
+
+
+@given(trees)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_ingest_vectors_belong_to_their_chunks_in_any_tree(
+    tmp_path_factory: pytest.TempPathFactory, tree: list[list[str]]
+) -> None:
+    root = tmp_path_factory.mktemp("tree")
+    corpus = root / "docs"
+    corpus.mkdir()
+    for number, parts in enumerate(tree):
+        folder = corpus.joinpath(*parts[:-1]) if len(parts) > 1 else corpus
+        name = parts[-1] if parts[-1].endswith((".md", ".txt")) else parts[-1] + ".md"
+        path = folder / name
+        if any(parent.is_file() for parent in path.parents) or path.is_dir():
+            continue  # a file already holds a folder's name, or the other way round
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"Document number {number} talks about topic{number} and word{number}.\n")
+    embedder = HashingEmbedder()
+    run(corpus, root / "index", embedder)
+    assert stored_vectors_match_their_chunks(root / "index", embedder)
+    # An incremental ingest that changes one file and keeps the rest must stay aligned too.
+    for path in [p for p in sorted(corpus.rglob("*.md")) if p.is_file()][:1]:
+        path.write_text(path.read_text() + "A later note on giraffes.\n")
+    run(corpus, root / "index", embedder)
+    assert stored_vectors_match_their_chunks(root / "index", embedder)
+
+
+def test_ingest_skips_links_that_leave_the_sources_folder(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    secret = tmp_path / ".env"
+    secret.write_text("SLACK_BOT_TOKEN=xoxb-secret-token-value\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "private.txt").write_text("The launch code is swordfish and nobody may know it.\n")
+    (corpus / "env.txt").symlink_to(secret)
+    (corpus / "linked").symlink_to(outside, target_is_directory=True)
+    (corpus / "inside.txt").symlink_to(corpus / "004_5ce1db5897da7ab0.txt")
+    report = run(corpus, tmp_path / "index", fake_embedder)
+    index = StoredIndex.open(tmp_path / "index")
+    texts = " ".join(chunk.text for chunk in index.chunks(range(index.chunk_count)).values())
+    sources = set(index.documents())
+    index.close()
+    assert "xoxb" not in texts and "swordfish" not in texts
+    assert not any("env.txt" in source or "linked" in source for source in sources)
+    outside_warnings = [w for w in report.warnings if "links outside" in w]
+    assert len(outside_warnings) == 2, report.warnings
+
+
+def test_ingest_skips_hidden_files(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    (corpus / ".env.txt").write_text("CITEBOT_SLACK__BOT_TOKEN=xoxb-hidden\n")
+    (corpus / ".notes").mkdir()
+    (corpus / ".notes" / "a.md").write_text("Hidden folder text about xoxb tokens.\n")
+    run(corpus, tmp_path / "index", fake_embedder)
+    index = StoredIndex.open(tmp_path / "index")
+    texts = " ".join(chunk.text for chunk in index.chunks(range(index.chunk_count)).values())
+    index.close()
+    assert "xoxb" not in texts
