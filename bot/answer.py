@@ -9,6 +9,7 @@ from typing import Any
 
 from index.lexical import to_terms
 from index.records import Hit
+from index.search import Query
 from index.sentences import sentence_spans
 
 NOT_FOUND = "The sources don't cover this question."
@@ -89,11 +90,9 @@ class _Candidate:
 
 
 def compose_answer(
-    question: str,
+    query: Query,
     hits: Sequence[Hit],
     *,
-    frequencies: Mapping[str, int],
-    total_chunks: int,
     min_similarity: float,
     max_quotes: int = 3,
 ) -> Answer:
@@ -101,9 +100,9 @@ def compose_answer(
     best_similarity = max((hit.similarity for hit in hits), default=-1.0)
     if best_similarity < min_similarity:
         related = tuple(_cite(n, hit) for n, hit in enumerate(hits[:3], start=1))
-        return Answer(question, False, (), (), related)
+        return Answer(query.text, False, (), (), related)
 
-    weights = _term_weights(question, frequencies, total_chunks)
+    weights = _term_weights(query)
     candidates = [
         candidate
         for hit in hits[:_QUOTE_FROM_PASSAGES]
@@ -116,16 +115,15 @@ def compose_answer(
     quotes = tuple(Quote(c.text, numbers[c.hit.rank]) for c in chosen)
     cited = {hit.rank: hit for hit in hits}
     citations = tuple(_cite(n, cited[rank]) for rank, n in numbers.items())
-    return Answer(question, True, quotes, citations)
+    return Answer(query.text, True, quotes, citations)
 
 
-def _term_weights(question: str, frequencies: Mapping[str, int], total: int) -> dict[str, float]:
+def _term_weights(query: Query) -> dict[str, float]:
     """Weight each question term by inverse document frequency, as BM25 does."""
+    total, counts = query.total_chunks, query.frequencies
     return {
-        term: math.log(
-            1 + (total - frequencies.get(term, 0) + 0.5) / (frequencies.get(term, 0) + 0.5)
-        )
-        for term in set(to_terms(question))
+        term: math.log(1 + (total - counts.get(term, 0) + 0.5) / (counts.get(term, 0) + 0.5))
+        for term in set(query.terms)
     }
 
 

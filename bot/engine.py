@@ -15,10 +15,9 @@ from index.embedder import (
     resolve_precision,
 )
 from index.errors import CitebotError, ConfigError, IndexMissingError, QuestionError
-from index.lexical import to_terms
 from index.manifest import IndexSpec
 from index.records import Hit
-from index.search import search
+from index.search import make_query, search
 from index.store import StoredIndex, live_generation
 from ingest.pipeline import IngestReport, Progress, ingest
 
@@ -163,9 +162,9 @@ class Citebot:
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
         """Return the passages most relevant to a question."""
-        return search(
-            self.index, self.embedder, question, top_k=top_k or self.settings.retrieval.top_k
-        )
+        index = self.index
+        query = make_query(index, self.embedder, question)
+        return search(index, query, top_k=top_k or self.settings.retrieval.top_k)
 
     def answer(self, question: str) -> Answer:
         """Answer a question with quoted, cited sentences, or say the sources don't cover it."""
@@ -178,19 +177,11 @@ class Citebot:
                 f"the question is {len(question)} characters long; keep it under {limit}"
             )
         index = self.index  # one generation for the whole question, even if a switch happens
-        frequencies = index.document_frequencies(to_terms(question))
-        hits = search(
-            index,
-            self.embedder,
-            question,
-            top_k=self.settings.retrieval.top_k,
-            frequencies=frequencies,
-        )
+        query = make_query(index, self.embedder, question)
+        hits = search(index, query, top_k=self.settings.retrieval.top_k)
         return compose_answer(
-            question,
+            query,
             hits,
-            frequencies=frequencies,
-            total_chunks=index.chunk_count,
             min_similarity=self.settings.retrieval.min_similarity,
             max_quotes=self.settings.retrieval.max_quotes,
         )

@@ -6,6 +6,8 @@ import functools
 import re
 import unicodedata
 
+import Stemmer
+
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 STOP_WORDS = frozenset(
@@ -156,30 +158,126 @@ STOP_WORDS = frozenset(
 )
 
 
+# Contractions lose their apostrophe before matching ("didn't" -> "didnt"): all are stop words.
+CONTRACTIONS = frozenset(
+    [
+        "aint",
+        "arent",
+        "cant",
+        "couldnt",
+        "didnt",
+        "doesnt",
+        "dont",
+        "hadnt",
+        "hasnt",
+        "havent",
+        "hes",
+        "id",
+        "ill",
+        "im",
+        "isnt",
+        "ive",
+        "lets",
+        "shes",
+        "shouldnt",
+        "thats",
+        "theres",
+        "theyre",
+        "theyve",
+        "wasnt",
+        "were",
+        "weve",
+        "whats",
+        "whos",
+        "wont",
+        "wouldnt",
+        "youre",
+        "youve",
+        "youll",
+        "hows",
+        "whys",
+        "wheres",
+    ]
+)
+# Words people type in chat that say nothing about the subject ("is there a way to", "like",
+# "pls"). Dropped from questions only: documents keep them, so their counts stay true.
+CHAT_FILLER = frozenset(
+    [
+        "actually",
+        "anybody",
+        "anyone",
+        "anything",
+        "basically",
+        "btw",
+        "definitely",
+        "folks",
+        "gonna",
+        "gotta",
+        "guys",
+        "hello",
+        "hey",
+        "hi",
+        "idea",
+        "kinda",
+        "know",
+        "like",
+        "lol",
+        "maybe",
+        "ok",
+        "okay",
+        "oops",
+        "please",
+        "pls",
+        "plz",
+        "possible",
+        "probably",
+        "seems",
+        "someone",
+        "somebody",
+        "something",
+        "somehow",
+        "sorta",
+        "stuff",
+        "sure",
+        "thanks",
+        "thank",
+        "thx",
+        "trying",
+        "ugh",
+        "wanna",
+        "want",
+        "wondering",
+        "way",
+        "ways",
+        "whatever",
+    ]
+)
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
 @functools.lru_cache(maxsize=1 << 16)  # a corpus repeats its words: ~8x fewer calls at ingest
 def stem(word: str) -> str:
-    """Strip common English suffixes so 'models' matches 'model' and 'trained' matches 'train'."""
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    for suffix in ("ing", "ed", "es", "ly", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            root = word[: -len(suffix)]
-            # running -> runn -> run; but keep "fall", "miss", "buzz".
-            if suffix in ("ing", "ed") and root[-1] == root[-2] and root[-1] not in "lsz":
-                root = root[:-1]
-            word = root
-            break
-    # release / released / releases all meet at "releas".
-    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+    """Reduce a word to its Snowball (Porter 2) stem: 'regulating' and 'regulation' meet."""
+    return str(_STEMMER.stemWord(word))
 
 
 def to_terms(text: str) -> list[str]:
     """Split text into stemmed content words, in order, repeats kept."""
+    return [stem(word) for word in _words(text)]
+
+
+def query_terms(question: str) -> list[str]:
+    """Split a question into the stemmed words that say what it is about."""
+    return [stem(word) for word in _words(question) if word not in CHAT_FILLER]
+
+
+def _words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    terms = []
+    words = []
     for match in _WORD.finditer(folded):
         word = match.group().replace("'", "")
-        if word in STOP_WORDS or (len(word) == 1 and not word.isdigit()):
+        if word in STOP_WORDS or word in CONTRACTIONS or (len(word) == 1 and not word.isdigit()):
             continue
-        terms.append(stem(word))
-    return terms
+        words.append(word)
+    return words

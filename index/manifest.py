@@ -8,9 +8,9 @@ from typing import Any
 
 from index.errors import IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: keyword index with separate text and heading fields
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,20 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from index.embedder import Embedder
-from index.lexical import to_terms
+from index.embedder import Embedder, Vectors
+from index.lexical import query_terms
 from index.records import Hit
 from index.store import StoredIndex
 
 # Weight of the dense score in the fusion; BM25 gets the rest. Rank fusion (RRF) buried
 # passages that only one retriever found at rank 1, so scores are fused instead.
 DENSE_WEIGHT = 0.5
+CANDIDATES = 40
+# Below this many chunks every question term is searched: dropping common terms ("table",
+# "commit") cost recall on real manuals of 10-20k chunks. Above it, speed guards apply.
+_LARGE_CORPUS = 200_000
 _COMMON_SHARE = 0.05
-_COMMON_FLOOR = 1000  # corpora under about 1,000 chunks keep every term
 _COMMON_CAP = 5000
 # SQLite's BM25 costs about 1.3 µs a posting here: 10,000 postings bound it near 13 ms.
 _POSTINGS_BUDGET = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question parsed once where it enters: its words, their counts and its vector."""
+
+    text: str
+    terms: tuple[str, ...]  # stemmed content words, stop words and chat filler dropped
+    frequencies: Mapping[str, int]  # chunks of the index holding each term
+    total_chunks: int
+    vector: Vectors
+
+
+def make_query(index: StoredIndex, embedder: Embedder, question: str) -> Query:
+    """Parse and embed a question against one index generation."""
+    terms = tuple(query_terms(question))
+    return Query(
+        text=question,
+        terms=terms,
+        frequencies=index.document_frequencies(terms),
+        total_chunks=index.chunk_count,
+        vector=embedder.embed_batch([question])[0],
+    )
 
 
 def _min_max(scores: dict[int, float]) -> dict[int, float]:
@@ -28,16 +55,16 @@ def _min_max(scores: dict[int, float]) -> dict[int, float]:
 
 
 def selective_terms(frequencies: Mapping[str, int], total: int) -> list[str]:
-    """Keep the terms rare enough to matter for BM25, so big corpora stay fast.
+    """Keep the terms rare enough to matter for BM25, so very large corpora stay fast.
 
-    SQLite scores every chunk that holds a query term. A term in thousands of chunks of a large
-    corpus barely moves BM25 but costs milliseconds, so it is left to the dense search, and the
-    rarest terms (the ones BM25 weighs most) are kept until their postings fill a budget. Small
-    corpora keep every term.
+    SQLite scores every chunk that holds a query term. In a corpus of hundreds of thousands of
+    chunks a term in thousands of them barely moves BM25 but costs milliseconds, so it is left
+    to the dense search, and the rarest terms are kept until their postings fill a budget.
+    Corpora below that size keep every term: there the guard cost recall and saved little.
     """
-    if total <= _COMMON_FLOOR:
+    if total <= _LARGE_CORPUS:
         return list(frequencies)
-    ceiling = max(_COMMON_FLOOR, min(int(total * _COMMON_SHARE), _COMMON_CAP))
+    ceiling = min(int(total * _COMMON_SHARE), _COMMON_CAP)
     kept, postings = [], 0
     for term, count in sorted(frequencies.items(), key=lambda item: item[1]):
         if count > ceiling or postings + count > _POSTINGS_BUDGET:
@@ -49,23 +76,18 @@ def selective_terms(frequencies: Mapping[str, int], total: int) -> list[str]:
 
 def search(
     index: StoredIndex,
-    embedder: Embedder,
-    question: str,
+    query: Query,
     *,
     top_k: int,
-    candidates: int = 40,
+    candidates: int = CANDIDATES,
     dense_weight: float = DENSE_WEIGHT,
-    frequencies: Mapping[str, int] | None = None,
 ) -> list[Hit]:
     """Return the top_k chunks for a question, best first."""
-    query = embedder.embed_batch([question])[0]
     pool = max(candidates, top_k)
-    similarity = dict(index.search_dense(query, pool))
-    if frequencies is None:
-        frequencies = index.document_frequencies(to_terms(question))
-    terms = selective_terms(frequencies, index.chunk_count)
+    similarity = dict(index.search_dense(query.vector, pool))
+    terms = selective_terms(query.frequencies, index.chunk_count)
     lexical = dict(index.search_lexical(terms, pool))
-    similarity |= index.similarities(query, sorted(lexical.keys() - similarity.keys()))
+    similarity |= index.similarities(query.vector, sorted(lexical.keys() - similarity.keys()))
     dense_part = _min_max(similarity)
     lexical_max = max(lexical.values(), default=0.0)
     fused = {

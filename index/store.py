@@ -58,10 +58,14 @@ CREATE TABLE chunks (
     "end" INTEGER NOT NULL,
     position INTEGER NOT NULL
 );
-CREATE VIRTUAL TABLE chunk_terms USING fts5(terms, content='', tokenize='unicode61');
+CREATE VIRTUAL TABLE chunk_terms USING fts5(body, heading, content='', tokenize='unicode61');
 CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab(chunk_terms, 'row');
 CREATE TABLE term_counts (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 """
+
+# A question's words in a passage's page title or heading path count this many times as much
+# as in its text: "git stash" answered from the git-stash page, not a page that mentions it.
+HEADING_WEIGHT = 2.0
 
 _REBUILD = "run `citebot ingest --rebuild` to rebuild it"
 
@@ -158,8 +162,11 @@ def _write_chunks(
             ),
         )
         connection.executemany(
-            "INSERT INTO chunk_terms (rowid, terms) VALUES (?, ?)",
-            ((i, " ".join(to_terms(c.embedding_text()))) for i, c in enumerate(chunks)),
+            "INSERT INTO chunk_terms (rowid, body, heading) VALUES (?, ?, ?)",
+            (
+                (i, " ".join(to_terms(c.text)), " ".join(to_terms(f"{c.title} {c.section}")))
+                for i, c in enumerate(chunks)
+            ),
         )
         # fts5vocab counts a term's chunks by walking its postings at every question (20 ms
         # for a common term at 1M chunks); counted once here, a lookup is a B-tree probe.
@@ -287,9 +294,9 @@ class StoredIndex:
         query = " OR ".join(f'"{term}"' for term in unique)
         with self._lock:
             rows = self._db.execute(
-                "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ? "
-                "ORDER BY bm25(chunk_terms) LIMIT ?",
-                (query, k),
+                "SELECT rowid, -bm25(chunk_terms, 1.0, ?) AS score FROM chunk_terms "
+                "WHERE chunk_terms MATCH ? ORDER BY score DESC LIMIT ?",
+                (HEADING_WEIGHT, query, k),
             ).fetchall()
         return [(int(row[0]), float(row[1])) for row in rows]
 

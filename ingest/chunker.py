@@ -14,7 +14,7 @@ from ingest.document import Block, Document
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
-_SECTION_LIMIT = 100
+_SECTION_LIMIT = 160
 _TITLE_LIMIT = 150
 _MIN_BUDGET = 16
 
@@ -41,8 +41,8 @@ def chunk_document(
         )
     title = _clip(document.title, _TITLE_LIMIT)
     chunks: list[Chunk] = []
-    for section, blocks in _sections(document.blocks):
-        header = "\n".join(part for part in (title, section if section != title else "") if part)
+    for section, blocks in _sections(document.blocks, title):
+        header = "\n".join(part for part in (title, section) if part)
         budget = max_tokens - count_tokens([header])[0] - 2  # the newlines joining the parts
         if budget < _MIN_BUDGET:
             raise ConfigError(
@@ -70,26 +70,41 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def _sections(blocks: Sequence[Block]) -> list[tuple[str, list[Block]]]:
-    """Group paragraphs under the nearest heading above them."""
+def _sections(blocks: Sequence[Block], title: str) -> list[tuple[str, list[Block]]]:
+    """Group paragraphs under their heading path: "Section › Subsection" (the title left out)."""
     sections: list[tuple[str, list[Block]]] = []
-    heading = ""
+    path: list[tuple[int, str]] = []  # (level, heading) from the outermost down
     current: list[Block] = []
     for block in blocks:
         if block.is_heading:
             if current:
-                sections.append((heading, current))
+                sections.append((_path_text(path, title), current))
                 current = []
-            heading = _clip(block.text, _SECTION_LIMIT)
+            path = [(level, text) for level, text in path if level < block.level]
+            path.append((block.level, block.text))
         else:
             current.append(block)
     if current:
-        sections.append((heading, current))
-    elif heading:
+        sections.append((_path_text(path, title), current))
+    elif path and not sections:
         # A heading with nothing under it is still text someone may look for.
         last = blocks[-1]
         sections.append(("", [Block(last.text, False, last.unit, last.start, last.end)]))
     return sections
+
+
+def _path_text(path: Sequence[tuple[int, str]], title: str) -> str:
+    """Join a heading path, leaving out headings that repeat the title or the page name."""
+    folded_title = title.casefold()
+    names = [
+        text
+        for _, text in path
+        if text.casefold() != folded_title and not folded_title.startswith(text.casefold())
+    ]
+    joined = " › ".join(names)
+    if len(joined) <= _SECTION_LIMIT:
+        return joined
+    return "… › " + _clip(names[-1], _SECTION_LIMIT - 4)  # the nearest heading matters most
 
 
 def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) -> list[_Piece]:

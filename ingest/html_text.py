@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 # Elements whose content a reader never sees as the page's content.
@@ -46,8 +47,6 @@ _BLOCKS = frozenset(
         "pre",
         "table",
         "tr",
-        "td",
-        "th",
         "caption",
         "figcaption",
         "figure",
@@ -66,7 +65,7 @@ _BLOCKS = frozenset(
         "html",
     ]
 )
-_HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _VOID = frozenset(
     [
         "area",
@@ -85,22 +84,43 @@ _VOID = frozenset(
         "wbr",
     ]
 )
-_SPACE = re.compile(r"\s+")
+# Anchors that only decorate a heading ("¶", "#") and classes of page chrome in generated docs.
+_HIDDEN_CLASSES = frozenset({"headerlink", "breadcrumbs", "breadcrumb", "skip-link", "sr-only"})
+_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+_ALNUM = re.compile(r"[^\W_]")
+# A block whose letters are mostly link text is navigation (a table of contents, an index, a
+# "previous | up | next" bar), not content. Real paragraphs that link a term or two stay far below.
+_LINK_SHARE = 0.7
+# A whole page this much link text is a book index or table of contents (Sphinx's genindex,
+# contents.html): skipped, or every question about a term would cite the index entry.
+_NAVIGATION_PAGE_SHARE = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlBlock:
+    """A block of visible text: a heading (level 1-6), a paragraph (level 0) or a code block."""
+
+    text: str
+    level: int
+    code: bool = False
 
 
 class _VisibleText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.title = ""
-        self.blocks: list[tuple[str, bool]] = []
+        self.blocks: list[HtmlBlock] = []
         self._stack: list[tuple[str, bool]] = []  # (tag, hides its content)
+        self._hidden_depth = 0  # open elements that hide their content
         self._buffer: list[str] = []
+        self._linked: list[str] = []  # the part of the buffer inside <a>
         self._in_title = False
-        self._heading_depth = 0
-
-    @property
-    def _hidden(self) -> bool:
-        return any(hides for _, hides in self._stack)
+        self._heading: list[int] = []  # levels of open heading elements
+        self._links = 0
+        self._pre = 0
+        self._term = ""  # a <dt> waiting for its <dd>: "--keepdb" then its description
+        self.letters = 0  # visible letters on the page, and how many of them are link text
+        self.linked_letters = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -108,52 +128,106 @@ class _VisibleText(HTMLParser):
             self._in_title = True
         if tag in _BLOCKS:
             self._flush()
+        if tag in ("td", "th") and self._buffer:
+            self._buffer.append(" | ")  # a table row reads as one line, cells apart
         if tag in _VOID:
             return
+        classes = set((values.get("class") or "").lower().split())
         hides = (
             tag in _HIDDEN
             or (values.get("role") or "").lower() in _HIDDEN_ROLES
             or "hidden" in values
             or (values.get("aria-hidden") or "").lower() == "true"
+            or bool(classes & _HIDDEN_CLASSES)
         )
         self._stack.append((tag, hides))
+        self._hidden_depth += hides
         if tag in _HEADINGS:
-            self._heading_depth += 1
+            self._heading.append(_HEADINGS[tag])
+        elif tag == "a":
+            self._links += 1
+        elif tag == "pre":
+            self._pre += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
         if tag in _BLOCKS:
-            self._flush()
+            self._flush(closing=tag)
         # Malformed pages close tags out of order: pop back to the matching open tag, if any.
         for depth in range(len(self._stack) - 1, -1, -1):
             if self._stack[depth][0] == tag:
-                for open_tag, _ in self._stack[depth:]:
-                    if open_tag in _HEADINGS:
-                        self._heading_depth -= 1
+                for open_tag, hides in self._stack[depth:]:
+                    self._hidden_depth -= hides
+                    if open_tag in _HEADINGS and self._heading:
+                        self._heading.pop()
+                    elif open_tag == "a":
+                        self._links -= 1
+                    elif open_tag == "pre":
+                        self._pre -= 1
                 del self._stack[depth:]
                 break
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
-        elif not self._hidden:
+        elif not self._hidden_depth:
             self._buffer.append(data)
+            if self._links:
+                self._linked.append(data)
 
-    def _flush(self) -> None:
-        text = _SPACE.sub(" ", "".join(self._buffer)).strip()
+    def _flush(self, closing: str = "") -> None:
+        raw = "".join(self._buffer)
+        code = self._pre > 0 or closing == "pre"
+        if code:
+            lines = (line.rstrip() for line in raw.strip("\n").split("\n"))  # indents matter
+            text = "\n".join(line for line in lines if line.strip())
+        else:
+            text = _SPACE.sub(" ", raw).strip()
+        linked = sum(len(_ALNUM.findall(part)) for part in self._linked)
         self._buffer.clear()
-        if text:
-            self.blocks.append((text, self._heading_depth > 0))
+        self._linked.clear()
+        if not text:
+            return
+        letters = len(_ALNUM.findall(text))
+        self.letters += letters
+        self.linked_letters += linked
+        if letters and linked / letters >= _LINK_SHARE:
+            return  # navigation: a table of contents, an index entry, previous/next links
+        level = self._heading[-1] if self._heading else 0
+        if closing == "dt" and not level:
+            self._term = f"{self._term}, {text}" if self._term else text
+            return
+        if self._term and not level:
+            text = f"{self._term}: {text}"
+        self._term = ""
+        self.blocks.append(HtmlBlock(text, level, code))
 
     def close(self) -> None:
         super().close()
         self._flush()
+        if self._term:
+            self.blocks.append(HtmlBlock(self._term, 0))
 
 
-def visible_text(html: str) -> tuple[str, list[tuple[str, bool]]]:
-    """Return the page title and its visible blocks as (text, is_heading) pairs."""
+@dataclass(frozen=True, slots=True)
+class HtmlPage:
+    """What a reader sees of a page."""
+
+    title: str
+    blocks: list[HtmlBlock]
+    link_share: float  # share of the visible letters that are link text
+
+
+def visible_text(html: str) -> HtmlPage:
+    """Return the page title and its visible blocks, navigation and page chrome left out."""
     parser = _VisibleText()
     parser.feed(html)
     parser.close()
-    return _SPACE.sub(" ", parser.title).strip(), parser.blocks
+    share = parser.linked_letters / parser.letters if parser.letters else 0.0
+    return HtmlPage(_SPACE.sub(" ", parser.title).strip(), parser.blocks, share)
+
+
+def is_navigation_page(page: HtmlPage) -> bool:
+    """Tell whether a page is a table of contents or an index: nearly all of it links."""
+    return page.link_share >= _NAVIGATION_PAGE_SHARE

@@ -6,12 +6,13 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ingest.clean import clean_blocks, is_furniture
 from ingest.document import Block, Document
-from ingest.html_text import visible_text
+from ingest.html_text import HtmlBlock, is_navigation_page, visible_text
+from ingest.markdown_text import front_matter, markdown_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -22,15 +23,6 @@ PDF_SUFFIXES = frozenset({".pdf"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 
 _BULLET = re.compile(r"^(?:[-*+•▪◦‣⁃]|\d{1,3}[.)])\s+")
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_MD_INLINE = (
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images keep their alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links keep their label
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(r"`([^`]+)`"), r"\1"),
-    (re.compile(r"<!--.*?-->"), ""),
-)
 _TITLE_LIMIT = 120
 
 
@@ -71,16 +63,27 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
     else:
         text = _decode(path, raw, warnings)
         if suffix in HTML_SUFFIXES:
-            meta_title, pairs = visible_text(text)
+            page = visible_text(text)
+            if is_navigation_page(page):
+                raise SkippedFile(
+                    path,
+                    f"it is a table of contents or index ({page.link_share:.0%} of it links), "
+                    "not content",
+                )
             blocks = tuple(
-                Block(block_text, heading, "paragraph", n, n)
-                for n, (block_text, heading) in enumerate(pairs, start=1)
+                Block(part.text, part.level > 0, "paragraph", n, n, level=max(1, part.level))
+                for n, part in enumerate(page.blocks, start=1)
             )
+            meta_title = _page_title(page.title, page.blocks)
         else:
-            meta, first_line = _front_matter(text)
-            meta_title = meta.get("title", "")
+            meta, first_line = front_matter(text)
+            title_value = meta.get("title")
+            meta_title = " ".join(str(title_value).split()) if title_value is not None else ""
             lines = text.splitlines()[first_line:]
-            blocks = _line_blocks(lines, first_line + 1, markdown=suffix in MARKDOWN_SUFFIXES)
+            if suffix in MARKDOWN_SUFFIXES:
+                blocks = markdown_blocks("\n".join(lines), first_line + 1)
+            else:
+                blocks = _line_blocks(lines, first_line + 1)
     blocks = clean_blocks(blocks)
     if not blocks:
         raise SkippedFile(path, "no text left after removing markup and page furniture")
@@ -92,6 +95,16 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
         content_hash=hashlib.sha256(raw).hexdigest(),
     )
     return document, warnings
+
+
+def _page_title(title: str, blocks: Sequence[HtmlBlock]) -> str:
+    """Drop a site name from a page title: "Database transactions | Django docs" -> its h1."""
+    first_heading = next((block.text for block in blocks if block.level == 1), "")
+    if first_heading and title.startswith(first_heading) and len(first_heading) < len(title):
+        rest = title[len(first_heading) :].lstrip()
+        if rest[:1] in ("|", "—", "-", "–", "·", ":"):
+            return first_heading
+    return title
 
 
 def _decode(path: Path, raw: bytes, warnings: list[str]) -> str:
@@ -120,27 +133,10 @@ def _decode(path: Path, raw: bytes, warnings: list[str]) -> str:
     return text
 
 
-def _front_matter(text: str) -> tuple[dict[str, str], int]:
-    """Read a leading '---' block of 'key: value' lines; return it and the body's first line."""
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        return {}, 0
-    for number, line in enumerate(lines[1:50], start=1):
-        if line.strip() in ("---", "..."):
-            meta = {}
-            for entry in lines[1:number]:
-                key, sep, value = entry.partition(":")
-                if sep and key.strip():
-                    meta[key.strip().lower()] = value.strip().strip("\"'")
-            return meta, number + 1
-    return {}, 0
-
-
-def _line_blocks(lines: list[str], first_number: int, *, markdown: bool) -> tuple[Block, ...]:
-    """Group lines into paragraphs, bullets and headings, remembering their line numbers."""
+def _line_blocks(lines: list[str], first_number: int) -> tuple[Block, ...]:
+    """Group plain-text lines into paragraphs, bullets and headings, keeping line numbers."""
     blocks: list[Block] = []
     pending: list[tuple[int, str]] = []
-    in_fence = False
 
     def flush() -> None:
         if not pending:
@@ -153,7 +149,7 @@ def _line_blocks(lines: list[str], first_number: int, *, markdown: bool) -> tupl
             parts.append(line)
             position += len(line) + 1
         text = " ".join(parts)
-        is_heading = not markdown and _looks_like_heading(text, len(pending))
+        is_heading = _looks_like_heading(text, len(pending))
         blocks.append(
             Block(text, is_heading, "line", pending[0][0], pending[-1][0], tuple(offsets))
         )
@@ -161,27 +157,12 @@ def _line_blocks(lines: list[str], first_number: int, *, markdown: bool) -> tupl
 
     for number, raw_line in enumerate(lines, start=first_number):
         line = raw_line.strip()
-        if markdown and line.startswith(("```", "~~~")):
-            flush()
-            in_fence = not in_fence
-            continue
-        if not line or (not in_fence and is_furniture(line)):
+        if not line or is_furniture(line):
             flush()
             continue
-        if markdown and not in_fence:
-            heading = _MD_HEADING.match(line)
-            if heading:
-                flush()
-                text = _strip_markdown(heading.group(2))
-                if text:
-                    blocks.append(Block(text, True, "line", number, number, ((0, number),)))
-                continue
-            line = _strip_markdown(line)
-        if _BULLET.match(line) or in_fence or (pending and not _continues(pending[-1][1], line)):
+        if _BULLET.match(line) or (pending and not _continues(pending[-1][1], line)):
             flush()
         pending.append((number, line))
-        if in_fence:
-            flush()
     flush()
     return tuple(blocks)
 
@@ -196,12 +177,6 @@ def _continues(previous: str, line: str) -> bool:
         and len(line) <= wrap_width
         and previous[-1] not in '.!?:…"”'
     )
-
-
-def _strip_markdown(line: str) -> str:
-    for pattern, replacement in _MD_INLINE:
-        line = pattern.sub(replacement, line)
-    return line.lstrip(">").strip() if line.startswith(">") else line
 
 
 def _looks_like_heading(text: str, line_count: int) -> bool:

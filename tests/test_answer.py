@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from bot.answer import NOT_FOUND, compose_answer
+from index.lexical import query_terms
 from index.records import Chunk, Hit
+from index.search import Query
 
 
 def hit(rank: int, text: str, similarity: float) -> Hit:
@@ -18,14 +22,15 @@ HITS = [
 ]
 
 
+def query(question: str, frequencies: dict[str, int] | None = None) -> Query:
+    terms = tuple(query_terms(question))
+    known = frequencies or {"cat": 1, "sleep": 2, "hour": 1}
+    counts = {term: known.get(term, 0) for term in terms}
+    return Query(question, terms, counts, 3, np.zeros(4, dtype=np.float32))
+
+
 def compose(question: str, hits: list[Hit], threshold: float = 0.3):  # type: ignore[no-untyped-def]
-    return compose_answer(
-        question,
-        hits,
-        frequencies={"cat": 1, "sleep": 2, "hour": 1},
-        total_chunks=3,
-        min_similarity=threshold,
-    )
+    return compose_answer(query(question), hits, min_similarity=threshold)
 
 
 def test_compose_answer_quotes_verbatim_sentences_with_markers() -> None:

@@ -175,7 +175,8 @@ def test_loaders_never_crash_on_arbitrary_bytes(
     ).map("".join)
 )
 def test_visible_text_never_crashes(html: str) -> None:
-    title, blocks = visible_text(html)
+    page = visible_text(html)
+    title, blocks = page.title, [(b.text, b.level > 0) for b in page.blocks]
     assert isinstance(title, str)
     assert all(text == text.strip() and text for text, _ in blocks)
 

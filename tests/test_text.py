@@ -6,7 +6,7 @@ from index.lexical import stem, to_terms
 from index.sentences import sentence_spans, split_sentences
 from ingest.clean import clean_blocks, is_furniture
 from ingest.document import Block
-from ingest.html_text import visible_text
+from ingest.html_text import HtmlBlock, is_navigation_page, visible_text
 
 
 def test_to_terms_drops_stop_words_and_stems() -> None:
@@ -46,15 +46,45 @@ def test_visible_text_skips_scripts_styles_and_navigation() -> None:
     <body><nav><a href="/">Home</a> | About</nav><div role="navigation">Menu</div>
     <h1>Heading</h1><p>Real <b>content</b> &amp; more.</p><script>alert("x")</script>
     <footer>Copyright</footer></body></html>"""
-    title, blocks = visible_text(html)
-    assert title == "The Page"
-    assert blocks == [("Heading", True), ("Real content & more.", False)]
+    page = visible_text(html)
+    assert page.title == "The Page"
+    assert page.blocks == [HtmlBlock("Heading", 1), HtmlBlock("Real content & more.", 0)]
+
+
+def test_visible_text_keeps_structure_and_drops_link_lists() -> None:
+    html = """<title>Stash | Docs</title><h1>Stash</h1>
+    <ul><li><a href="a">Previous</a> | <a href="b">Up</a></li></ul>
+    <h2>Options <a class="headerlink" href="#o">¶</a></h2>
+    <dl><dt>-u</dt><dt>--include-untracked</dt><dd><p>Untracked files are stashed too.</p></dd></dl>
+    <table><tr><th>Name</th><th>Default</th></tr><tr><td>depth</td><td>1</td></tr></table>
+    <pre>git stash push
+    git stash pop</pre>
+    <p>See <a href="x">git-reset</a> for the way to drop a commit.</p>"""
+    page = visible_text(html)
+    assert page.blocks == [
+        HtmlBlock("Stash", 1),
+        HtmlBlock("Options", 2),
+        HtmlBlock("-u, --include-untracked: Untracked files are stashed too.", 0),
+        HtmlBlock("Name | Default", 0),
+        HtmlBlock("depth | 1", 0),
+        HtmlBlock("git stash push\n    git stash pop", 0, code=True),
+        HtmlBlock("See git-reset for the way to drop a commit.", 0),
+    ]
+    assert not is_navigation_page(page)
+
+
+def test_visible_text_recognises_an_index_page() -> None:
+    entries = "".join(
+        f'<li><a href="p{n}.html">Entry number {n}</a> (module)</li>' for n in range(50)
+    )
+    page = visible_text(f"<h1>Index</h1><ul>{entries}</ul>")
+    assert is_navigation_page(page) and page.link_share > 0.6
 
 
 def test_visible_text_survives_malformed_html() -> None:
-    title, blocks = visible_text("<p>one <div>two</p></span><p>three <b>four")
-    assert title == ""
-    assert [text for text, _ in blocks] == ["one", "two", "three four"]
+    page = visible_text("<p>one <div>two</p></span><p>three <b>four")
+    assert page.title == ""
+    assert [block.text for block in page.blocks] == ["one", "two", "three four"]
 
 
 def test_is_furniture_recognises_navigation_and_newsletter_lines() -> None:

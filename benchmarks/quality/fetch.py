@@ -1,0 +1,147 @@
+"""Fetch the real manuals the quality benchmark reads, from Debian's archive, checksummed.
+
+    .venv/bin/python benchmarks/quality/fetch.py        # into data/manuals/<name>/
+
+Each manual is a Debian documentation package pinned by version and SHA-256. Only its HTML
+pages are kept (git-doc also ships the AsciiDoc sources of the same pages; Django's highlighted
+module sources are code listings, not documentation). Nothing here is committed: the packages
+are a few MB each and re-fetched on demand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import lzma
+import shutil
+import sys
+import tarfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MIRROR = "http://deb.debian.org/debian/"
+
+
+@dataclass(frozen=True)
+class Manual:
+    """A documentation package and the part of it that is the manual."""
+
+    name: str
+    pool_path: str
+    sha256: str
+    html_root: str  # folder inside the package holding the pages
+    leave_out: tuple[str, ...] = ()  # sub-folders of html_root that are not documentation
+
+
+MANUALS = {
+    manual.name: manual
+    for manual in (
+        Manual(
+            name="git",
+            pool_path="pool/main/g/git/git-doc_2.39.5-0+deb12u3_all.deb",
+            sha256="3c89668a11053a6bafade3de1f611f4613db31e082af63f43d8c5b69ad8795ec",
+            html_root="usr/share/doc/git-doc",
+        ),
+        Manual(
+            name="django",
+            pool_path="pool/main/p/python-django/python-django-doc_3.2.25-0+deb12u3_all.deb",
+            sha256="33319c8e45b95693603213442ccf9bcee933ef338488115203ad25a0e01c696f",
+            html_root="usr/share/doc/python-django-doc/html",
+            leave_out=("_modules", "_static", "_images", "_sources"),
+        ),
+    )
+}
+
+
+def download(manual: Manual, cache: Path) -> bytes:
+    """Return the package's bytes, from the cache or the mirror, after checking its SHA-256."""
+    cached = cache / Path(manual.pool_path).name
+    if cached.exists():
+        data = cached.read_bytes()
+    else:
+        with urllib.request.urlopen(MIRROR + manual.pool_path, timeout=120) as response:
+            data = response.read()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != manual.sha256:
+        cached.unlink(missing_ok=True)
+        raise SystemExit(f"{manual.pool_path}: SHA-256 {digest} is not the pinned {manual.sha256}")
+    cache.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(data)
+    return data
+
+
+def data_tar(deb: bytes) -> tarfile.TarFile:
+    """Open the data.tar.* member of a .deb (an ar archive) without dpkg."""
+    if not deb.startswith(b"!<arch>\n"):
+        raise SystemExit("not a Debian package (no ar header)")
+    offset = 8
+    while offset < len(deb):
+        header = deb[offset : offset + 60]
+        name = header[:16].decode().strip().rstrip("/")
+        size = int(header[48:58].decode().strip())
+        body = deb[offset + 60 : offset + 60 + size]
+        if name.startswith("data.tar"):
+            if name.endswith(".xz"):
+                body = lzma.decompress(body)
+            return tarfile.open(fileobj=io.BytesIO(body))
+        offset += 60 + size + (size % 2)
+    raise SystemExit("the package has no data.tar member")
+
+
+def extract(manual: Manual, deb: bytes, target: Path) -> int:
+    """Write the manual's HTML pages under target; return how many."""
+    if target.exists():
+        shutil.rmtree(target)
+    count = 0
+    root = "./" + manual.html_root + "/"
+    with data_tar(deb) as archive:
+        for member in archive.getmembers():
+            if not (member.isfile() and member.name.startswith(root)):
+                continue
+            relative = member.name[len(root) :]
+            if relative.split("/")[0] in manual.leave_out or not relative.endswith(".html"):
+                continue
+            handle = archive.extractfile(member)
+            assert handle is not None
+            destination = target / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(handle.read())
+            count += 1
+    return count
+
+
+def fetch(names: list[str], into: Path) -> dict[str, Path]:
+    """Make sure each named manual is unpacked under into; return their folders."""
+    folders = {}
+    for name in names:
+        manual = MANUALS[name]
+        folder = into / name
+        stamp = folder / ".fetched"
+        if not (stamp.exists() and stamp.read_text() == manual.sha256):
+            deb = download(manual, into / ".cache")
+            pages = extract(manual, deb, folder)
+            stamp.write_text(manual.sha256)
+            print(f"{name}: {pages} pages from {Path(manual.pool_path).name}", file=sys.stderr)
+        folders[name] = folder
+    return folders
+
+
+def main() -> None:
+    """Fetch the manuals named on the command line (default: all)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(MANUALS)} (default: all)")
+    parser.add_argument("--into", type=Path, default=REPO / "data" / "manuals")
+    args = parser.parse_args()
+    unknown = set(args.names) - set(MANUALS)
+    if unknown:
+        known = ", ".join(MANUALS)
+        parser.error(f"unknown manual {', '.join(sorted(unknown))}; choose from {known}")
+    for name, folder in fetch(args.names or list(MANUALS), args.into).items():
+        print(f"{name}\t{folder}")
+
+
+if __name__ == "__main__":
+    main()

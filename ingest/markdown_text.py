@@ -1,0 +1,123 @@
+"""Markdown parsed by markdown-it-py into headings, paragraphs, list items, tables and code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from ingest.document import Block
+
+# CommonMark plus GitHub's tables and strikethrough; raw HTML is read as text, never rendered.
+_PARSER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_FRONT_MATTER_LINES = 200
+
+
+def front_matter(text: str) -> tuple[dict[str, object], int]:
+    """Read a leading YAML block between '---' lines; return it and the body's first line.
+
+    Anything that is not a mapping of valid YAML is left in the text as content.
+    """
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return {}, 0
+    for number, line in enumerate(lines[1:_FRONT_MATTER_LINES], start=1):
+        if line.strip() in ("---", "..."):
+            try:
+                meta = yaml.safe_load("\n".join(lines[1:number]))
+            except yaml.YAMLError:
+                return {}, 0
+            return (meta, number + 1) if isinstance(meta, dict) else ({}, 0)
+    return {}, 0
+
+
+def markdown_blocks(text: str, first_line: int) -> tuple[Block, ...]:
+    """Parse Markdown text whose first line is numbered first_line into blocks."""
+    tokens = _PARSER.parse(text)
+    blocks: list[Block] = []
+    row: list[str] = []
+    row_lines: tuple[int, int] = (0, 0)
+    heading_level = 0
+    for index, token in enumerate(tokens):
+        start, end = _lines(token, first_line)
+        if token.type == "heading_open":
+            heading_level = int(token.tag[1:])
+        elif token.type == "heading_close":
+            heading_level = 0
+        elif token.type == "tr_open":
+            row, row_lines = [], (start, end)
+        elif token.type == "tr_close":
+            if any(row):
+                line = row_lines[0]
+                joined = " | ".join(row)
+                blocks.append(Block(joined, False, "line", line, line, ((0, line),)))
+        elif token.type == "inline":
+            if tokens[index - 1].type in ("th_open", "td_open"):
+                row.append(_inline_text(token.children or [])[0])
+                continue
+            rendered, offsets = _inline_text(token.children or [], start)
+            if not rendered:
+                continue
+            blocks.append(
+                Block(
+                    rendered,
+                    heading_level > 0,
+                    "line",
+                    start,
+                    offsets[-1][1] if offsets else start,
+                    tuple(offsets),
+                    level=max(1, heading_level),
+                )
+            )
+        elif token.type in ("fence", "code_block"):
+            code = token.content.rstrip("\n")
+            if code.strip():
+                lines = _code_offsets(code, start + (token.type == "fence"))
+                blocks.append(Block(code, False, "line", start, end, lines))
+        elif token.type == "html_block":
+            from ingest.html_text import visible_text  # noqa: PLC0415 (a rare case)
+
+            for part in visible_text(token.content).blocks:
+                blocks.append(Block(part.text, part.level > 0, "line", start, end, ((0, start),)))
+    return tuple(blocks)
+
+
+def _lines(token: Token, first_line: int) -> tuple[int, int]:
+    if token.map is None:
+        return first_line, first_line
+    return token.map[0] + first_line, max(token.map[0], token.map[1] - 1) + first_line
+
+
+def _inline_text(children: Sequence[Token], first: int = 0) -> tuple[str, list[tuple[int, int]]]:
+    """Render inline tokens as plain text, with the line number of each line's first character."""
+    parts: list[str] = []
+    offsets = [(0, first)]
+    line = first
+    length = 0
+    for child in children:
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+            parts.append(" ")
+            length += 1
+            offsets.append((length, line))
+            continue
+        if child.type not in ("text", "code_inline", "image"):
+            continue  # link, emphasis and inline-HTML markers: their words come as text tokens
+        piece = child.content  # for an image, its alt text
+        parts.append(piece)
+        length += len(piece)
+    text = "".join(parts)
+    stripped = text.strip()
+    shift = len(text) - len(text.lstrip())
+    return stripped, [(max(0, offset - shift), number) for offset, number in offsets]
+
+
+def _code_offsets(code: str, first: int) -> tuple[tuple[int, int], ...]:
+    offsets = []
+    position = 0
+    for number, line in enumerate(code.split("\n"), start=first):
+        offsets.append((position, number))
+        position += len(line) + 1
+    return tuple(offsets)
