@@ -247,7 +247,8 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
 
     settings = Settings(sources=folder, index_dir=work / "index")
     embedder = CachedEmbedder(load_embedder(settings), cache)
-    report_, seconds = timed(lambda: run_ingest(settings, embedder=embedder, rebuild=True))
+    report_, ms = timed(lambda: run_ingest(settings, embedder=embedder, rebuild=True))
+    seconds = ms / 1000
     bot = Citebot.load(settings, embedder=embedder)
     index = bot.index
     chunk_map = index.chunks(range(index.chunk_count))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ _QUOTE_FROM_PASSAGES = 3
 _MAX_ANSWER_CHARS = 900
 _MIN_QUOTE_WORDS = 4
 _SHORT_QUOTE_WORDS = 15
+# A list item's marker ("- ", "•", "3) ") is layout, not part of the sentence quoted.
+_LIST_MARKER = re.compile(r"(?:[-*+]\s+|[•▪◦‣⁃·]\s*|\d{1,3}[.)]\s+)+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,7 @@ def compose_answer(
 ) -> Answer:
     """Quote the sentences of the best passages that best cover the question, or decline."""
     best_similarity = max((hit.similarity for hit in hits), default=-1.0)
-    if best_similarity < min_similarity:
+    if best_similarity < min_similarity or query.unknown:
         related = tuple(_cite(n, hit) for n, hit in enumerate(hits[:3], start=1))
         return Answer(query.text, False, (), (), related)
 
@@ -129,22 +132,31 @@ def _term_weights(query: Query) -> dict[str, float]:
 
 def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) -> list[_Candidate]:
     total = sum(weights.values())
+    chunk = hit.chunk
+    # Headings are context, not answers: a quote never restates the page title or a heading.
+    headings = {_fold(part) for part in (chunk.title, *chunk.section.split(" › ")) if part}
     found = []
     offset = 0
-    for line in hit.chunk.text.split("\n"):
+    for line in chunk.text.split("\n"):
         for start, end in sentence_spans(line):
-            text = line[start:end]
+            marker = _LIST_MARKER.match(line, start, end)
+            begin = marker.end() if marker else start
+            text = line[begin:end]
+            if not text or _fold(text) in headings or text.rstrip("”\"’' ").endswith("?"):
+                continue  # a heading or a question restated in the text does not answer
             terms = set(to_terms(text))
             coverage = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
             # Lexical coverage picks the sentence; the passage's similarity breaks ties.
             score = coverage + 0.25 * (hit.similarity / best_similarity if best_similarity else 0)
             if len(text.split()) < _MIN_QUOTE_WORDS:
                 score -= 0.5
-            if text.rstrip("”\"’' ").endswith("?"):
-                score -= 0.3  # a question in the text restates, it does not answer
-            found.append(_Candidate(hit, offset + start, text, score, coverage))
+            found.append(_Candidate(hit, offset + begin, text, score, coverage))
         offset += len(line) + 1
     return found
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip(".:")
 
 
 def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidate]:
@@ -154,23 +166,28 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
         return []
     best = ranked[0]
     chosen = [best]
+    seen = {_fold(best.text)}  # overlapping chunks repeat sentences: quote each once
     length = len(best.text)
     if len(best.text.split()) < _SHORT_QUOTE_WORDS and max_quotes > 1:
         # A short sentence ("One kind of training is fine tuning.") usually needs the next one.
-        following = [c for c in candidates if c.hit is best.hit and c.start > best.start]
+        following = [
+            c
+            for c in candidates
+            if c.hit is best.hit and c.start > best.start and _fold(c.text) not in seen
+        ]
         if following:
             chosen.append(min(following, key=lambda c: c.start))
+            seen.add(_fold(chosen[-1].text))
             length += len(chosen[-1].text)
     for candidate in ranked[1:]:
         if len(chosen) >= max_quotes:
             break
         if candidate.coverage <= 0 or candidate.score < 0.75 * best.score:
             break
-        if candidate.text in {c.text for c in chosen}:
-            continue  # overlapping chunks repeat sentences
-        if length + len(candidate.text) > _MAX_ANSWER_CHARS:
+        if _fold(candidate.text) in seen or length + len(candidate.text) > _MAX_ANSWER_CHARS:
             continue
         chosen.append(candidate)
+        seen.add(_fold(candidate.text))
         length += len(candidate.text)
     return sorted(chosen, key=lambda c: (c.hit.rank, c.start))
 

@@ -267,9 +267,14 @@ def to_terms(text: str) -> list[str]:
     return [stem(word) for word in _words(text)]
 
 
+def query_words(question: str) -> list[str]:
+    """Split a question into the (lower-cased, unstemmed) words that say what it is about."""
+    return [word for word in _words(question) if word not in CHAT_FILLER]
+
+
 def query_terms(question: str) -> list[str]:
     """Split a question into the stemmed words that say what it is about."""
-    return [stem(word) for word in _words(question) if word not in CHAT_FILLER]
+    return [stem(word) for word in query_words(question)]
 
 
 def _words(text: str) -> list[str]:

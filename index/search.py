@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from index.embedder import Embedder, Vectors
-from index.lexical import query_terms
+from index.lexical import query_words, stem
 from index.records import Hit
 from index.store import StoredIndex
 
@@ -21,6 +21,9 @@ _COMMON_SHARE = 0.05
 _COMMON_CAP = 5000
 # SQLite's BM25 costs about 1.3 µs a posting here: 10,000 postings bound it near 13 ms.
 _POSTINGS_BUDGET = 10_000
+_UNKNOWN_MIN_LETTERS = 4
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +35,48 @@ class Query:
     frequencies: Mapping[str, int]  # chunks of the index holding each term
     total_chunks: int
     vector: Vectors
+    unknown: tuple[str, ...] = ()  # words naming things the corpus never mentions
 
 
 def make_query(index: StoredIndex, embedder: Embedder, question: str) -> Query:
     """Parse and embed a question against one index generation."""
-    terms = tuple(query_terms(question))
+    words = query_words(question)
+    terms = tuple(stem(word) for word in words)
+    frequencies = index.document_frequencies(terms)
     return Query(
         text=question,
         terms=terms,
-        frequencies=index.document_frequencies(terms),
+        frequencies=frequencies,
         total_chunks=index.chunk_count,
         vector=embedder.embed_batch([question])[0],
+        unknown=unknown_words(words, frequencies, embedder.count_tokens),
     )
+
+
+def unknown_words(
+    words: Sequence[str], frequencies: Mapping[str, int], count_tokens: TokenCounter
+) -> tuple[str, ...]:
+    """Return the question's words that name something the corpus never mentions.
+
+    On a technical manual every question is on topic and some passage always looks similar, so
+    similarity alone answers everything. A word no passage uses ("bitbucket", "celery",
+    "kubernetes") says the question is about something the documents don't cover; the corpus's
+    own vocabulary is the calibration. Two guards keep paraphrase from declining: the word must
+    be unusual in general English too (the embedding model's tokenizer splits it: "belong" or
+    "purge" stay whole, "gitlab" does not), and numbers and short tokens (versions, ids) are
+    details, not subjects.
+    """
+    candidates = [
+        word
+        for word in dict.fromkeys(words)
+        if frequencies.get(stem(word), 0) == 0
+        and word.isalpha()
+        and len(word) >= _UNKNOWN_MIN_LETTERS
+    ]
+    if not candidates:
+        return ()
+    pieces = count_tokens(candidates)
+    return tuple(word for word, count in zip(candidates, pieces, strict=True) if count > 1)
 
 
 def _min_max(scores: dict[int, float]) -> dict[int, float]:

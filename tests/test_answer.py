@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from bot.answer import NOT_FOUND, compose_answer
-from index.lexical import query_terms
+from index.lexical import query_words, stem
 from index.records import Chunk, Hit
-from index.search import Query
+from index.search import Query, unknown_words
 
 
 def hit(rank: int, text: str, similarity: float) -> Hit:
@@ -22,11 +24,18 @@ HITS = [
 ]
 
 
+def pieces(words: Sequence[str]) -> list[int]:
+    """Count word pieces as a WordPiece vocabulary of common English would."""
+    return [1 if word in {"hours", "cats", "sleep", "many"} else 2 for word in words]
+
+
 def query(question: str, frequencies: dict[str, int] | None = None) -> Query:
-    terms = tuple(query_terms(question))
+    words = query_words(question)
+    terms = tuple(stem(word) for word in words)
     known = frequencies or {"cat": 1, "sleep": 2, "hour": 1}
-    counts = {term: known.get(term, 0) for term in terms}
-    return Query(question, terms, counts, 3, np.zeros(4, dtype=np.float32))
+    counts = {term: known.get(term, 1) for term in terms}
+    vector = np.zeros(4, dtype=np.float32)
+    return Query(question, terms, counts, 3, vector, unknown_words(words, counts, pieces))
 
 
 def compose(question: str, hits: list[Hit], threshold: float = 0.3):  # type: ignore[no-untyped-def]
@@ -65,3 +74,31 @@ def test_compose_answer_to_dict_has_documented_keys() -> None:
     data = compose("How many hours do cats sleep?", HITS).to_dict()
     assert set(data) == {"question", "answer", "found", "quotes", "citations", "related"}
     assert set(data["citations"][0]) == {"n", "title", "source", "location", "text", "score"}
+
+
+def test_compose_answer_quotes_no_heading_list_marker_or_repeat() -> None:
+    text = (
+        "Cat naps\n"
+        "- • Cats sleep up to sixteen hours a day in warm places.\n"
+        "How long do cats sleep?\n"
+        "Cats sleep up to sixteen hours a day in warm places."
+    )
+    chunk = Chunk("cats.md", "Cat naps", "Sleep › Cat naps", text, "line", 1, 4, 0)
+    answer = compose("How many hours do cats sleep?", [Hit(chunk, 1.0, 0.6, 1)])
+    quoted = [quote.text for quote in answer.quotes]
+    assert quoted[0] == "Cats sleep up to sixteen hours a day in warm places."
+    assert len(quoted) == len({q.casefold() for q in quoted})  # never the same sentence twice
+    assert not any(q in ("Cat naps", "How long do cats sleep?") for q in quoted)
+    assert all(quote in text for quote in quoted)  # still verbatim
+
+
+def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names() -> None:
+    unknown = query("How many hours do cats sleep on Bitbucket?", {"bitbucket": 0})
+    answer = compose_answer(unknown, HITS, min_similarity=0.3)
+    assert not answer.found and answer.quotes == ()
+    assert [c.source for c in answer.related] == ["doc1.txt", "doc2.txt", "doc3.txt"]
+    # Numbers, short tokens and plain English words missing from a small corpus never decline.
+    detail = query("How many hours do cats sleep in 2024 on a PC?", {"2024": 0, "pc": 0})
+    assert compose_answer(detail, HITS, min_similarity=0.3).found
+    plain = query("How many hours do cats sleep?", {"many": 0})
+    assert compose_answer(plain, HITS, min_similarity=0.3).found

@@ -88,6 +88,39 @@ def test_load_markdown_headings_and_inline_markup(tmp_path: Path) -> None:
     ]
 
 
+def test_load_markdown_setext_tables_reference_links_and_yaml_front_matter(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text(
+        "---\ntitle: >-\n  A folded\n  title\ntags: [a, b]\n---\n\n"
+        "Setext Title\n============\n\n"
+        "See the [manual][ref] for *details*,\nwrapped onto a second line.\n\n"
+        "Sub part\n--------\n\n"
+        "| Name | Default |\n|------|---------|\n| depth | 1 |\n\n"
+        "```sh\ngit stash\n```\n\n[ref]: http://example.com\n"
+    )
+    document, _ = load_document(path, "guide.md", max_bytes=LIMIT)
+    assert document.title == "A folded title"
+    assert [(b.text, b.is_heading, b.level) for b in document.blocks] == [
+        ("Setext Title", True, 1),
+        ("See the manual for details, wrapped onto a second line.", False, 1),
+        ("Sub part", True, 2),
+        ("Name | Default", False, 1),
+        ("depth | 1", False, 1),
+        ("git stash", False, 1),
+    ]
+    paragraph = document.blocks[1]
+    assert (paragraph.start, paragraph.line_at(paragraph.text.index("wrapped"))) == (11, 12)
+
+
+def test_load_markdown_bad_front_matter_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "odd.md"
+    path.write_text("---\ntitle: [unclosed\n---\n\nBody text here.\n")
+    document, _ = load_document(path, "odd.md", max_bytes=LIMIT)
+    assert "Body text here." in [b.text for b in document.blocks]
+
+
 def test_load_html_title_and_visible_text(tmp_path: Path) -> None:
     path = tmp_path / "page.html"
     path.write_text("<title>Page</title><nav>Home</nav><p>Visible text here.</p>")
