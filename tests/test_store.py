@@ -182,3 +182,6 @@ def test_selective_terms_drop_only_common_terms_of_large_corpora() -> None:
     assert sorted(selective_terms(budgeted, 1_000_000)) == ["b", "c", "d"]
     crowded = {f"t{n}": 900 for n in range(23)}  # 20,700 postings, over the budget
     assert len(selective_terms(crowded, 1000)) == 23  # small corpora keep every term
+    # A real manual's size: every term but those in more than half the chunks ("git").
+    manual = {"git": 6_000, "commit": 3_500, "table": 1_200, "rerere": 12}
+    assert sorted(selective_terms(manual, 9_000)) == ["commit", "rerere", "table"]

@@ -1,0 +1,62 @@
+"""Hybrid search over a small real index: passages read with their neighbours, said once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.search import make_query, search
+from index.store import StoredIndex
+from ingest.pipeline import ingest
+from tests.fakes import HashingEmbedder
+
+SENTENCES = [
+    "Llamas graze on the upper meadow every morning.",
+    "The shepherd counts them at noon.",
+    "Alpacas prefer the lower field near the barn.",
+    "Their wool is sheared each spring.",
+    "Goats climb the rocks above the river.",
+    "A fence keeps them out of the orchard.",
+    "Ducks nest beside the pond in April.",
+    "Their eggs hatch after four weeks.",
+]
+
+
+def index_of(tmp_path: Path, embedder: HashingEmbedder) -> StoredIndex:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "farm.txt").write_text("Farm notes\n\n" + "\n\n".join(SENTENCES) + "\n")
+    (corpus / "other.txt").write_text("Other notes\n\nThe pond freezes in January.\n")
+    ingest(
+        [corpus],
+        tmp_path / "index",
+        model="fake",
+        fingerprint="fake-1",
+        load_embedder=lambda: embedder,
+        chunk_tokens=20,  # a sentence or two a chunk, so neighbours matter
+        overlap_tokens=6,
+        max_file_bytes=1_000_000,
+    )
+    return StoredIndex.open(tmp_path / "index")
+
+
+def test_search_reads_a_chunk_with_its_neighbours_once(tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    index = index_of(tmp_path, embedder)
+    hits = search(index, make_query(index, embedder, "sheared wool alpacas"), top_k=3)
+    best = hits[0].chunk.text
+    assert "sheared" in best
+    assert "shepherd" in best or "Goats" in best  # the text around the match comes along
+    for sentence in SENTENCES:
+        assert best.count(sentence) <= 1  # the overlap between chunks is said once
+    for sentence in SENTENCES:  # passages never overlap: each sentence is cited once at most
+        assert sum(hit.chunk.text.count(sentence) for hit in hits) <= 1
+    index.close()
+
+
+def test_search_neighbours_stay_within_their_document(tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    index = index_of(tmp_path, embedder)
+    hits = search(index, make_query(index, embedder, "pond freezes january"), top_k=2)
+    other = next(hit for hit in hits if hit.chunk.source.endswith("other.txt"))
+    assert "Llamas" not in other.chunk.text and "Ducks" not in other.chunk.text
+    index.close()
