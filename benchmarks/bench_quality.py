@@ -206,9 +206,23 @@ def timed(function: Callable[[], Any]) -> tuple[Any, float]:
     return result, (time.perf_counter() - started) * 1000
 
 
-def run_citebot_at(ref: str, manual: str, split: str, work: Path) -> dict[str, Any]:
+def sample(folder: Path, pages: int, work: Path) -> Path:
+    """Copy the first pages of a manual (in name order) into a folder of their own."""
+    import shutil
+
+    target = work / f"{folder.name}-first-{pages}"
+    if not target.exists():
+        for page in sorted(folder.rglob("*.html"))[:pages]:
+            destination = target / page.relative_to(folder)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(page, destination)
+    return target
+
+
+def run_citebot_at(
+    ref: str, manual: str, split: str, work: Path, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     """Run citebot as it was at a git ref (checked out beside the repo) in its own process."""
-    import json
     import subprocess
 
     checkout = work / f"ref-{ref}"
@@ -232,6 +246,7 @@ def run_citebot_at(ref: str, manual: str, split: str, work: Path) -> dict[str, A
             str(work / f"ref-{ref}-index"),
             "--out",
             str(out),
+            *extra,
         ],
         check=True,
         env=os.environ | {"CITEBOT_BENCH_CODE": str(checkout)},
@@ -437,11 +452,16 @@ def main() -> None:
     )
     parser.add_argument("--work", type=Path, default=REPO / "data" / "bench-quality")
     parser.add_argument("--out", type=Path, help="where to write the JSON results")
+    parser.add_argument(
+        "--pages", type=int, help="use only the first N pages of each manual (for timing runs)"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cache = VectorCache(None if args.cold else CACHE)
     folders = fetch(args.manuals, REPO / "data" / "manuals")
+    if args.pages:
+        folders = {name: sample(folder, args.pages, args.work) for name, folder in folders.items()}
     results: dict[str, Any] = {"split": args.split, "cold": args.cold}
     for name, folder in folders.items():
         questions = read_questions(name, args.split)
@@ -451,8 +471,12 @@ def main() -> None:
             results[name] = {"rows": rows, "questions": citebot["questions"]}
             continue
         if args.baseline_ref:
+            extra = [
+                *(["--cold"] if args.cold else []),
+                *(["--pages", str(args.pages)] if args.pages else []),
+            ]
             rows[f"@{args.baseline_ref}"] = run_citebot_at(
-                args.baseline_ref, name, args.split, args.work
+                args.baseline_ref, name, args.split, args.work, extra
             )
         rows |= run_baselines(citebot, questions)
         if not args.skip_langchain:
