@@ -38,11 +38,12 @@ class ChunkingSettings(BaseModel):
     """How documents are cut into passages."""
 
     chunk_tokens: int = Field(
-        160,
+        240,
         ge=32,
         le=8192,
         description="Largest chunk, in the model's tokens (title and heading included); "
-        "must not exceed the model's maximum sequence length.",
+        "must not exceed the model's maximum sequence length. 240 beat 160 on both real "
+        "manuals' tuning questions (MRR 0.34 -> 0.40 on Django's, 0.24 -> 0.27 on Git's).",
     )
     overlap_tokens: int = Field(
         32,
