@@ -55,8 +55,22 @@ def make_query(index: StoredIndex, embedder: Embedder, question: str) -> Query:
         frequencies=frequencies,
         total_chunks=index.chunk_count,
         vector=embedder.embed_batch([question])[0],
-        unknown=unknown_words(words, frequencies, embedder.count_tokens),
+        unknown=unknown_words(
+            [word for word in words if word not in _identifier_parts(question)],
+            frequencies,
+            embedder.count_tokens,
+        ),
     )
+
+
+def _identifier_parts(question: str) -> set[str]:
+    """Return the words inside tokens that hold digits: "gabc" of v2.1-14-gabc is an id."""
+    return {
+        word
+        for token in question.split()
+        if any(char.isdigit() for char in token)
+        for word in query_words(token)
+    }
 
 
 def unknown_words(

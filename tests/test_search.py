@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from index.search import make_query, search
@@ -59,4 +60,17 @@ def test_search_neighbours_stay_within_their_document(tmp_path: Path) -> None:
     hits = search(index, make_query(index, embedder, "pond freezes january"), top_k=2)
     other = next(hit for hit in hits if hit.chunk.source.endswith("other.txt"))
     assert "Llamas" not in other.chunk.text and "Ducks" not in other.chunk.text
+    index.close()
+
+
+def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    index = index_of(tmp_path, embedder)
+
+    def pieces(words: Sequence[str]) -> list[int]:  # every word unusual English
+        return [2] * len(words)
+
+    embedder.count_tokens = pieces  # type: ignore[method-assign]
+    query = make_query(index, embedder, "Do llamas graze on Bitbucket like v2.1-14-gabc?")
+    assert query.unknown == ("bitbucket",)
     index.close()
