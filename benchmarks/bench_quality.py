@@ -264,7 +264,8 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
     embedder = CachedEmbedder(load_embedder(settings), cache)
     report_, ms = timed(lambda: run_ingest(settings, embedder=embedder, rebuild=True))
     seconds = ms / 1000
-    bot = Citebot.load(settings, embedder=embedder)
+    # Questions are embedded for real: only document vectors come from the cache.
+    bot = Citebot.load(settings, embedder=embedder._inner)
     index = bot.index
     chunk_map = index.chunks(range(index.chunk_count))
     chunks = [chunk_map[i] for i in range(index.chunk_count)]

@@ -208,7 +208,12 @@ def _with_neighbours(centre: int, chunks: Mapping[int, Chunk]) -> Chunk:
 
 def _join_overlapping(first: str, second: str) -> str:
     """Append second to first, dropping the sentences second repeats from first's end."""
-    for size in range(min(len(first), len(second)), _MIN_OVERLAP - 1, -1):
-        if first.endswith(second[:size]) and (size == len(second) or second[size] in " \n"):
-            return first + second[size:]
+    if len(second) >= _MIN_OVERLAP:
+        head = second[:_MIN_OVERLAP]
+        at = first.find(head)
+        while at != -1:
+            size = len(first) - at  # first[at:] must be exactly where second starts
+            if second.startswith(first[at:]) and (size == len(second) or second[size] in " \n"):
+                return first + second[size:]
+            at = first.find(head, at + 1)
     return first + "\n" + second
