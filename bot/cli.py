@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     config_docs.add_argument("--readme", type=Path, help="README.md whose reference to update")
     doctor = commands.add_parser("doctor", help="check settings, tokens, index and data folder")
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.add_argument(
+        "--deep",
+        action="store_true",
+        help="also re-embed a sample of the index and run SQLite's integrity check (slower)",
+    )
 
     feedback = commands.add_parser("feedback", help="list or export 👍/👎 feedback from chat")
     feedback.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
@@ -280,7 +285,7 @@ def _serve(args: argparse.Namespace, settings: Settings, err: Console) -> int:
 def _doctor(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     from bot.doctor import all_well, run_checks  # noqa: PLC0415
 
-    checks = run_checks(settings)
+    checks = run_checks(settings, deep=args.deep)
     if args.json:
         print(
             json.dumps(

@@ -6,6 +6,8 @@ import os
 import tempfile
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.settings import Settings
 from index.embedder import (
     embedding_fingerprint,
@@ -15,7 +17,9 @@ from index.embedder import (
 )
 from index.errors import CitebotError
 from index.store import StoredIndex
-from ingest.pipeline import discover, hash_file, source_name
+from ingest.pipeline import discover, hash_file, misaligned, source_name, spread
+
+_DEEP_SAMPLE = 64  # chunks re-embedded by `doctor --deep`
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +187,56 @@ def check_writable(settings: Settings) -> list[Check]:
     return found
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    """Run every check."""
+def check_index_deeply(settings: Settings) -> list[Check]:
+    """Re-embed a sample of stored chunks and run SQLite's integrity check (loads the model)."""
+    from bot.engine import load_embedder  # noqa: PLC0415 (torch only for --deep)
+
+    try:
+        index = StoredIndex.open(settings.index_dir)
+    except CitebotError:
+        return []  # check_index has reported it
+    try:
+        found = []
+        damage = index.integrity_problems()
+        if damage:
+            found.append(
+                Check(
+                    "index integrity",
+                    "problem",
+                    f"SQLite finds {index.folder / 'chunks.sqlite'} damaged: {damage[0]}",
+                    "run `citebot ingest --rebuild`",
+                )
+            )
+        else:
+            found.append(_ok("index integrity", "SQLite integrity check passed"))
+        sample = spread(range(index.chunk_count), _DEEP_SAMPLE)
+        stored = index.chunks(sample)
+        vectors = np.vstack([index.vectors(i, 1) for i in sample])
+        wrong = misaligned(load_embedder(settings), [stored[i] for i in sample], vectors)
+        if wrong:
+            chunk, cosine = wrong[0]
+            found.append(
+                Check(
+                    "index vectors",
+                    "problem",
+                    f"{len(wrong)} of {len(sample)} sampled chunks have another passage's vector "
+                    f"(worst: {chunk.source}, {chunk.location}, cosine {cosine:.2f})",
+                    "run `citebot ingest --rebuild`",
+                )
+            )
+        else:
+            found.append(_ok("index vectors", f"{len(sample)} sampled chunks match their vectors"))
+        return found
+    finally:
+        index.close()
+
+
+def run_checks(settings: Settings, *, deep: bool = False) -> list[Check]:
+    """Run every check; deep ones re-embed a sample of the index."""
     return [
         check_model(settings),
         *check_index(settings),
+        *(check_index_deeply(settings) if deep else []),
         *check_tokens(settings),
         *check_writable(settings),
     ]

@@ -300,6 +300,15 @@ class StoredIndex:
             ).fetchall()
         return [(int(row[0]), float(row[1])) for row in rows]
 
+    def integrity_problems(self) -> list[str]:
+        """Run SQLite's integrity check on the chunk store; return what it finds wrong."""
+        with self._lock:
+            try:
+                rows = self._db.execute("PRAGMA integrity_check").fetchall()
+            except sqlite3.DatabaseError as exc:
+                return [str(exc)]
+        return [str(row[0]) for row in rows if row[0] != "ok"]
+
     def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
         """Count, for each term, the chunks that contain it."""
         unique = sorted(set(terms))

@@ -375,20 +375,35 @@ def check_alignment(
 ) -> None:
     """Re-embed a sample of newly embedded chunks and refuse to write if a vector is not theirs."""
     candidates = [i for i, chunk in enumerate(chunks) if chunk.source in fresh]
-    if not candidates:
-        return
-    picks = np.linspace(0, len(candidates) - 1, min(len(candidates), ALIGNMENT_SAMPLE))
-    sample = [candidates[round(float(pick))] for pick in picks]
-    again = embedder.embed_batch([chunks[i].embedding_text() for i in sample])
-    cosine = (again * vectors[sample]).sum(axis=1)
-    worst = int(np.argmin(cosine))
-    if cosine[worst] < _ALIGNED_COSINE:
-        chunk = chunks[sample[worst]]
+    sample = spread(candidates, ALIGNMENT_SAMPLE)
+    wrong = misaligned(embedder, [chunks[i] for i in sample], vectors[sample])
+    if wrong:
+        chunk, cosine = wrong[0]
         raise IndexCorruptError(
             f"the vector stored for {chunk.source} ({chunk.location}) is not that passage's "
-            f"(cosine {cosine[worst]:.2f}); the index was not changed. This is a bug in citebot: "
+            f"(cosine {cosine:.2f}); the index was not changed. This is a bug in citebot: "
             "please report it"
         )
+
+
+def spread(ids: Sequence[int], count: int) -> list[int]:
+    """Pick up to count ids evenly spaced from first to last."""
+    if not ids:
+        return []
+    picks = np.linspace(0, len(ids) - 1, min(len(ids), count))
+    return sorted({ids[round(float(pick))] for pick in picks})
+
+
+def misaligned(
+    embedder: Embedder, chunks: Sequence[Chunk], vectors: Vectors
+) -> list[tuple[Chunk, float]]:
+    """Re-embed chunks; return those whose stored vector (same row) is not theirs, worst first."""
+    if not chunks:
+        return []
+    again = embedder.embed_batch([chunk.embedding_text() for chunk in chunks])
+    cosine = (again * vectors).sum(axis=1)
+    wrong = [(chunk, float(c)) for chunk, c in zip(chunks, cosine, strict=True)]
+    return sorted((item for item in wrong if item[1] < _ALIGNED_COSINE), key=lambda item: item[1])
 
 
 def hash_file(path: Path) -> str:

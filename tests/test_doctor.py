@@ -84,3 +84,31 @@ def test_doctor_flags_unwritable_data_folder(real_index_dir: Path, tmp_path: Pat
     blocker.write_text("a file where a folder should be")
     found = by_name(Settings(sources=SOURCES, index_dir=real_index_dir, data_dir=blocker))
     assert found["data folder"][0] == "problem"
+
+
+@pytest.mark.model
+def test_doctor_deep_finds_vectors_stored_against_the_wrong_chunks(
+    real_index_dir: Path, tmp_path: Path
+) -> None:
+    import faiss
+    import numpy as np
+
+    from index.store import VECTORS, live_generation
+
+    copy = tmp_path / "index"
+    shutil.copytree(real_index_dir, copy)
+    settings = Settings(sources=SOURCES, index_dir=copy, data_dir=tmp_path / "data")
+    deep = {c.name: c for c in run_checks(settings, deep=True)}
+    assert deep["index vectors"].status == "ok", deep["index vectors"]
+    assert deep["index integrity"].status == "ok"
+
+    generation = live_generation(copy)
+    assert generation is not None
+    stored = faiss.read_index(str(generation / VECTORS))
+    vectors = stored.reconstruct_n(0, stored.ntotal)
+    shuffled = faiss.IndexFlatIP(vectors.shape[1])
+    shuffled.add(np.roll(vectors, 1, axis=0))  # every vector one chunk off
+    faiss.write_index(shuffled, str(generation / VECTORS))
+    deep = {c.name: c for c in run_checks(settings, deep=True)}
+    assert deep["index vectors"].status == "problem"
+    assert "citebot ingest --rebuild" in deep["index vectors"].fix
