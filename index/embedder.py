@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -15,14 +15,12 @@ import numpy.typing as npt
 from index.cpu_features import has_int8_dot_products
 from index.errors import ConfigError
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
 logger = logging.getLogger(__name__)
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
 Vectors = npt.NDArray[np.float32]
+TokenCounter = Callable[[Sequence[str]], list[int]]  # an Embedder's count_tokens
 
 
 class Embedder(Protocol):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from index.embedder import Embedder, Vectors
+from index.embedder import Embedder, TokenCounter, Vectors
 from index.lexical import query_words, stem
 from index.records import Chunk, Hit
 from index.store import StoredIndex
@@ -28,8 +28,6 @@ _COMMON_CAP = 5000
 # SQLite's BM25 costs about 1.3 µs a posting here: 10,000 postings bound it near 13 ms.
 _POSTINGS_BUDGET = 10_000
 _UNKNOWN_MIN_LETTERS = 4
-
-TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.embedder import TokenCounter
 from index.errors import ConfigError
 from index.records import Chunk
 from index.sentences import sentence_spans
 from ingest.document import Block, Document
-
-TokenCounter = Callable[[Sequence[str]], list[int]]
 
 _SECTION_LIMIT = 160
 _TITLE_LIMIT = 150
