@@ -281,7 +281,10 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
         answer, ms = timed(lambda q=q: bot.answer(q.question))
         latencies.append(ms)
         hits = bot.retrieve(q.question, top_k=DEPTH)
-        rank = first_hit([h.chunk.text for h in hits], q.expect) if q.expect else None
+        # What a hit shows: its passage (the chunk read with its neighbours, and the page's
+        # opening line); citebot before the opening line existed shows the chunk alone.
+        passages = [getattr(h, "passage", h.chunk.text) for h in hits]
+        rank = first_hit(passages, q.expect) if q.expect else None
         if q.expect:
             ranks.append(rank)
             quoted += holds(" ".join(x.text for x in answer.quotes), q.expect)

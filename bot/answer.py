@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from index.lexical import to_terms
+from index.lexical import inverse_document_frequency, to_terms
 from index.records import Hit
 from index.search import Query
 from index.sentences import sentence_spans
@@ -125,8 +124,7 @@ def _term_weights(query: Query) -> dict[str, float]:
     """Weight each question term by inverse document frequency, as BM25 does."""
     total, counts = query.total_chunks, query.frequencies
     return {
-        term: math.log(1 + (total - counts.get(term, 0) + 0.5) / (counts.get(term, 0) + 0.5))
-        for term in set(query.terms)
+        term: inverse_document_frequency(total, counts.get(term, 0)) for term in set(query.terms)
     }
 
 
@@ -137,7 +135,7 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
     headings = {_fold(part) for part in (chunk.title, *chunk.section.split(" › ")) if part}
     found = []
     offset = 0
-    for line in chunk.text.split("\n"):
+    for line in hit.passage.split("\n"):
         for start, end in sentence_spans(line):
             marker = _LIST_MARKER.match(line, start, end)
             begin = marker.end() if marker else start
@@ -194,4 +192,4 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
 
 def _cite(n: int, hit: Hit) -> Citation:
     chunk = hit.chunk
-    return Citation(n, chunk.title, chunk.source, chunk.location, chunk.text, hit.similarity)
+    return Citation(n, chunk.title, chunk.source, chunk.location, hit.passage, hit.similarity)

@@ -104,7 +104,7 @@ def evaluate(bot: Citebot, questions: Sequence[EvalQuestion]) -> EvalReport:
     results = []
     for item in questions:
         hits = bot.retrieve(item.question, top_k=max(_DEPTH, bot.settings.retrieval.top_k))
-        rank = next((hit.rank for hit in hits if _holds(hit.chunk.text, item.expect)), None)
+        rank = next((hit.rank for hit in hits if _holds(hit.passage, item.expect)), None)
         answer = bot.answer(item.question)
         results.append(
             QuestionResult(

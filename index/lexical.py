@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 
@@ -286,3 +287,8 @@ def _words(text: str) -> list[str]:
             continue
         words.append(word)
     return words
+
+
+def inverse_document_frequency(total_chunks: int, chunks_with_term: int) -> float:
+    """Weigh a term by how rare it is among the chunks, as BM25 does (never below zero)."""
+    return math.log(1 + (total_chunks - chunks_with_term + 0.5) / (chunks_with_term + 0.5))

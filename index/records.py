@@ -43,6 +43,14 @@ class Hit:
     score: float  # fused rank score used for ordering
     similarity: float  # cosine similarity of question and passage, in [-1, 1]
     rank: int  # 1-based position in the result list
+    # The document's opening line ("git-clean - Remove untracked files from the working tree")
+    # when the passage doesn't include it: what the page is about, often the answer itself.
+    lede: str = ""
+
+    @property
+    def passage(self) -> str:
+        """Return the text shown and quoted for this hit: the opening line, then the chunk."""
+        return f"{self.lede}\n{self.chunk.text}" if self.lede else self.chunk.text
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from index.embedder import Embedder, TokenCounter, Vectors
-from index.lexical import query_words, stem
+from index.lexical import inverse_document_frequency, query_words, stem
 from index.records import Chunk, Hit
+from index.sentences import sentence_spans
 from index.store import StoredIndex
 
 # Weight of the dense score in the fusion; BM25 gets the rest. Rank fusion (RRF) buried
@@ -28,6 +29,12 @@ _COMMON_CAP = 5000
 # SQLite's BM25 costs about 1.3 µs a posting here: 10,000 postings bound it near 13 ms.
 _POSTINGS_BUDGET = 10_000
 _UNKNOWN_MIN_LETTERS = 4
+_BM25_K1 = 1.2  # SQLite FTS5's
+_LEXICAL_FLOOR = 0.5  # share of the ideal keyword score that counts as a full match
+# A document's opening line is shown with passages from deeper in it when it is a summary,
+# not a paragraph: short enough to read at a glance, long enough to say something.
+_LEDE_MAX_CHARS = 240
+_LEDE_MIN_WORDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,14 @@ def unknown_words(
     return tuple(word for word, count in zip(candidates, pieces, strict=True) if count > 1)
 
 
+def _ideal_score(query: Query, terms: Sequence[str]) -> float:
+    """Return about what BM25 gives a passage that holds every term once."""
+    return (_BM25_K1 + 1) * sum(
+        inverse_document_frequency(query.total_chunks, query.frequencies.get(term, 0))
+        for term in set(terms)
+    )
+
+
 def _min_max(scores: dict[int, float]) -> dict[int, float]:
     if not scores:
         return {}
@@ -151,7 +166,11 @@ def search(
     lexical = dict(index.search_lexical(terms, pool))
     similarity |= index.similarities(query.vector, sorted(lexical.keys() - similarity.keys()))
     dense_part = _min_max(similarity)
-    lexical_max = max(lexical.values(), default=0.0)
+    # Keyword scores are scaled by the best a passage could score for this question, not only
+    # by the best any passage did: when only common words match, that match isn't inflated to
+    # full weight over the dense score (recall@5 +0.03 to +0.06 on both tuning halves).
+    best_possible = _LEXICAL_FLOOR * _ideal_score(query, terms)
+    lexical_max = max(max(lexical.values(), default=0.0), best_possible)
     fused = {
         chunk_id: dense_weight * dense_part[chunk_id]
         + (1 - dense_weight) * (lexical.get(chunk_id, 0.0) / lexical_max if lexical_max else 0.0)
@@ -173,15 +192,28 @@ def search(
         for i in range(max(0, centre - _NEIGHBOURS), centre + _NEIGHBOURS + 1)
     }
     chunks = index.chunks(sorted(around))
-    return [
-        Hit(
-            chunk=_with_neighbours(chunk_id, chunks),
-            score=fused[chunk_id],
-            similarity=similarity[chunk_id],
-            rank=rank,
-        )
-        for rank, chunk_id in enumerate(centres, start=1)
-    ]
+    # A document's chunks have consecutive ids, so its first chunk is position places back.
+    firsts = {c: c - chunks[c].position for c in centres if chunks[c].position > _NEIGHBOURS}
+    chunks |= index.chunks(sorted(set(firsts.values()) - chunks.keys()))
+    hits = []
+    for rank, chunk_id in enumerate(centres, start=1):
+        passage = _with_neighbours(chunk_id, chunks)
+        lede = _lede(passage, chunks.get(firsts.get(chunk_id, -1)))
+        hits.append(Hit(passage, fused[chunk_id], similarity[chunk_id], rank, lede))
+    return hits
+
+
+def _lede(passage: Chunk, first: Chunk | None) -> str:
+    """Return the opening line of the passage's document when it summarises the page, else ""."""
+    if first is None or first.source != passage.source or first.position != 0:
+        return ""
+    line = first.text.split("\n", 1)[0].strip()
+    if len(line) > _LEDE_MAX_CHARS:
+        spans = sentence_spans(line)
+        line = line[: spans[0][1]] if spans else ""
+    if len(line) > _LEDE_MAX_CHARS or len(line.split()) < _LEDE_MIN_WORDS or line in passage.text:
+        return ""
+    return line
 
 
 def _with_neighbours(centre: int, chunks: Mapping[int, Chunk]) -> Chunk:

@@ -74,3 +74,17 @@ def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> 
     query = make_query(index, embedder, "Do llamas graze on Bitbucket like v2.1-14-gabc?")
     assert query.unknown == ("bitbucket",)
     index.close()
+
+
+def test_a_passage_deep_in_a_document_carries_its_opening_line(tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    index = index_of(tmp_path, embedder)
+    hits = search(index, make_query(index, embedder, "ducks nest beside the pond"), top_k=3)
+    deep = next(hit for hit in hits if "Ducks nest" in hit.chunk.text)
+    assert deep.chunk.position > 1  # far enough in that its window leaves the start out
+    assert deep.lede == "Llamas graze on the upper meadow every morning."
+    assert deep.passage.startswith(deep.lede + "\n") and deep.lede not in deep.chunk.text
+    near = search(index, make_query(index, embedder, "shepherd counts at noon"), top_k=1)[0]
+    assert near.lede == ""  # its window already holds the opening line: said once
+    assert near.passage == near.chunk.text
+    index.close()
