@@ -211,7 +211,7 @@ def _pdf_blocks(path: Path, raw: bytes) -> tuple[Block, ...]:
     import io  # noqa: PLC0415
 
     from pypdf import PdfReader  # noqa: PLC0415 (only PDF ingests pay for the import)
-    from pypdf.errors import PdfReadError  # noqa: PLC0415
+    from pypdf.errors import DependencyError, LimitReachedError, PyPdfError  # noqa: PLC0415
 
     try:
         reader = PdfReader(io.BytesIO(raw))
@@ -220,7 +220,15 @@ def _pdf_blocks(path: Path, raw: bytes) -> tuple[Block, ...]:
         pages = [page.extract_text() or "" for page in reader.pages]
     except SkippedFile:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except DependencyError as exc:  # AES encryption needs the optional cryptography package
+        raise SkippedFile(
+            path, "the PDF is encrypted (AES); save an unlocked copy, or pip install cryptography"
+        ) from exc
+    except LimitReachedError as exc:
+        raise SkippedFile(
+            path, f"the PDF expands past the decompression limit ({exc}); is it a zip bomb?"
+        ) from exc
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SkippedFile(path, f"not a readable PDF ({exc}); re-export it") from exc
     blocks: list[Block] = []
     for number, page_text in enumerate(pages, start=1):

@@ -90,14 +90,23 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
             here = Path(folder)
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
             for name in list(subfolders):
-                if (here / name).is_symlink() and not _inside(here / name, boundary):
+                if not _is_utf8(name):
+                    subfolders.remove(name)
+                    ignored.append(
+                        f"skipped {_printable(here / name)}: its name is not valid UTF-8; rename it"
+                    )
+                elif (here / name).is_symlink() and not _inside(here / name, boundary):
                     subfolders.remove(name)
                     ignored.append(f"skipped {here / name}: it links outside {root}")
             for name in sorted(names):
                 path = here / name
                 if name.startswith("."):
                     continue
-                if not _inside(path, boundary):
+                if not _is_utf8(name):
+                    ignored.append(
+                        f"skipped {_printable(path)}: its name is not valid UTF-8; rename it"
+                    )
+                elif not _inside(path, boundary):
                     ignored.append(f"skipped {path}: it links outside {root}")
                 elif not path.is_file():
                     continue
@@ -106,6 +115,20 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
                 else:
                     ignored.append(f"ignored {path}: not .txt, .md, .html or .pdf")
     return sorted(set(found)), ignored
+
+
+def _is_utf8(name: str) -> bool:
+    """Tell whether a file name decoded cleanly (Python keeps other bytes as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(path: Path) -> str:
+    """Show a path whose name holds bytes that are not UTF-8, as \\xff escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _inside(path: Path, boundary: Path) -> bool:
@@ -258,17 +281,24 @@ def _ingest_locked(
             kept[item.source] = (dataclasses.replace(record, source=item.source), chunks, vectors)
             unchanged += 1
             continue
+        if embedder is None:
+            embedder = load_embedder()
         try:
             document, notes = load_document(item.path, item.source, max_bytes=max_file_bytes)
+            chunks = chunk_document(
+                document,
+                embedder.count_tokens,
+                max_tokens=chunk_tokens,
+                overlap_tokens=overlap_tokens,
+            )
         except SkippedFile as exc:
             skipped.append(str(exc))
             continue
+        except Exception as exc:  # one bad file never stops the rest
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            skipped.append(f"skipped {item.path}: it could not be read ({reason})")
+            continue
         warnings.extend(notes)
-        if embedder is None:
-            embedder = load_embedder()
-        chunks = chunk_document(
-            document, embedder.count_tokens, max_tokens=chunk_tokens, overlap_tokens=overlap_tokens
-        )
         record = IndexedDocument(document.source, document.title, item.raw_hash, len(chunks))
         fresh[item.source] = (record, chunks)
         if item.source in old:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -292,3 +293,71 @@ def test_ingest_skips_hidden_files(
     texts = " ".join(chunk.text for chunk in index.chunks(range(index.chunk_count)).values())
     index.close()
     assert "xoxb" not in texts
+
+
+def _pdf_with_a_decompression_bomb(path: Path) -> None:
+    """Write a small PDF whose font map inflates past pypdf's decompression limit."""
+    import zlib
+
+    import pypdf.filters
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, StreamObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    bomb = StreamObject()
+    bomb._data = zlib.compress(b" " * (pypdf.filters.ZLIB_MAX_OUTPUT_LENGTH + 1), 9)
+    bomb[NameObject("/Filter")] = NameObject("/FlateDecode")
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/ToUnicode"): writer._add_object(bomb),
+        }
+    )
+    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    content = StreamObject()
+    content._data = b"BT /F1 12 Tf 10 10 Td (hello) Tj ET"
+    page[NameObject("/Contents")] = writer._add_object(content)
+    with path.open("wb") as out:
+        writer.write(out)
+
+
+def test_ingest_skips_hostile_files_and_ingests_the_rest(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    _pdf_with_a_decompression_bomb(corpus / "bomb.pdf")
+    # AES-256 with an empty user password: readable only with the optional cryptography package.
+    shutil.copyfile(Path(__file__).parent / "data" / "aes-encrypted.pdf", corpus / "aes.pdf")
+    (corpus / os.fsdecode(b"caf\xe9.txt")).write_text("Latin-1 named file about ferries.\n")
+    (corpus / os.fsdecode(b"old\xff")).mkdir()
+    (corpus / os.fsdecode(b"old\xff") / "inside.txt").write_text("Inside a badly named folder.\n")
+    report = run(corpus, tmp_path / "index", fake_embedder)
+    assert report.added == 5  # every good file
+    reasons = "\n".join(report.skipped)
+    assert "bomb.pdf: the PDF expands past the decompression limit" in reasons
+    assert "aes.pdf: the PDF is encrypted (AES)" in reasons
+    names = [w for w in report.warnings if "not valid UTF-8" in w]
+    assert any("caf\\xe9.txt" in w for w in names) and any("old\\xff" in w for w in names)
+    index = StoredIndex.open(tmp_path / "index")
+    assert len(index.documents()) == 5
+    index.close()
+
+
+def test_ingest_turns_any_loader_failure_into_a_skipped_file(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.loaders import load_document as real_load
+
+    def load_document(path: Path, source: str, *, max_bytes: int) -> object:
+        if path.name.startswith("001"):  # stands in for a parser bug nobody has met yet
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_load(path, source, max_bytes=max_bytes)
+
+    monkeypatch.setattr("ingest.pipeline.load_document", load_document)
+    report = run(corpus, tmp_path / "index", fake_embedder)
+    assert report.added == 4
+    assert len(report.skipped) == 1
+    assert "it could not be read (RecursionError: maximum recursion depth" in report.skipped[0]
