@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space and a
-# character that can start a sentence.
-_BOUNDARY = re.compile(r"""[.!?…]+["”’')\]]*(?=\s+["“‘(\[]?[A-Z0-9])""")
+# character that can start a sentence. A run is only tried from its first character and never
+# given back (possessive), so a line of 40,000 dots costs linear time, not quadratic.
+_BOUNDARY = re.compile(r"""(?<![.!?…])[.!?…]++["”’')\]]*+(?=\s+["“‘(\[]?[A-Z0-9])""")
 _ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -62,8 +63,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     start = 0
     for match in _BOUNDARY.finditer(text):
         end = match.end()
-        word = text[start : match.start()].rsplit(None, 1)[-1:] or [""]
-        token = word[0].lstrip("(\"“‘'").lower()
+        token = _word_before(text, start, match.start()).lstrip("(\"“‘'").lower()
         if match.group()[0] == "." and (
             token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
         ):
@@ -72,6 +72,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = end
     _append(spans, text, start, len(text))
     return spans
+
+
+def _word_before(text: str, start: int, end: int) -> str:
+    """Return the word ending at end (not before start), looking back only as far as it goes."""
+    begin = end
+    while begin > start and not text[begin - 1].isspace():
+        begin -= 1
+    return text[begin:end]
 
 
 def _append(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -111,6 +112,9 @@ class _VisibleText(HTMLParser):
         self.title = ""
         self.blocks: list[HtmlBlock] = []
         self._stack: list[tuple[str, bool]] = []  # (tag, hides its content)
+        # How many of each tag are open: an end tag with none open costs nothing, where a scan
+        # of the stack made a page of unmatched end tags quadratic.
+        self._open: Counter[str] = Counter()
         self._hidden_depth = 0  # open elements that hide their content
         self._buffer: list[str] = []
         self._linked: list[str] = []  # the part of the buffer inside <a>
@@ -141,6 +145,7 @@ class _VisibleText(HTMLParser):
             or bool(classes & _HIDDEN_CLASSES)
         )
         self._stack.append((tag, hides))
+        self._open[tag] += 1
         self._hidden_depth += hides
         if tag in _HEADINGS:
             self._heading.append(_HEADINGS[tag])
@@ -154,10 +159,13 @@ class _VisibleText(HTMLParser):
             self._in_title = False
         if tag in _BLOCKS:
             self._flush(closing=tag)
-        # Malformed pages close tags out of order: pop back to the matching open tag, if any.
+        if not self._open[tag]:
+            return  # a stray end tag
+        # Malformed pages close tags out of order: pop back to the matching open tag.
         for depth in range(len(self._stack) - 1, -1, -1):
             if self._stack[depth][0] == tag:
                 for open_tag, hides in self._stack[depth:]:
+                    self._open[open_tag] -= 1
                     self._hidden_depth -= hides
                     if open_tag in _HEADINGS and self._heading:
                         self._heading.pop()

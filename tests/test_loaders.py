@@ -193,3 +193,39 @@ def test_load_large_file_under_limit_is_read_whole(tmp_path: Path) -> None:
     document, _ = load_document(path, "big.txt", max_bytes=LIMIT)
     assert len(document.blocks) == 50_000
     assert document.blocks[-1].text == "Paragraph number 49999 says something."
+
+
+# Inputs that took quadratic time (issue 16): at these sizes linear code takes seconds and the
+# old code tens of minutes, so the deadline detects a hang; it is not a speed measurement.
+_HOSTILE_LOAD = """
+import sys
+from pathlib import Path
+from ingest.loaders import load_document
+from index.sentences import sentence_spans
+folder = Path(sys.argv[1])
+(folder / "dots.txt").write_text("Dots follow. " + "." * 400_000)
+(folder / "stray.html").write_text("<title>Stray</title>" + "<p>x</b>" * 100_000)
+dots, _ = load_document(folder / "dots.txt", "dots.txt", max_bytes=10**8)
+stray, _ = load_document(folder / "stray.html", "stray.html", max_bytes=10**8)
+dots_text = "".join(block.text for block in dots.blocks)
+stray_text = "".join(block.text for block in stray.blocks)
+print(len(sentence_spans("." * 400_000)), len(dots_text), stray_text.count("x"))
+"""
+
+
+def test_pathological_text_and_html_load_in_linear_time(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _HOSTILE_LOAD, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parent.parent,
+        check=True,
+    )
+    sentences, dots_length, xs = map(int, done.stdout.split())
+    assert sentences == 1
+    assert dots_length >= 400_000  # nothing lost
+    assert xs == 100_000  # every paragraph's text kept
