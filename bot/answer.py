@@ -18,6 +18,8 @@ _QUOTE_FROM_PASSAGES = 3
 _MAX_ANSWER_CHARS = 900
 _MIN_QUOTE_WORDS = 4
 _SHORT_QUOTE_WORDS = 15
+# A "sentence" without punctuation can run for pages: a quote shows its start, cut at a word.
+_MAX_QUOTE_CHARS = 600
 # A list item's marker ("- ", "•", "3) ") is layout, not part of the sentence quoted.
 _LIST_MARKER = re.compile(r"(?:[-*+]\s+|[•▪◦‣⁃·]\s*|\d{1,3}[.)]\s+)+")
 
@@ -139,7 +141,7 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
         for start, end in sentence_spans(line):
             marker = _LIST_MARKER.match(line, start, end)
             begin = marker.end() if marker else start
-            text = line[begin:end]
+            text = _clip(line[begin:end])
             if not text or _fold(text) in headings or text.rstrip("”\"’' ").endswith("?"):
                 continue  # a heading or a question restated in the text does not answer
             terms = set(to_terms(text))
@@ -151,6 +153,13 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
             found.append(_Candidate(hit, offset + begin, text, score, coverage))
         offset += len(line) + 1
     return found
+
+
+def _clip(text: str) -> str:
+    if len(text) <= _MAX_QUOTE_CHARS:
+        return text
+    cut = text[:_MAX_QUOTE_CHARS].rsplit(" ", 1)[0] or text[:_MAX_QUOTE_CHARS]
+    return cut + "…"
 
 
 def _fold(text: str) -> str:

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question (builds the index on first use)")
     ask.add_argument("question", nargs="+", help="the question, quoted or not")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
-    ask.add_argument("-k", "--top-k", type=int, help="passages to retrieve")
+    ask.add_argument("-k", "--top-k", type=_passage_count, help="passages to retrieve (1-100)")
 
     commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP, see README)")
     commands.add_parser("discord", help="run the Discord bot (see README)")
@@ -195,6 +195,17 @@ def _ingest(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     return 0
 
 
+def _passage_count(value: str) -> int:
+    """Parse -k: a whole number of passages within the setting's bounds."""
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= count <= 100:
+        raise argparse.ArgumentTypeError(f"{count} is out of range; pick 1 to 100")
+    return count
+
+
 def _load_bot(settings: Settings, err: Console) -> Citebot:
     from bot.engine import Citebot  # noqa: PLC0415
     from index.store import live_generation  # noqa: PLC0415
@@ -226,10 +237,14 @@ def _load_bot(settings: Settings, err: Console) -> Citebot:
 
 def _ask(args: argparse.Namespace, settings: Settings, err: Console) -> int:
 
-    if args.top_k:
+    from bot.engine import clean_question  # noqa: PLC0415
+
+    # Checked before the model loads: a bad question or -k fails in a moment, not seconds.
+    question = clean_question(" ".join(args.question), settings.retrieval.max_question_chars)
+    if args.top_k is not None:
         settings.retrieval.top_k = args.top_k
     bot = _load_bot(settings, err)
-    answer = bot.answer(" ".join(args.question))
+    answer = bot.answer(question)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:

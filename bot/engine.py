@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from index.store import StoredIndex, live_generation
 from ingest.pipeline import IngestReport, Progress, ingest
 
 logger = logging.getLogger(__name__)
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def expected_spec(settings: Settings, embedder: Embedder) -> IndexSpec:
@@ -101,6 +104,19 @@ def _ingest_embedder(settings: Settings, embedder: Embedder | None, distributed:
     )
 
 
+def clean_question(question: str, limit: int) -> str:
+    """Return the question with its whitespace folded, or say why it can't be asked."""
+    # A lone surrogate (from a broken client or a terminal paste) can't be encoded anywhere on.
+    question = " ".join(_SURROGATES.sub("\ufffd", question).split())
+    if not question:
+        raise QuestionError("the question is empty; ask something about the documents")
+    if len(question) > limit:
+        raise QuestionError(
+            f"the question is {len(question)} characters long; keep it under {limit}"
+        )
+    return question
+
+
 class Citebot:
     """A loaded model and index, answering questions; safe to share between threads."""
 
@@ -168,14 +184,7 @@ class Citebot:
 
     def answer(self, question: str) -> Answer:
         """Answer a question with quoted, cited sentences, or say the sources don't cover it."""
-        question = " ".join(question.split())
-        limit = self.settings.retrieval.max_question_chars
-        if not question:
-            raise QuestionError("the question is empty; ask something about the documents")
-        if len(question) > limit:
-            raise QuestionError(
-                f"the question is {len(question)} characters long; keep it under {limit}"
-            )
+        question = clean_question(question, self.settings.retrieval.max_question_chars)
         index = self.index  # one generation for the whole question, even if a switch happens
         query = make_query(index, self.embedder, question)
         hits = search(index, query, top_k=self.settings.retrieval.top_k)

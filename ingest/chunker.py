@@ -16,6 +16,10 @@ from ingest.document import Block, Document
 _SECTION_LIMIT = 160
 _TITLE_LIMIT = 150
 _MIN_BUDGET = 16
+# WordPiece reads any word over 100 characters as one [UNK] token, so a 2 MB "word" would fit a
+# 240-token chunk whole. Counting at least one token per this many characters caps every chunk
+# near 240 x 12 characters whatever the input (ordinary text runs 4-5 characters a token).
+_MAX_CHARS_PER_TOKEN = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,7 @@ def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) ->
                     number,
                 )
             )
-    counts = count_tokens([text for text, *_ in spans])
+    counts = _sized([text for text, *_ in spans], count_tokens)
     pieces: list[_Piece] = []
     for (text, start, end, number), tokens in zip(spans, counts, strict=True):
         if tokens <= budget:
@@ -134,7 +138,7 @@ def _split_long(
 ) -> list[_Piece]:
     """Cut a sentence longer than the budget at word boundaries, so nothing is truncated."""
     words = text.split(" ")
-    counts = count_tokens(words)
+    counts = _sized(words, count_tokens)
     pieces: list[_Piece] = []
     current: list[str] = []
     used = 0
@@ -147,13 +151,22 @@ def _split_long(
             step = max(1, len(word) * budget // (tokens + 1))
             for offset in range(0, len(word), step):
                 part = word[offset : offset + step]
-                pieces.append(_Piece(part, count_tokens([part])[0], start, end, block))
+                pieces.append(_Piece(part, _sized([part], count_tokens)[0], start, end, block))
             continue
         current.append(word)
         used += tokens
     if current:
         pieces.append(_Piece(" ".join(current), used, start, end, block))
     return pieces
+
+
+def _sized(texts: list[str], count_tokens: TokenCounter) -> list[int]:
+    """Count tokens, but never fewer than one per _MAX_CHARS_PER_TOKEN characters."""
+    counts = count_tokens(texts)
+    return [
+        max(tokens, -(-len(text) // _MAX_CHARS_PER_TOKEN))
+        for text, tokens in zip(texts, counts, strict=True)
+    ]
 
 
 def _pack(pieces: Sequence[_Piece], budget: int, overlap_tokens: int) -> list[list[_Piece]]:

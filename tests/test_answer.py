@@ -102,3 +102,12 @@ def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names
     assert compose_answer(detail, HITS, min_similarity=0.3).found
     plain = query("How many hours do cats sleep?", {"many": 0})
     assert compose_answer(plain, HITS, min_similarity=0.3).found
+
+
+def test_a_quote_never_grows_with_an_endless_sentence() -> None:
+    endless = "Cats sleep " + " ".join(["and sleep"] * 5000)  # 45 KB, no full stop
+    answer = compose("How many hours do cats sleep?", [hit(1, endless, 0.6)])
+    assert answer.found
+    quote = answer.quotes[0].text
+    assert len(quote) <= 601 and quote.endswith("…")
+    assert endless.startswith(quote[:-1])  # what is shown is verbatim, cut at a word

@@ -105,3 +105,13 @@ def test_chunk_document_property_fits_and_keeps_every_word(
     assert all(n <= max_tokens for n in words([c.embedding_text() for c in chunks]))
     chunked_words = {w for c in chunks for w in c.text.split()}
     assert {w for t in texts for w in t.split()} <= chunked_words
+
+
+def test_chunks_stay_small_when_words_are_megabytes_long(real_embedder) -> None:  # type: ignore[no-untyped-def]
+    # WordPiece reads each of these as one [UNK] token: counted in tokens alone, all five
+    # would fit in one 10 MB chunk.
+    words = [letter * 2_000_000 for letter in "abcde"]
+    document = Document("huge.txt", "Huge", (Block(" ".join(words), False, "line", 1, 1),), "h")
+    chunks = chunk_document(document, real_embedder.count_tokens, max_tokens=240, overlap_tokens=32)
+    assert max(len(chunk.text) for chunk in chunks) <= 240 * 12
+    assert sum(len(chunk.text.replace(" ", "").replace("\n", "")) for chunk in chunks) >= 10_000_000

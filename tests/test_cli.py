@@ -149,3 +149,29 @@ def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot read nope.jsonl")
     assert "Traceback" not in result.stderr
+
+
+def test_ask_checks_the_question_and_k_before_loading_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # No index and no sources: reaching the model or the index would fail differently.
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("CITEBOT_SOURCES", str(tmp_path / "missing"))
+    assert main(["ask", "x" * 5000]) == 1
+    err = capsys.readouterr().err
+    assert "the question is 5000 characters long" in err and err.count("\n") == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ask", "-k", "-1", "what is SB 1047?"])
+    assert exit_info.value.code == 2
+    assert "-1 is out of range; pick 1 to 100" in capsys.readouterr().err
+    assert not (tmp_path / "index").exists()
+
+
+def test_ask_answers_a_question_holding_a_lone_surrogate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], real_index_dir: Path
+) -> None:
+    use_index(monkeypatch, real_index_dir)
+    assert main(["ask", "--json", "Which universities belong to the AI Alliance?\udcff"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["question"].endswith("Alliance?\ufffd")
+    assert answer["found"]

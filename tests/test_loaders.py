@@ -229,3 +229,29 @@ def test_pathological_text_and_html_load_in_linear_time(tmp_path: Path) -> None:
     assert sentences == 1
     assert dots_length >= 400_000  # nothing lost
     assert xs == 100_000  # every paragraph's text kept
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_wide_unicode_with_a_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "wide.txt"
+    text = "Wide notes\n\nThe café opens at seven.\n"
+    bom = {"utf-16-be": "\ufeff"}.get(encoding, "")  # the -be codec writes no mark of its own
+    path.write_bytes((bom + text).encode(encoding))
+    document, _ = load_document(path, "wide.txt", max_bytes=LIMIT)
+    assert document.title == "Wide notes"
+    assert "The café opens at seven." in [block.text for block in document.blocks]
+
+
+@pytest.mark.parametrize("name", ["ansi.txt", "ansi.md", "ansi.html"])
+def test_escape_sequences_and_control_characters_never_reach_the_text(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(
+        "Terminal notes\n\nThe \x1b[31mred\x1b[0m light\x07 means stop.\x1b]0;pwned\x07\x1b[2J\n"
+    )
+    document, _ = load_document(path, name, max_bytes=LIMIT)
+    text = "\n".join(block.text for block in document.blocks)
+    assert "The red light means stop." in text
+    assert not any(ord(char) < 32 and char not in "\t\n" for char in text)
+    assert "\x1b" not in text and "pwned" not in text
