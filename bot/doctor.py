@@ -107,7 +107,7 @@ def _check_sources(settings: Settings, indexed: dict[str, str]) -> Check:
         files, _ = discover([settings.sources])
     except CitebotError as exc:
         return Check("sources", "problem", str(exc), "set CITEBOT_SOURCES to your documents")
-    current = {source_name(path): hash_file(path) for path in files}
+    current = {source_name(path, [settings.sources]): hash_file(path) for path in files}
     added = len(current.keys() - indexed.keys())
     removed = len(indexed.keys() - current.keys())
     changed = sum(1 for s in current.keys() & indexed.keys() if current[s] != indexed[s])

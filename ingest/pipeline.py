@@ -139,13 +139,20 @@ def _inside(path: Path, boundary: Path) -> bool:
         return False
 
 
-def source_name(path: Path) -> str:
-    """Name a file as the index records it: relative to the working folder when inside it."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+def source_name(path: Path, roots: Sequence[Path]) -> str:
+    """Name a file as the index and its readers see it: "sources/guide/intro.md".
+
+    The name is the sources folder's own name and the path inside it, so citations never show
+    where the server keeps the files (/srv/app/…) and the index survives a move of the folder.
+    """
+    absolute = path.absolute()
+    for root in roots:
+        top = root.absolute()
+        if top == absolute:
+            return top.name  # a single file ingested on its own
+        if absolute.is_relative_to(top):
+            return (Path(top.name) / absolute.relative_to(top)).as_posix()
+    return absolute.name
 
 
 @contextmanager
@@ -262,7 +269,15 @@ def _ingest_locked(
 ) -> IngestReport:
     old = previous.documents() if previous is not None else {}
     by_hash = {record.content_hash: (record, first) for record, first in old.values()}
-    sources = [_Source(path, source_name(path), hash_file(path)) for path in files]
+    sources = [_Source(path, source_name(path, roots), hash_file(path)) for path in files]
+    named: dict[str, Path] = {}
+    for item in sources:
+        other = named.setdefault(item.source, item.path)
+        if other != item.path:
+            raise SourcesError(
+                f"{other} and {item.path} would both be cited as {item.source}; "
+                "ingest their common parent folder instead, or rename one folder"
+            )
 
     skipped: list[str] = []
     warnings: list[str] = list(ignored)

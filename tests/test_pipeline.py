@@ -361,3 +361,38 @@ def test_ingest_turns_any_loader_failure_into_a_skipped_file(
     assert report.added == 4
     assert len(report.skipped) == 1
     assert "it could not be read (RecursionError: maximum recursion depth" in report.skipped[0]
+
+
+def test_sources_are_named_from_their_folder_never_the_server_path(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    folder = tmp_path / "srv" / "app" / "handbook"
+    (folder / "guides").mkdir(parents=True)
+    (folder / "guides" / "intro.md").write_text("# Intro\n\nThe office opens at nine.\n")
+    (folder / "faq.txt").write_text("FAQ\n\nParking is behind the building.\n")
+    run(folder.absolute(), tmp_path / "index", fake_embedder)
+    index = StoredIndex.open(tmp_path / "index")
+    names = set(index.documents())
+    chunk_sources = {chunk.source for chunk in index.chunks(range(index.chunk_count)).values()}
+    index.close()
+    assert names == chunk_sources == {"handbook/guides/intro.md", "handbook/faq.txt"}
+
+
+def test_two_folders_that_would_cite_the_same_name_are_refused(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    for team in ("a", "b"):
+        (tmp_path / team / "docs").mkdir(parents=True)
+        (tmp_path / team / "docs" / "readme.txt").write_text(f"Team {team}\n\nNotes of {team}.\n")
+    with pytest.raises(SourcesError, match="would both be cited as docs/readme.txt"):
+        ingest(
+            [tmp_path / "a" / "docs", tmp_path / "b" / "docs"],
+            tmp_path / "index",
+            model="fake",
+            fingerprint="fake-1",
+            load_embedder=lambda: fake_embedder,
+            chunk_tokens=80,
+            overlap_tokens=10,
+            max_file_bytes=10_000_000,
+        )
+    assert not (tmp_path / "index").exists() or live_generation(tmp_path / "index") is None
