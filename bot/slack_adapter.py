@@ -7,10 +7,14 @@ Pure converters (`question_from_event`, `to_slack_messages`) and one wiring func
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import hashlib
+import hmac
 import logging
 import re
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,6 +258,8 @@ class SlackBot:
 
     def _on_mention(self, event: dict[str, Any], client: WebClient) -> None:
         channel = event.get("channel", "")
+        if not _replyable(event):
+            return
         messages = self._reply(
             question_from_event(event.get("text", "")), user=event.get("user", ""), channel=channel
         )
@@ -263,6 +269,8 @@ class SlackBot:
     def _on_message(self, event: dict[str, Any], client: WebClient) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
             return  # only people's direct messages; channel messages need a mention
+        if not _replyable(event):
+            return
         channel = event.get("channel", "")
         messages = self._reply(
             question_from_event(event.get("text", "")), user=event.get("user", ""), channel=channel
@@ -294,17 +302,126 @@ class SlackBot:
                 logger.warning("feedback receipt failed: %s", exc.response.get("error"))
 
 
+MAX_BODY_BYTES = 1 << 20  # Slack's payloads are a few KB
+_REPLAY_WINDOW = 300  # seconds: Slack's signatures are accepted for five minutes
+_client: contextvars.ContextVar[str] = contextvars.ContextVar("slack_client", default="?")
+
+
+def _replyable(event: dict[str, Any]) -> bool:
+    """Tell whether an event names where to answer; log and drop it when it doesn't."""
+    if isinstance(event.get("channel"), str) and event["channel"]:
+        return True
+    logger.warning("ignoring a %s event without a channel to answer in", event.get("type"))
+    return False
+
+
 class ThreadedSlackRequestHandler(SlackRequestHandler):
-    """bolt's ASGI adapter, dispatching in a worker thread so the event loop never blocks."""
+    """bolt's ASGI adapter, guarded: bounded, authenticated and well-formed before bolt parses.
+
+    The body is read only up to a cap, its signature checked over the raw bytes, replays of a
+    seen signature dropped, and its shape checked; anything else gets a 4xx and one log line a
+    minute per client and reason, never a traceback. bolt then runs in a worker thread so the
+    event loop never blocks.
+    """
+
+    def __init__(self, app: App, path: str, signing_secret: str) -> None:
+        super().__init__(app, path=path)
+        self._secret = signing_secret.encode()
+        self._seen: dict[str, float] = {}  # signature -> when it was first accepted
+        self._logged: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    async def __call__(
+        self, scope: Any, receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
+        """Remember which client sent the request, for the rejection log."""
+        client = scope.get("client") if isinstance(scope, dict) else None
+        _client.set(str(client[0]) if client else "?")
+        await super().__call__(scope, receive, send)
 
     async def dispatch(self, request: AsgiHttpRequest) -> Any:
-        """Run the synchronous bolt app off the event loop."""
-        bolt_request = BoltRequest(
-            body=await request.get_raw_body(),
-            query=request.query_string,
-            headers=request.get_headers(),
-        )
+        """Check the request, then run the synchronous bolt app off the event loop."""
+        headers = request.get_headers()
+        declared = str(headers.get("content-length", "0"))
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            return self._reject(413, "body over 1 MB (or a bad Content-Length)")
+        body = await _read_capped(request, MAX_BODY_BYTES)
+        if body is None:
+            return self._reject(413, "body over 1 MB")
+        if not self._signed(body, headers):
+            return self._reject(401, "bad or stale signature")
+        signature = str(headers.get("x-slack-signature", ""))
+        if not self._first_time(signature):
+            logger.info("ignoring a replayed request")
+            return BoltResponse(status=200, body="")
+        try:
+            bolt_request = BoltRequest(
+                body=body.decode("utf-8"), query=request.query_string, headers=headers
+            )
+        except Exception:  # bolt parses as it builds: bad UTF-8, JSON, or a JSON list
+            return self._reject(400, "body is not valid JSON or form data")
+        problem = _malformed(bolt_request.body)
+        if problem:
+            return self._reject(400, problem)
         return await asyncio.to_thread(self.app.dispatch, bolt_request)
+
+    def _signed(self, body: bytes, headers: Mapping[str, Any]) -> bool:
+        """Check Slack's signature over the raw bytes, and that it is under five minutes old."""
+        stamp = str(headers.get("x-slack-request-timestamp", ""))
+        signature = str(headers.get("x-slack-signature", ""))
+        if not stamp.isdigit() or abs(time.time() - int(stamp)) > _REPLAY_WINDOW:
+            return False
+        base = b"v0:" + stamp.encode() + b":" + body
+        expected = "v0=" + hmac.new(self._secret, base, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
+
+    def _first_time(self, signature: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            for seen, when in list(self._seen.items()):
+                if now - when > _REPLAY_WINDOW:
+                    del self._seen[seen]
+            if signature in self._seen:
+                return False
+            self._seen[signature] = now
+            return True
+
+    def _reject(self, status: int, reason: str) -> BoltResponse:
+        client = _client.get()
+        now = time.monotonic()
+        with self._lock:
+            last = self._logged.get((client, reason))
+            if last is None or now - last > 60:
+                self._logged[(client, reason)] = now
+                logger.warning("rejected a request from %s: %s (HTTP %d)", client, reason, status)
+        return BoltResponse(status=status, body=reason)
+
+
+async def _read_capped(request: AsgiHttpRequest, cap: int) -> bytes | None:
+    """Read the request body, or return None as soon as it passes cap bytes."""
+    body = bytearray()
+    while True:
+        message = await request.receive()
+        if message.get("type") != "http.request":
+            return None  # the client went away
+        body.extend(message.get("body", b""))
+        if len(body) > cap:
+            return None
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def _malformed(body: Any) -> str:
+    """Say what a signed payload lacks that bolt would trip over, or "" when it is usable."""
+    if not isinstance(body, dict) or not body:
+        return "body is not a JSON object or a form"
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+            return "block_actions without actions"
+    if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
+        return "event_callback without an event"
+    return ""
 
 
 def make_http_server(slack: SlackBot) -> Any:
@@ -312,8 +429,11 @@ def make_http_server(slack: SlackBot) -> Any:
     import uvicorn  # noqa: PLC0415
 
     settings = slack.settings.slack
+    secret = slack.settings.slack_signing_secret
+    if secret is None:
+        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET; set it or use Socket Mode")
     config = uvicorn.Config(
-        ThreadedSlackRequestHandler(slack.app, path=settings.path),
+        ThreadedSlackRequestHandler(slack.app, settings.path, secret.get_secret_value()),
         host=settings.host,
         port=settings.port,
         lifespan="off",

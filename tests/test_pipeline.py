@@ -384,7 +384,7 @@ def test_two_folders_that_would_cite_the_same_name_are_refused(
     for team in ("a", "b"):
         (tmp_path / team / "docs").mkdir(parents=True)
         (tmp_path / team / "docs" / "readme.txt").write_text(f"Team {team}\n\nNotes of {team}.\n")
-    with pytest.raises(SourcesError, match="would both be cited as docs/readme.txt"):
+    with pytest.raises(SourcesError, match=r"would both be cited as docs/readme\.txt"):
         ingest(
             [tmp_path / "a" / "docs", tmp_path / "b" / "docs"],
             tmp_path / "index",

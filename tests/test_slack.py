@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import socket
@@ -15,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk.signature import SignatureVerifier
 
 from bot.answer import Answer, Citation, Quote
 from bot.cli import main
@@ -95,7 +99,9 @@ class HttpBot:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
         stamp = str(timestamp if timestamp is not None else int(time.time()))
-        signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+        # Signed over the raw bytes, as Slack does (the SDK's helper wants UTF-8 text).
+        base = b"v0:" + stamp.encode() + b":" + body
+        signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/slack/events",
             data=body,
@@ -629,3 +635,72 @@ def test_socket_mode_reconnects_after_disconnect(
 def test_refusal_renders_as_warning() -> None:
     message = to_slack_messages(Refusal("Too long <!here>"))[0]
     assert "&lt;!here&gt;" in message.text
+
+
+def _tracebacks(records: list[logging.LogRecord]) -> list[str]:
+    return [record.getMessage() for record in records if record.exc_info]
+
+
+def test_malformed_requests_get_4xx_one_log_line_and_no_traceback(
+    http_bot: HttpBot, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    form = "application/x-www-form-urlencoded"
+    actions = {"type": "block_actions", "user": {"id": "U1"}, "actions": []}
+    cases = [
+        (b"{not json", "application/json", {}, 400),
+        (b"payload=%7Bnot+json", form, {}, 400),
+        (urllib.parse.urlencode({"payload": json.dumps(actions)}).encode(), form, {}, 400),
+        (b"[1, 2, 3]", "application/json", {}, 400),
+        (b'{"type": "event_callback", "event": "x"}', "application/json", {}, 400),
+        (b"\xff\xfe\x00garbage", "application/json", {}, 400),
+        (b"x" * (2 << 20), "application/json", {}, 413),
+        (b"{}", "application/json", {"X-Slack-Request-Timestamp": "soon"}, 401),
+    ]
+    for body, content_type, headers, expected in cases:
+        status, _ = http_bot.post(body, content_type, headers=headers)
+        assert status == expected, (body[:40], status)
+    for _ in range(5):  # unsigned noise: one log line, not five
+        assert http_bot.post(b"{}", "application/json", secret="wrong")[0] == 401
+    assert _tracebacks(caplog.records) == []
+    unsigned = [r for r in caplog.records if "bad or stale signature" in r.getMessage()]
+    assert len(unsigned) == 1
+    assert http_bot.slash("What is SeedAI working on?", fake)[0] == 200  # still serving
+    assert "SeedAI is crafting frameworks" in all_text(fake.wait_for("response_url")[0])
+
+
+def test_a_replayed_request_does_nothing(http_bot: HttpBot, fake: FakeSlack) -> None:
+    stamp = int(time.time())
+    assert http_bot.slash("What is SeedAI working on?", fake, timestamp=stamp)[0] == 200
+    assert http_bot.slash("What is SeedAI working on?", fake, timestamp=stamp)[0] == 200
+    fake.wait_for("response_url")
+    time.sleep(1)
+    assert len(fake.posted("response_url")) == 1
+
+
+def test_a_mention_without_a_channel_is_acknowledged_and_ignored(
+    http_bot: HttpBot, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = {"type": "app_mention", "user": "U1", "ts": "1.1", "text": "<@UBOT> What is SeedAI?"}
+    assert http_bot.event(event)[0] == 200
+    time.sleep(1)
+    assert fake.posted("chat.postMessage") == []
+    assert _tracebacks(caplog.records) == []
+
+
+@given(
+    body=st.binary(max_size=300),
+    content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", ""]),
+    timestamp=st.one_of(st.none(), st.text(max_size=12), st.integers().map(str)),
+    sign=st.booleans(),
+)
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_body_or_header_gives_a_server_error(
+    http_bot: HttpBot, body: bytes, content_type: str, timestamp: str | None, sign: bool
+) -> None:
+    headers = {} if timestamp is None else {"X-Slack-Request-Timestamp": timestamp}
+    if not sign:
+        headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    safe = {k: v for k, v in headers.items() if v.isprintable() and v.isascii()}
+    status, _ = http_bot.post(body, content_type, headers=safe)
+    assert status < 500
