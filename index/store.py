@@ -176,6 +176,14 @@ def _write_chunks(
         connection.close()
 
 
+def remove_staging(root: Path) -> None:
+    """Delete staging folders an interrupted ingest left; call only while holding the lock."""
+    if root.is_dir():
+        for entry in root.iterdir():
+            if entry.is_dir() and entry.name.startswith(".tmp-"):
+                shutil.rmtree(entry, ignore_errors=True)
+
+
 def _remove_stale(root: Path, *, keep: str) -> None:
     for entry in root.iterdir():
         stale_generation = entry.name.startswith("gen-") and entry.name != keep

@@ -21,7 +21,7 @@ from index.embedder import Embedder, Vectors
 from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
-from index.store import StoredIndex, write_index
+from index.store import StoredIndex, remove_staging, write_index
 from index.vectors import choose_kind
 from ingest.chunker import chunk_document
 from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, load_document
@@ -193,6 +193,7 @@ def ingest(
             "add documents or pass another folder"
         )
     with _exclusive(index_dir):
+        remove_staging(index_dir)  # a killed ingest's half-written generation
         previous, rebuilt_because = _previous_index(
             index_dir, fingerprint, chunk_tokens, overlap_tokens, rebuild
         )

@@ -396,3 +396,15 @@ def test_two_folders_that_would_cite_the_same_name_are_refused(
             max_file_bytes=10_000_000,
         )
     assert not (tmp_path / "index").exists() or live_generation(tmp_path / "index") is None
+
+
+def test_an_unchanged_ingest_removes_what_a_killed_one_left(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    run(corpus, tmp_path / "index", fake_embedder)
+    leftover = tmp_path / "index" / ".tmp-gen-20260101T000000-deadbeef"
+    leftover.mkdir()
+    (leftover / "chunks.sqlite").write_bytes(b"half written")
+    report = run(corpus, tmp_path / "index", fake_embedder)
+    assert report.chunks_embedded == 0  # nothing changed, nothing written
+    assert not leftover.exists()
