@@ -337,12 +337,12 @@ def _config_docs(args: argparse.Namespace, settings: Settings, err: Console) -> 
 
 
 def _feedback(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.feedback import FeedbackStore, write_feedback  # noqa: PLC0415
+    from bot.feedback import read_votes, write_feedback  # noqa: PLC0415
 
     path = settings.data_dir / "feedback.sqlite"
     if not path.exists():
         raise CitebotError(f"no feedback yet at {path}; it is recorded when people click 👍/👎")
-    rows = FeedbackStore(path).rows()
+    rows = read_votes(path)
     if args.output:
         with args.output.open("w", encoding="utf-8", newline="") as out:
             write_feedback(rows, out, args.format)

@@ -117,6 +117,8 @@ class FeedbackStore:
             known = db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone()
             if known is None:
                 return False
+            # One vote per person per answer: clicking again (either button) replaces it.
+            db.execute("DELETE FROM votes WHERE answer_id = ? AND user = ?", (answer_id, user))
             db.execute(
                 "INSERT INTO votes (answer_id, created_at, rating, user, channel) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -127,12 +129,44 @@ class FeedbackStore:
     def rows(self) -> list[FeedbackRow]:
         """Return every vote with its answer, oldest first."""
         with self._connect() as db:
-            found = db.execute(
-                "SELECT v.created_at, a.platform, v.rating, v.user, v.channel, a.question, "
-                "a.answer, a.citations FROM votes v JOIN answers a ON a.id = v.answer_id "
-                "ORDER BY v.id"
-            ).fetchall()
-        return [FeedbackRow(*row) for row in found]
+            return _votes(db)
+
+
+def _votes(db: sqlite3.Connection) -> list[FeedbackRow]:
+    found = db.execute(
+        "SELECT v.created_at, a.platform, v.rating, v.user, v.channel, a.question, "
+        "a.answer, a.citations FROM votes v JOIN answers a ON a.id = v.answer_id "
+        "ORDER BY v.id"
+    ).fetchall()
+    return [FeedbackRow(*row) for row in found]
+
+
+def read_votes(path: Path) -> list[FeedbackRow]:
+    """Read the votes without writing anything: exporting needs only read access."""
+    uri = path.absolute().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        try:
+            return _votes(db)
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        # A read-only folder can't hold WAL's shared-memory file; read the file as it stands.
+        db = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        try:
+            return _votes(db)
+        finally:
+            db.close()
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def write_feedback(rows: list[FeedbackRow], out: TextIO, fmt: str) -> None:
@@ -144,7 +178,7 @@ def write_feedback(rows: list[FeedbackRow], out: TextIO, fmt: str) -> None:
         writer = csv.DictWriter(out, fieldnames=list(FeedbackRow.__slots__))
         writer.writeheader()
         for row in rows:
-            writer.writerow(asdict(row))
+            writer.writerow({key: _spreadsheet_safe(value) for key, value in asdict(row).items()})
     else:
         for row in rows:
             mark = "+1" if row.rating > 0 else "-1"

@@ -430,6 +430,13 @@ def test_feedback_click_is_recorded_and_exported(
     fake.wait_for("chat.postEphemeral")
     rows = http_bot.slack.feedback.rows()
     assert [(r.rating, r.user, r.platform) for r in rows] == [(-1, "U7", "slack")]
+    # The same person changes their mind: one vote, the latest.
+    payload["actions"] = [{**buttons[0], "block_id": "citebot_feedback", "action_ts": "2"}]
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    assert http_bot.post(body, "application/x-www-form-urlencoded")[0] == 200
+    fake.wait_for("chat.postEphemeral", count=2)
+    rows = http_bot.slack.feedback.rows()
+    assert [(r.rating, r.user, r.platform) for r in rows] == [(1, "U7", "slack")]
     assert rows[0].question == "What does The Batch think about open source?"
     monkeypatch.setenv("CITEBOT_DATA_DIR", str(http_bot.slack.settings.data_dir))
     assert main(["feedback", "--format", "csv"]) == 0

@@ -1,0 +1,66 @@
+"""The feedback store: one vote per person per answer, exports safe to open and read-only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.answer import Answer, Quote
+from bot.cli import main
+from bot.feedback import FeedbackStore, read_votes, write_feedback
+
+
+def store_with_a_vote(folder: Path, question: str) -> FeedbackStore:
+    store = FeedbackStore(folder / "feedback.sqlite")
+    answer = Answer(question, True, (Quote('=HYPERLINK("http://evil")', 1),), ())
+    answer_id = store.record_answer(answer, platform="slack", user="U1", channel="C1")
+    assert store.record_vote(answer_id, rating=-1, user="@U1", channel="C1")
+    return store
+
+
+def test_csv_cells_that_would_run_as_formulas_are_quoted(tmp_path: Path) -> None:
+    store = store_with_a_vote(tmp_path, "=1+2 is what?")
+    out = io.StringIO()
+    write_feedback(store.rows(), out, "csv")
+    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["question"] == "'=1+2 is what?"
+    assert row["user"] == "'@U1"
+    assert row["answer"].startswith("'=HYPERLINK")
+    assert row["rating"] == "-1"  # a number, not text: left as it is
+
+
+def _read_only(paths: list[Path], on: bool) -> None:
+    """Make files and folders read-only even for root (immutable), or writable again."""
+    if os.geteuid() != 0:
+        for path in paths:
+            path.chmod((0o555 if path.is_dir() else 0o444) if on else 0o755)
+        return
+    done = subprocess.run(
+        ["chattr", "+i" if on else "-i", *map(str, paths)], capture_output=True, check=False
+    )
+    if done.returncode and on:
+        pytest.skip(f"cannot make files read-only for root here: {done.stderr.decode().strip()}")
+
+
+def test_export_needs_only_read_access(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    store_with_a_vote(data, "Where is the handbook?")
+    locked = [*data.iterdir(), data]
+    _read_only(locked, on=True)
+    try:
+        monkeypatch.setenv("CITEBOT_DATA_DIR", str(data))
+        assert main(["feedback", "--format", "jsonl"]) == 0
+        assert "Where is the handbook?" in capsys.readouterr().out
+        assert [row.question for row in read_votes(data / "feedback.sqlite")] == [
+            "Where is the handbook?"
+        ]
+    finally:
+        _read_only(locked, on=False)
