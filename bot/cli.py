@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
@@ -117,6 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CitebotError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return 1
+    except SettingsError as exc:  # a nested setting given as JSON that doesn't parse
+        field = re.search(r'field "([^"]+)"', str(exc))
+        name = field.group(1).upper() if field else "…"
+        err.print(
+            f"[bold red]error:[/] setting CITEBOT_{escape(name)} is not valid JSON; "
+            f"fix it in the environment or .env, or set CITEBOT_{escape(name)}__… one at a time"
+        )
+        return 2
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

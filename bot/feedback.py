@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.answer import Answer
+from index.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +65,27 @@ class FeedbackStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if path.is_dir():
+            raise ConfigError(f"{path} is a folder, not the feedback store; move it away")
         path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._create()
+        except sqlite3.DatabaseError as exc:
+            # Votes are worth keeping but not worth refusing to answer over: the damaged file
+            # is moved aside for a look (or sqlite3's .recover) and a fresh store started.
+            aside = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+            for suffix in ("", "-wal", "-shm"):
+                damaged = path.with_name(path.name + suffix)
+                if damaged.exists():
+                    damaged.rename(aside.with_name(aside.name + suffix))
+            logger.warning("%s is damaged (%s); moved it to %s, starting afresh", path, exc, aside)
+            self._create()
+
+    def _create(self) -> None:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            db.execute("SELECT count(*) FROM answers").fetchone()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

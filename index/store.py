@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -83,13 +84,22 @@ def _fsync_file(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+_GENERATION = re.compile(r"gen-[0-9A-Za-z]+-[0-9a-f]+")
+
+
 def live_generation(root: Path) -> Path | None:
     """Return the folder CURRENT points to, or None when there is no index yet."""
     try:
         name = (root / CURRENT).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
-    if not name.startswith("gen-") or "/" in name:
+    except OSError as exc:
+        raise IndexCorruptError(
+            f"cannot read {root / CURRENT} ({exc.strerror or exc}); check its permissions"
+        ) from exc
+    except UnicodeDecodeError:
+        name = ""
+    if not _GENERATION.fullmatch(name):
         raise IndexCorruptError(f"{root / CURRENT} names no index generation; {_REBUILD}")
     return root / name
 
@@ -201,14 +211,19 @@ class StoredIndex:
         self.folder = folder
         self.manifest = manifest
         self._vectors = vectors
-        uri = f"file:{folder / CHUNKS}?mode=ro"
-        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        uri = f"{(folder / CHUNKS).absolute().as_uri()}?mode=ro"
+        try:
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise IndexCorruptError(
+                f"cannot open {folder / CHUNKS} ({exc}); check its permissions, or {_REBUILD}"
+            ) from exc
         # Closed explicitly, or when the last user drops a replaced index after a reload.
         self._closer = weakref.finalize(self, self._db.close)
         self._lock = threading.Lock()  # one connection, shared by the bot's worker threads
         try:
             stored = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self._db.close()
             raise IndexCorruptError(f"{folder / CHUNKS} is unreadable ({exc}); {_REBUILD}") from exc
         # Indexes written before term_counts existed count terms the slow way.

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.cli import main
 from bot.engine import Citebot, run_ingest
 from bot.settings import Settings
 from index import store
+from index.embedder import Embedder
 from index.lexical import to_terms
 from index.store import StoredIndex, live_generation
 from tests.conftest import REPO, SOURCES
@@ -197,3 +199,52 @@ def test_unusable_new_index_keeps_the_current_one(tmp_path: Path) -> None:
     answer = bot.answer("Where do cats sleep?")
     assert answer.found and "warm places" in answer.text
     bot.close()
+
+
+def _garble_current(index_dir: Path) -> None:
+    (index_dir / "CURRENT").write_bytes(bytes(range(256)) * 2)
+
+
+def _nul_in_current(index_dir: Path) -> None:
+    name = (index_dir / "CURRENT").read_text().strip()
+    (index_dir / "CURRENT").write_bytes(name.encode()[:6] + b"\x00" + name.encode()[6:])
+
+
+def _chunks_not_a_file(index_dir: Path) -> None:
+    chunks = live_generation(index_dir) / store.CHUNKS  # type: ignore[operator]
+    chunks.unlink()
+    chunks.mkdir()  # stands in for a file the process may not open
+
+
+@pytest.mark.parametrize("damage", [_garble_current, _nul_in_current, _chunks_not_a_file])
+def test_damaged_index_files_give_one_line_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    damage: Callable[[Path], None],
+    real_embedder: Embedder,
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Cats\n\nCats sleep for most of the day in warm places.\n")
+    settings = Settings(sources=docs, index_dir=tmp_path / "index")
+    run_ingest(settings, embedder=real_embedder)
+    damage(tmp_path / "index")
+    monkeypatch.setenv("CITEBOT_SOURCES", str(docs))
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(tmp_path / "index"))
+    capsys.readouterr()
+    for command in (["ask", "Do cats sleep?"], ["doctor"]):
+        assert main(command) == 1
+        printed = capsys.readouterr()
+        said = printed.out + printed.err  # doctor reports on stdout
+        assert "Traceback" not in said
+        assert "citebot ingest --rebuild" in said or "permissions" in said, said
+
+
+def test_a_nested_setting_that_is_not_json_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CITEBOT_SLACK", '{"mode": ')
+    assert main(["ask", "anything"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "CITEBOT_SLACK is not valid JSON" in err

@@ -13,6 +13,7 @@ import pytest
 from bot.answer import Answer, Quote
 from bot.cli import main
 from bot.feedback import FeedbackStore, read_votes, write_feedback
+from index.errors import ConfigError
 
 
 def store_with_a_vote(folder: Path, question: str) -> FeedbackStore:
@@ -64,3 +65,24 @@ def test_export_needs_only_read_access(
         ]
     finally:
         _read_only(locked, on=False)
+
+
+def test_a_damaged_store_is_moved_aside_and_a_fresh_one_started(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "feedback.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    store = FeedbackStore(path)
+    answer = Answer("Where is the handbook?", True, (Quote("On the wiki.", 1),), ())
+    answer_id = store.record_answer(answer, platform="discord", user="u", channel="c")
+    assert store.record_vote(answer_id, rating=1, user="u", channel="c")
+    assert [row.question for row in store.rows()] == ["Where is the handbook?"]
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("feedback.sqlite.corrupt-")]
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"this is not a database")
+    assert "is damaged" in caplog.text
+
+
+def test_a_folder_in_place_of_the_store_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "feedback.sqlite").mkdir()
+    with pytest.raises(ConfigError, match="is a folder, not the feedback store"):
+        FeedbackStore(tmp_path / "feedback.sqlite")
