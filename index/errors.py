@@ -38,3 +38,7 @@ class SourcesError(CitebotError):
 
 class QuestionError(CitebotError):
     """The question cannot be answered as asked."""
+
+
+class IndexWriteError(CitebotError):
+    """A new index generation could not be written (full disk, quota, read-only folder)."""

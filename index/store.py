@@ -29,7 +29,7 @@ import faiss
 import numpy as np
 
 from index.embedder import Vectors
-from index.errors import IndexCorruptError, IndexMissingError
+from index.errors import IndexCorruptError, IndexMissingError, IndexWriteError
 from index.lexical import to_terms
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
@@ -118,8 +118,8 @@ def write_index(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     name = f"gen-{stamp}-{token_hex(4)}"
     staging = root / f".tmp-{name}"
-    staging.mkdir()
     try:
+        staging.mkdir()
         _write_chunks(staging / CHUNKS, documents, chunks)
         index, params = build_vector_index(
             vectors.reshape(-1, manifest.spec.dimension),
@@ -138,11 +138,32 @@ def write_index(
         _fsync_file(pointer)
         os.replace(pointer, root / CURRENT)
         _fsync_dir(root)
+    except (OSError, sqlite3.Error, RuntimeError) as exc:
+        # Full disk, quota or a read-only mount: FAISS says "write error", SQLite "database or
+        # disk is full", the OS ENOSPC. The half-written generation goes; CURRENT never moved.
+        shutil.rmtree(staging, ignore_errors=True)
+        need = _size_estimate(chunks, vectors)
+        free = shutil.disk_usage(root).free
+        raise IndexWriteError(
+            f"could not write the new index under {root} ({_first_line(exc)}); it needs about "
+            f"{need / 1e6:.0f} MB and {free / 1e6:.0f} MB are free. Free some space and run "
+            "the ingest again; the previous index is still the one served"
+        ) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _remove_stale(root, keep=name)
     return root / name
+
+
+def _size_estimate(chunks: Sequence[Chunk], vectors: Vectors) -> int:
+    """Return about how many bytes a generation takes: vectors, text twice (rows and terms)."""
+    return int(vectors.nbytes + 3 * sum(len(chunk.text) for chunk in chunks) + 1_000_000)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _write_chunks(

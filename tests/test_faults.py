@@ -248,3 +248,60 @@ def test_a_nested_setting_that_is_not_json_is_one_line(
     assert main(["ask", "anything"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "CITEBOT_SLACK is not valid JSON" in err
+
+
+_FULL_DISK_INGEST = """
+import resource, signal, sys
+from pathlib import Path
+from index.errors import CitebotError
+from ingest.pipeline import ingest
+from tests.fakes import HashingEmbedder
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+limit = int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+try:
+    ingest([Path(sys.argv[1])], Path(sys.argv[2]), model="fake", fingerprint="fake-1",
+           load_embedder=HashingEmbedder, chunk_tokens=80, overlap_tokens=10,
+           max_file_bytes=10_000_000, rebuild=True)
+except CitebotError as exc:
+    print(exc)
+    sys.exit(1)
+"""
+
+
+def test_a_full_disk_during_ingest_is_one_line_and_keeps_the_index(
+    corpus: Path, tmp_path: Path
+) -> None:
+    limit = 65_536  # bytes a file may grow to: the chunk store (about 170 KB here) can't fit
+    from ingest.pipeline import ingest
+
+    index_dir = tmp_path / "index"
+    ingest(
+        [corpus],
+        index_dir,
+        model="fake",
+        fingerprint="fake-1",
+        load_embedder=HashingEmbedder,
+        chunk_tokens=80,
+        overlap_tokens=10,
+        max_file_bytes=10_000_000,
+    )
+    before = live_generation(index_dir)
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_INGEST, str(corpus), str(index_dir), str(limit)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    message = done.stdout.strip()
+    assert message.startswith(f"could not write the new index under {index_dir}")
+    assert "MB are free" in message and "the previous index is still the one served" in message
+    assert live_generation(index_dir) == before
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(".tmp-")]
+    index = StoredIndex.open(index_dir)
+    assert index.chunk_count > 0
+    index.close()
