@@ -16,7 +16,7 @@ from index.embedder import (
     resolve_precision,
 )
 from index.errors import CitebotError
-from index.store import StoredIndex
+from index.store import StoredIndex, changed_files
 from ingest.pipeline import discover, hash_file, misaligned, source_name, spread
 
 _DEEP_SAMPLE = 64  # chunks re-embedded by `doctor --deep`
@@ -71,6 +71,7 @@ def check_index(settings: Settings) -> list[Check]:
                 f"documents at {index.folder}",
             )
         ]
+        found.append(_check_integrity(index))
         wanted = (
             embedding_fingerprint(settings.embedding.model, settings.embedding.precision),
             settings.chunking.chunk_tokens,
@@ -100,6 +101,21 @@ def check_index(settings: Settings) -> list[Check]:
         return found
     finally:
         index.close()
+
+
+def _check_integrity(index: StoredIndex) -> Check:
+    if not index.manifest.checksums:
+        return _ok("index files", "no checksums recorded (written by an older citebot)")
+    changed = changed_files(index.folder, index.manifest)
+    if changed:
+        return Check(
+            "index files",
+            "problem",
+            f"{', '.join(changed)} changed since it was written: its text or vectors can't be "
+            "trusted",
+            "run `citebot ingest --rebuild`",
+        )
+    return _ok("index files", "match the checksums written with them")
 
 
 def _check_sources(settings: Settings, indexed: dict[str, str]) -> Check:
@@ -167,7 +183,7 @@ def check_writable(settings: Settings) -> list[Check]:
     found = []
     for name, folder in (
         ("data folder", settings.data_dir),
-        ("index folder", settings.index_dir.parent),
+        ("index folder", settings.index_dir),  # the folder ingest writes, not its parent
     ):
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,9 @@ class Manifest:
     sources: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     index_params: dict[str, Any] = field(default_factory=dict)
+    # SHA-256 of each file of the generation as written ("chunks.sqlite": "…"); empty in
+    # indexes written before checksums were kept.
+    checksums: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """Serialise to pretty JSON."""

@@ -14,6 +14,7 @@ any moment leaves the previous index loadable. Nothing is pickled.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import shutil
@@ -127,7 +128,8 @@ def write_index(
             manifest.index_params,
         )
         faiss.write_index(index, str(staging / VECTORS))
-        manifest = dataclasses.replace(manifest, index_params=params)
+        sums = {file: file_checksum(staging / file) for file in (CHUNKS, VECTORS)}
+        manifest = dataclasses.replace(manifest, index_params=params, checksums=sums)
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         for file in (CHUNKS, VECTORS, MANIFEST):
             _fsync_file(staging / file)
@@ -154,6 +156,28 @@ def write_index(
         raise
     _remove_stale(root, keep=name)
     return root / name
+
+
+def file_checksum(path: Path) -> str:
+    """Return the SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def changed_files(folder: Path, manifest: Manifest) -> list[str]:
+    """Name the files of a generation that differ from the checksums written with them."""
+    changed = []
+    for file, expected in sorted(manifest.checksums.items()):
+        try:
+            actual = file_checksum(folder / file)
+        except OSError:
+            actual = ""
+        if actual != expected:
+            changed.append(file)
+    return changed
 
 
 def _size_estimate(chunks: Sequence[Chunk], vectors: Vectors) -> int:

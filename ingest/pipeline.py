@@ -21,7 +21,7 @@ from index.embedder import Embedder, Vectors
 from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
-from index.store import StoredIndex, remove_staging, write_index
+from index.store import StoredIndex, changed_files, remove_staging, write_index
 from index.vectors import choose_kind
 from ingest.chunker import chunk_document
 from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, load_document
@@ -246,6 +246,13 @@ def _previous_index(
     if differences:
         previous.close()
         return None, "settings changed: " + "; ".join(differences)
+    # Rows are copied forward into every new generation: a file altered since it was written
+    # (a bad disk, a stray edit) would be carried on and quoted as verbatim for good.
+    changed = changed_files(previous.folder, previous.manifest)
+    if changed:
+        previous.close()
+        logger.warning("rebuilding: %s changed since it was written", ", ".join(changed))
+        return None, f"{', '.join(changed)} changed since it was written (checksum)"
     return previous, ""
 
 

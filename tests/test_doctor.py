@@ -112,3 +112,26 @@ def test_doctor_deep_finds_vectors_stored_against_the_wrong_chunks(
     deep = {c.name: c for c in run_checks(settings, deep=True)}
     assert deep["index vectors"].status == "problem"
     assert "citebot ingest --rebuild" in deep["index vectors"].fix
+
+
+def test_a_word_changed_inside_the_index_is_caught_and_not_copied_forward(
+    real_index_dir: Path, real_embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.engine import run_ingest
+    from index.store import CHUNKS, StoredIndex, live_generation
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(real_index_dir, index_dir)
+    chunks = live_generation(index_dir) / CHUNKS  # type: ignore[operator]
+    raw = chunks.read_bytes()
+    assert raw.count(b"Yale University") >= 1
+    chunks.write_bytes(raw.replace(b"Yale University", b"Evil University"))  # same length
+    settings = Settings(sources=SOURCES, index_dir=index_dir, data_dir=tmp_path / "data")
+    assert by_name(settings)["index files"] == ("problem", "run `citebot ingest --rebuild`")
+    report = run_ingest(settings, embedder=real_embedder)  # an ordinary incremental ingest
+    assert "changed since it was written" in report.rebuilt_because
+    index = StoredIndex.open(index_dir)
+    text = " ".join(c.text for c in index.chunks(range(index.chunk_count)).values())
+    index.close()
+    assert "Evil University" not in text and "Yale University" in text
+    assert by_name(settings)["index files"][0] == "ok"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index import store
-from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
 from index.store import StoredIndex, live_generation, write_index
@@ -90,7 +90,7 @@ def test_crash_while_writing_leaves_previous_index_loadable(
         raise OSError("disk full")
 
     monkeypatch.setattr(store.faiss, "write_index", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexWriteError, match=r"could not write the new index .*\(disk full\)"):
         build(tmp_path, ["second version"])
     index = StoredIndex.open(tmp_path, expect=SPEC)
     assert index.chunks([0])[0].text == "first version"
