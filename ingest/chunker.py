@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from index.embedder import TokenCounter
@@ -20,6 +20,7 @@ _MIN_BUDGET = 16
 # 240-token chunk whole. Counting at least one token per this many characters caps every chunk
 # near 240 x 12 characters whatever the input (ordinary text runs 4-5 characters a token).
 _MAX_CHARS_PER_TOKEN = 12
+_COUNT_BATCH = 2048  # sentences counted per tokenizer call
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +111,13 @@ def _path_text(path: Sequence[tuple[int, str]], title: str) -> str:
     return "… › " + _clip(names[-1], _SECTION_LIMIT - 4)  # the nearest heading matters most
 
 
-def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) -> list[_Piece]:
-    spans = []
+def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) -> Iterator[_Piece]:
+    """Yield the sentences of blocks with their sizes, counted a batch at a time."""
+    batch: list[tuple[str, int, int, int]] = []
     for number, block in enumerate(blocks):
         for start, end in sentence_spans(block.text):
             located = block.unit == "line"
-            spans.append(
+            batch.append(
                 (
                     block.text[start:end],
                     block.line_at(start) if located else block.start,
@@ -123,14 +125,21 @@ def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) ->
                     number,
                 )
             )
+            if len(batch) == _COUNT_BATCH:
+                yield from _sized_pieces(batch, count_tokens, budget)
+                batch = []
+    yield from _sized_pieces(batch, count_tokens, budget)
+
+
+def _sized_pieces(
+    spans: list[tuple[str, int, int, int]], count_tokens: TokenCounter, budget: int
+) -> Iterator[_Piece]:
     counts = _sized([text for text, *_ in spans], count_tokens)
-    pieces: list[_Piece] = []
     for (text, start, end, number), tokens in zip(spans, counts, strict=True):
         if tokens <= budget:
-            pieces.append(_Piece(text, tokens, start, end, number))
+            yield _Piece(text, tokens, start, end, number)
         else:
-            pieces.extend(_split_long(text, count_tokens, budget, start, end, number))
-    return pieces
+            yield from _split_long(text, count_tokens, budget, start, end, number)
 
 
 def _split_long(
@@ -162,22 +171,27 @@ def _split_long(
 
 def _sized(texts: list[str], count_tokens: TokenCounter) -> list[int]:
     """Count tokens, but never fewer than one per _MAX_CHARS_PER_TOKEN characters."""
-    counts = count_tokens(texts)
+    # In batches: the tokenizer keeps every encoding of a call alive until it returns, which
+    # for a 45 MB text file was gigabytes.
+    counts = [
+        count
+        for begin in range(0, len(texts), _COUNT_BATCH)
+        for count in count_tokens(texts[begin : begin + _COUNT_BATCH])
+    ]
     return [
         max(tokens, -(-len(text) // _MAX_CHARS_PER_TOKEN))
         for text, tokens in zip(texts, counts, strict=True)
     ]
 
 
-def _pack(pieces: Sequence[_Piece], budget: int, overlap_tokens: int) -> list[list[_Piece]]:
+def _pack(pieces: Iterable[_Piece], budget: int, overlap_tokens: int) -> Iterator[list[_Piece]]:
     """Fill chunks greedily; each new chunk repeats the previous one's last sentences."""
-    groups: list[list[_Piece]] = []
     current: list[_Piece] = []
     used = 0
     fresh = 0  # pieces in current that are not overlap from the previous chunk
     for piece in pieces:
         if current and used + piece.tokens > budget and fresh:
-            groups.append(current)
+            yield current
             carried: list[_Piece] = []
             carried_tokens = 0
             for previous in reversed(current):
@@ -192,8 +206,7 @@ def _pack(pieces: Sequence[_Piece], budget: int, overlap_tokens: int) -> list[li
         used += piece.tokens
         fresh += 1
     if current and fresh:
-        groups.append(current)
-    return groups
+        yield current
 
 
 def _join(group: Sequence[_Piece]) -> str:
@@ -212,7 +225,7 @@ def _enforce_limit(chunks: list[Chunk], count_tokens: TokenCounter, max_tokens: 
     fitted: list[Chunk] = []
     pending = list(chunks)
     while pending:
-        counts = count_tokens([chunk.embedding_text() for chunk in pending])
+        counts = _sized([chunk.embedding_text() for chunk in pending], count_tokens)
         retry: list[Chunk] = []
         for chunk, tokens in zip(pending, counts, strict=True):
             if tokens <= max_tokens:
