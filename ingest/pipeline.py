@@ -294,6 +294,16 @@ def _ingest_locked(
     embedder: Embedder | None = None
     added = updated = unchanged = 0
     for item in sources:
+        if not item.raw_hash and item.source in old and previous is not None:
+            # Unreadable now (permissions mid-change, a network share gone for a moment):
+            # keep the version indexed before rather than dropping the document.
+            record, first = old[item.source]
+            stored = previous.chunks(range(first, first + record.chunk_count))
+            chunks = [stored[i] for i in sorted(stored)]
+            kept[item.source] = (record, chunks, previous.vectors(first, record.chunk_count))
+            warnings.append(f"{item.path}: cannot be read now; kept the version indexed before")
+            unchanged += 1
+            continue
         reusable = by_hash.get(item.raw_hash)
         if reusable is not None and previous is not None:
             # Same bytes as an indexed document (perhaps moved): reuse its chunks and vectors.

@@ -115,7 +115,9 @@ def test_doctor_deep_finds_vectors_stored_against_the_wrong_chunks(
 
 
 def test_a_word_changed_inside_the_index_is_caught_and_not_copied_forward(
-    real_index_dir: Path, real_embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+    real_index_dir: Path,
+    real_embedder,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     from bot.engine import run_ingest
     from index.store import CHUNKS, StoredIndex, live_generation

@@ -408,3 +408,28 @@ def test_an_unchanged_ingest_removes_what_a_killed_one_left(
     report = run(corpus, tmp_path / "index", fake_embedder)
     assert report.chunks_embedded == 0  # nothing changed, nothing written
     assert not leftover.exists()
+
+
+def test_a_file_unreadable_for_one_ingest_keeps_its_previous_version(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(corpus, tmp_path / "index", fake_embedder)
+    victim = sorted(corpus.iterdir())[0]
+    (corpus / "new.txt").write_text("New notes\n\nThe harbour opens at dawn.\n")
+    if os.geteuid() != 0:
+        victim.chmod(0)
+    else:  # root reads any file: stand in for the OS refusing this one
+        from ingest.pipeline import hash_file as real_hash
+
+        monkeypatch.setattr(
+            "ingest.pipeline.hash_file", lambda path: "" if path == victim else real_hash(path)
+        )
+    try:
+        report = run(corpus, tmp_path / "index", fake_embedder)
+    finally:
+        victim.chmod(0o644)
+    assert report.added == 1 and report.removed == 0
+    assert any("cannot be read now; kept the version indexed before" in w for w in report.warnings)
+    index = StoredIndex.open(tmp_path / "index")
+    assert any(source.endswith(victim.name) for source in index.documents())
+    index.close()
