@@ -334,15 +334,25 @@ def test_ingest_skips_hostile_files_and_ingests_the_rest(
     (corpus / os.fsdecode(b"caf\xe9.txt")).write_text("Latin-1 named file about ferries.\n")
     (corpus / os.fsdecode(b"old\xff")).mkdir()
     (corpus / os.fsdecode(b"old\xff") / "inside.txt").write_text("Inside a badly named folder.\n")
+    (tmp_path / "secret.txt").write_text("The vault code is 4711.\n")
+    (corpus / "vault.txt").symlink_to(tmp_path / "secret.txt")
+    # Pathological but readable: ingested, in linear time, in bounded chunks.
+    (corpus / "dots.txt").write_text("Dots\n\n" + "." * 200_000 + "\n")
+    (corpus / "stray.html").write_text("<title>Stray</title>" + "<p>word</b>" * 20_000)
+    (corpus / "huge.txt").write_text("Huge\n\n" + " ".join(["x" * 1_000_000] * 3) + "\n")
     report = run(corpus, tmp_path / "index", fake_embedder)
-    assert report.added == 5  # every good file
+    assert report.added == 8  # every good file
     reasons = "\n".join(report.skipped)
     assert "bomb.pdf: the PDF expands past the decompression limit" in reasons
     assert "aes.pdf: the PDF is encrypted (AES)" in reasons
     names = [w for w in report.warnings if "not valid UTF-8" in w]
     assert any("caf\\xe9.txt" in w for w in names) and any("old\\xff" in w for w in names)
+    assert any("vault.txt: it links outside" in w for w in report.warnings)
     index = StoredIndex.open(tmp_path / "index")
-    assert len(index.documents()) == 5
+    assert len(index.documents()) == 8
+    chunks = index.chunks(range(index.chunk_count)).values()
+    assert not any("4711" in chunk.text for chunk in chunks)
+    assert max(len(chunk.text) for chunk in chunks) <= 80 * 12  # chunk_tokens 80 here
     index.close()
 
 
