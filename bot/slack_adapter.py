@@ -21,6 +21,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.asgi import SlackRequestHandler
 from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
+from slack_bolt.error import BoltError
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -189,12 +190,23 @@ class SlackBot:
             raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET; set it or use Socket Mode")
         client = WebClient(token=token.get_secret_value(), base_url=settings.slack.api_url)
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-        app = App(
-            client=client,
-            signing_secret=secret.get_secret_value() if secret else None,
-            request_verification_enabled=http_mode,
-            process_before_response=False,
-        )
+        try:  # bolt checks the token with auth.test here
+            app = App(
+                client=client,
+                signing_secret=secret.get_secret_value() if secret else None,
+                request_verification_enabled=http_mode,
+                process_before_response=False,
+            )
+        except (BoltError, SlackApiError) as exc:
+            raise ConfigError(
+                f"Slack refused SLACK_BOT_TOKEN ({_api_error(exc)}); check the token (xoxb-…) "
+                "and that the app is installed in the workspace"
+            ) from exc
+        except OSError as exc:  # URLError, refused or timed-out connections
+            raise ConfigError(
+                f"cannot reach Slack's API at {settings.slack.api_url} ({exc}); check the "
+                "network, a proxy, or CITEBOT_SLACK__API_URL"
+            ) from exc
         app.middleware(self._once_per_event)
         app.command("/ask")(self._on_slash_command)
         app.event("app_mention")(self._on_mention)
@@ -228,22 +240,46 @@ class SlackBot:
         return to_slack_messages(reply, answer_id=answer_id)
 
     def _on_slash_command(
-        self, ack: Callable[..., None], command: dict[str, Any], respond: Callable[..., Any]
+        self,
+        ack: Callable[..., None],
+        command: dict[str, Any],
+        respond: Callable[..., Any],
+        client: WebClient,
     ) -> None:
         ack()  # within Slack's 3 seconds; the answer follows through response_url
         visibility = self.settings.slack.slash_visibility
-        messages = self._reply(
-            command.get("text", ""),
-            user=command.get("user_id", ""),
-            channel=command.get("channel_id", ""),
-        )
+        user, channel = command.get("user_id", ""), command.get("channel_id", "")
+        messages = self._reply(command.get("text", ""), user=user, channel=channel)
         for message in messages:
-            respond(
-                text=message.text,
-                blocks=message.blocks,
-                response_type=visibility,
-                replace_original=False,
-            )
+            try:
+                status = respond(
+                    text=message.text,
+                    blocks=message.blocks,
+                    response_type=visibility,
+                    replace_original=False,
+                ).status_code
+                problem = "" if status == 200 else f"HTTP {status}"
+            except (OSError, ValueError) as exc:  # unreachable, or no response_url at all
+                problem = str(exc)
+            if problem:
+                # An expired or missing response_url: post through the Web API instead.
+                logger.warning("response_url failed (%s); posting through the Web API", problem)
+                self._post_directly(
+                    client, channel, user, message, ephemeral=visibility != "in_channel"
+                )
+
+    def _post_directly(
+        self, client: WebClient, channel: str, user: str, message: SlackMessage, *, ephemeral: bool
+    ) -> None:
+        try:
+            if ephemeral:
+                client.chat_postEphemeral(
+                    channel=channel, user=user, text=message.text, blocks=message.blocks
+                )
+            else:
+                client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+        except SlackApiError as exc:
+            logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
 
     def _post(
         self, client: WebClient, channel: str, messages: list[SlackMessage], thread_ts: str | None
@@ -305,6 +341,15 @@ class SlackBot:
 MAX_BODY_BYTES = 1 << 20  # Slack's payloads are a few KB
 _REPLAY_WINDOW = 300  # seconds: Slack's signatures are accepted for five minutes
 _client: contextvars.ContextVar[str] = contextvars.ContextVar("slack_client", default="?")
+
+
+def _api_error(exc: Exception) -> str:
+    """Return Slack's error code ("invalid_auth") from an API or bolt error."""
+    response = getattr(exc, "response", None)
+    if response is not None and hasattr(response, "get"):
+        return str(response.get("error"))
+    found = re.search(r"\b(invalid_auth|not_authed|account_inactive|token_revoked)\b", str(exc))
+    return found.group(1) if found else str(exc).splitlines()[0]
 
 
 def _replyable(event: dict[str, Any]) -> bool:

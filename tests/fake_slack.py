@@ -37,6 +37,8 @@ class FakeSlack(LoopbackServer):
         self.rate_limit_next: dict[str, int] = defaultdict(int)  # path -> 429s still to send
         self.connections_opened = 0
         self.sockets_opened = 0
+        self.token_rejected = False  # auth.test answers invalid_auth, as for a revoked token
+        self.expired_response_urls: set[str] = set()  # keys whose response_url answers 404
         self._condition = threading.Condition()
         self._sockets: list[web.WebSocketResponse] = []
         super().__init__()
@@ -84,6 +86,8 @@ class FakeSlack(LoopbackServer):
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
         self._record(method, body, dict(request.headers))
+        if method == "auth.test" and self.token_rejected:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
         if method == "auth.test":
             return web.json_response(
                 {
@@ -110,6 +114,9 @@ class FakeSlack(LoopbackServer):
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await self._parse(request)
+        if request.match_info["key"] in self.expired_response_urls:
+            self._record("response_url:expired", body, dict(request.headers))
+            return web.Response(status=404, text="expired_url")
         problem = self._blocks_problem(body)
         self._record("response_url", body, dict(request.headers))
         if problem:

@@ -37,6 +37,7 @@ from bot.slack_adapter import (
     question_from_event,
     to_slack_messages,
 )
+from index.errors import ConfigError
 from tests.fake_slack import FakeSlack
 from tests.fakes import HashingEmbedder
 
@@ -711,3 +712,30 @@ def test_no_body_or_header_gives_a_server_error(
     safe = {k: v for k, v in headers.items() if v.isprintable() and v.isascii()}
     status, _ = http_bot.post(body, content_type, headers=safe)
     assert status < 500
+
+
+def test_a_rejected_token_or_unreachable_api_at_start_is_one_line(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot
+) -> None:
+    fake.token_rejected = True
+    with pytest.raises(ConfigError, match=r"Slack refused SLACK_BOT_TOKEN \(invalid_auth\)"):
+        make_slack(real_bot, slack_settings(fake, tmp_path))
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    settings = slack_settings(fake, tmp_path, api_url=f"http://127.0.0.1:{port}/api/")
+    with pytest.raises(ConfigError, match=r"cannot reach Slack's API at http://127\.0\.0\.1"):
+        make_slack(real_bot, settings)
+
+
+def test_an_expired_response_url_falls_back_to_the_web_api(
+    http_bot: HttpBot, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.expired_response_urls.add("r1")
+    assert http_bot.slash("What is SeedAI working on?", fake)[0] == 200
+    posted = fake.wait_for("chat.postMessage")[0]
+    assert posted["channel"] == "C1"
+    assert "SeedAI is crafting frameworks" in all_text(posted)
+    assert fake.posted("response_url:expired")  # it was tried first
+    assert "response_url failed (HTTP 404)" in caplog.text
