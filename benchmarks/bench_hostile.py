@@ -62,7 +62,8 @@ def main() -> None:
             for scale in (1, 2):
                 path = Path(folder) / file_name
                 path.write_text(make(n * scale), encoding="utf-8")
-                times.append(seconds(path, embedder.count_tokens))
+                # The best of three: these machines are shared and noisy.
+                times.append(min(seconds(path, embedder.count_tokens) for _ in range(3)))
             growth = times[1] / times[0] if times[0] else float("nan")
             print(f"{name:<26}{n:>10,}{times[0]:>9.2f}s{times[1]:>9.2f}s{growth:>7.1f}x")
 
