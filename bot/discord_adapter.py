@@ -228,16 +228,12 @@ class CitebotClient(discord.Client):
             )
             target: discord.abc.Messageable = message.channel
             reference: discord.Message | None = message
-            if self.settings.discord.reply_in_thread and not is_dm:
-                # Through HTTP rather than message.create_thread, which needs the guild cached.
-                thread = await self.http.start_thread_with_message(
-                    message.channel.id,
-                    message.id,
-                    name=clip(question, 90) or "citebot",
-                    auto_archive_duration=1440,
-                )
-                target = self.get_partial_messageable(int(thread["id"]))
-                reference = None
+            in_thread = isinstance(message.channel, discord.Thread)
+            if self.settings.discord.reply_in_thread and not is_dm and not in_thread:
+                thread_id = await self._start_thread(message, question)
+                if thread_id is not None:
+                    target = self.get_partial_messageable(thread_id)
+                    reference = None
             for n, reply in enumerate(messages):
                 last = n == len(messages) - 1
                 extra: dict[str, Any] = {}
@@ -254,6 +250,27 @@ class CitebotClient(discord.Client):
                 )
         except discord.HTTPException:
             logger.exception("replying to message %s failed", message.id)
+
+    async def _start_thread(self, message: discord.Message, question: str) -> int | None:
+        """Open a thread on the question; None (answer in place) when Discord refuses one."""
+        try:
+            # Through HTTP rather than message.create_thread, which needs the guild cached.
+            thread = await self.http.start_thread_with_message(
+                message.channel.id,
+                message.id,
+                name=clip(question, 90) or "citebot",
+                auto_archive_duration=1440,
+            )
+        except discord.HTTPException as exc:
+            # 50024: the message is itself in a thread; 50013: no Create Public Threads.
+            logger.warning(
+                "no thread for message %s (%s %s); answering in place",
+                message.id,
+                exc.status,
+                exc.code,
+            )
+            return None
+        return int(thread["id"])
 
     async def _ask_command(self, interaction: discord.Interaction[Any], question: str) -> None:
         """Defer at once (Discord allows 3 s), answer in a follow-up."""

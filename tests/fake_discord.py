@@ -53,6 +53,9 @@ class FakeDiscord(LoopbackServer):
         self.identifies = 0
         self.heartbeats = 0
         self.rate_limit_next = 0  # 429s still to send for message posts
+        # (status, code) to refuse thread creation with: (400, 50024) for a message inside a
+        # thread, (403, 50013) without the Create Public Threads permission.
+        self.thread_error: tuple[int, int] | None = None
         self._ids = itertools.count(910000000000000000)
         self._seq = itertools.count(2)
         self._condition = threading.Condition()
@@ -170,6 +173,9 @@ class FakeDiscord(LoopbackServer):
                     "resource": {"type": body.get("type", 5)},
                 }
             )
+        if path.endswith("/threads") and self.thread_error is not None:
+            status, code = self.thread_error
+            return self._json({"code": code, "message": "Cannot create a thread"}, status=status)
         if path.endswith("/threads"):
             return self._json(
                 {

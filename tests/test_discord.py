@@ -309,3 +309,21 @@ def test_quoted_everyone_in_a_document_pings_nobody(fake: FakeDiscord, tmp_path:
     assert "launch date moved" in post.body["content"]
     assert post.body["allowed_mentions"] == {"parse": [], "replied_user": False}
     assert "@everyone" not in post.body["content"]
+
+
+@pytest.mark.parametrize("refusal", [(400, 50024), (403, 50013)])
+def test_refused_thread_is_answered_in_place(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot, refusal: tuple[int, int]
+) -> None:
+    fake.thread_error = refusal  # a message inside a thread, or no thread permission
+    client = RunningClient(real_bot, fake, tmp_path, reply_in_thread=True)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 49))
+        fake.wait_until(lambda f: any("content" in c.body for c in f.posts("/channels/500/")))
+        post = next(c for c in fake.posts("/channels/500/") if "content" in c.body)
+        assert post.path == "/channels/500/messages"  # the channel, not a thread
+        assert "SeedAI is crafting frameworks" in post.body["content"]
+        assert str(post.body["message_reference"]["message_id"]) == "49"
+        assert fake.posts("/threads")  # a thread was tried first
+    finally:
+        client.stop()
