@@ -21,6 +21,7 @@ _MIN_BUDGET = 16
 # near 240 x 12 characters whatever the input (ordinary text runs 4-5 characters a token).
 _MAX_CHARS_PER_TOKEN = 12
 _COUNT_BATCH = 2048  # sentences counted per tokenizer call
+_UNCOUNTED_CHARS = 50_000  # far beyond any chunk: 512 tokens x 12 characters is 6,144
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +159,9 @@ def _split_long(
         if tokens > budget:
             # A single "word" (a URL, a run of symbols) over budget: cut it by characters.
             step = max(1, len(word) * budget // (tokens + 1))
-            for offset in range(0, len(word), step):
-                part = word[offset : offset + step]
-                pieces.append(_Piece(part, _sized([part], count_tokens)[0], start, end, block))
+            parts = [word[offset : offset + step] for offset in range(0, len(word), step)]
+            for part, part_tokens in zip(parts, _sized(parts, count_tokens), strict=True):
+                pieces.append(_Piece(part, part_tokens, start, end, block))
             continue
         current.append(word)
         used += tokens
@@ -173,14 +174,21 @@ def _sized(texts: list[str], count_tokens: TokenCounter) -> list[int]:
     """Count tokens, but never fewer than one per _MAX_CHARS_PER_TOKEN characters."""
     # In batches: the tokenizer keeps every encoding of a call alive until it returns, which
     # for a 45 MB text file was gigabytes.
-    counts = [
-        count
-        for begin in range(0, len(texts), _COUNT_BATCH)
-        for count in count_tokens(texts[begin : begin + _COUNT_BATCH])
-    ]
+    # A text too long for any chunk is not tokenized (the tokenizer slows down more than
+    # linearly on megabyte strings): it will be cut anyway, and its length in characters, far
+    # over any budget, sizes the cuts (a cut still over the model's limit is halved later).
+    counted = [text for text in texts if len(text) <= _UNCOUNTED_CHARS]
+    counts = iter(
+        [
+            count
+            for begin in range(0, len(counted), _COUNT_BATCH)
+            for count in count_tokens(counted[begin : begin + _COUNT_BATCH])
+        ]
+    )
+    sizes = [len(text) if len(text) > _UNCOUNTED_CHARS else next(counts) for text in texts]
     return [
         max(tokens, -(-len(text) // _MAX_CHARS_PER_TOKEN))
-        for text, tokens in zip(texts, counts, strict=True)
+        for text, tokens in zip(texts, sizes, strict=True)
     ]
 
 
