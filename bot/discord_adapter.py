@@ -102,9 +102,12 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
     return messages
 
 
+_FEEDBACK_ID = re.compile(r"citebot:(?P<rating>up|down):(?P<answer>[0-9a-f]{32})")
+
+
 class FeedbackButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"citebot:(?P<rating>up|down):(?P<answer>[0-9a-f]{32})",
+    template=_FEEDBACK_ID,
 ):
     """A 👍 or 👎 button that survives restarts: its custom_id carries the answer id."""
 
@@ -162,9 +165,13 @@ class CitebotClient(discord.Client):
         limiter: RateLimiter,
         **options: Any,
     ) -> None:
-        # Mentions and DMs carry their content without the privileged message-content intent.
-        intents = discord.Intents.default()
-        intents.message_content = False
+        # The smallest set that works: guilds (slash commands, threads), messages in guilds and
+        # DMs. Mentions and DMs carry their content without the privileged message-content
+        # intent; typing, presence, voice, reactions and the rest are never sent to citebot.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_messages = True
+        intents.dm_messages = True
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.bot = bot
         self.settings = settings
@@ -173,6 +180,7 @@ class CitebotClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         _guard_parsers(self._connection.parsers)
         self.tree.command(name="ask", description="Ask the documents a question")(self._ask_command)
+        self.tree.error(self._command_failed)
 
     async def setup_hook(self) -> None:
         """Register the feedback buttons and sync /ask (to one guild when configured)."""
@@ -290,9 +298,42 @@ class CitebotClient(discord.Client):
                 allowed_mentions=NO_MENTIONS,
             )
 
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Answer a click on a button citebot doesn't know, so it never shows as failed."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        if _FEEDBACK_ID.fullmatch(str(data.get("custom_id", ""))):
+            return  # the feedback button answers for itself
+        await _tell_privately(interaction, "I don't know that button; it may be from an older bot.")
+
+    async def _command_failed(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """An unknown command, or /ask without its question: say so to the asker alone."""
+        if isinstance(error, app_commands.CommandNotFound):
+            text = "I don't know that command; ask with `/ask question: …`."
+        else:
+            logger.warning("command failed: %s", error)
+            text = "That didn't work; ask with `/ask question: …` and a question."
+        await _tell_privately(interaction, text)
+
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Log handler failures; the bot keeps running."""
         logger.exception("error in %s", event_method)
+
+
+async def _tell_privately(interaction: discord.Interaction[Any], text: str) -> None:
+    """Reply to an interaction so only its user sees it, whether or not it was deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+    except discord.HTTPException as exc:
+        logger.warning("could not answer interaction %s: %s", interaction.id, exc)
 
 
 def _guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:

@@ -51,6 +51,7 @@ class FakeDiscord(LoopbackServer):
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.identifies = 0
+        self.intents: list[int] = []  # the intents of every IDENTIFY
         self.heartbeats = 0
         self.rate_limit_next = 0  # 429s still to send for message posts
         # (status, code) to refuse thread creation with: (400, 50024) for a message inside a
@@ -208,6 +209,8 @@ class FakeDiscord(LoopbackServer):
                 await socket.send_str(json.dumps({"op": 11}))
             elif payload["op"] in (2, 6):
                 with self._condition:
+                    if payload["op"] == 2:
+                        self.intents.append(int(payload["d"].get("intents", -1)))
                     self.identifies += 1
                     self._sockets.append(socket)
                     self._condition.notify_all()

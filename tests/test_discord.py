@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot.answer import Answer, Citation, Quote
@@ -327,3 +328,38 @@ def test_refused_thread_is_answered_in_place(
         assert fake.posts("/threads")  # a thread was tried first
     finally:
         client.stop()
+
+
+def test_identifies_with_the_smallest_intents_that_work(
+    running: RunningClient, fake: FakeDiscord
+) -> None:
+    wanted = discord.Intents.none()
+    wanted.guilds = wanted.guild_messages = wanted.dm_messages = True
+    assert fake.intents and set(fake.intents) == {wanted.value}
+    assert not discord.Intents._from_value(fake.intents[0]).message_content
+
+
+def test_unknown_buttons_and_commands_get_a_private_reply(
+    running: RunningClient, fake: FakeDiscord
+) -> None:
+    click = interaction(3, {"custom_id": "someone:else:42", "component_type": 2}, 781)
+    click["message"] = {**fake.mention("", 56), "author": {**HUMAN, "id": str(BOT_ID)}}
+    fake.dispatch("INTERACTION_CREATE", click)
+    reply = fake.wait_for_posts("/interactions/781/itoken781/callback")[0]
+    assert (
+        reply.body["data"]["flags"] & 64
+        and "don't know that button" in reply.body["data"]["content"]
+    )
+    fake.dispatch(
+        "INTERACTION_CREATE", interaction(2, {"id": "9", "name": "weather", "type": 1}, 782)
+    )
+    reply = fake.wait_for_posts("/interactions/782/itoken782/callback")[0]
+    assert (
+        reply.body["data"]["flags"] & 64
+        and "don't know that command" in reply.body["data"]["content"]
+    )
+    no_question = interaction(2, {"id": "123", "name": "ask", "type": 1, "options": []}, 783)
+    fake.dispatch("INTERACTION_CREATE", no_question)
+    reply = fake.wait_for_posts("/interactions/783/itoken783/callback")[0]
+    assert reply.body["data"]["flags"] & 64 and "/ask question:" in reply.body["data"]["content"]
+    assert running.alive
