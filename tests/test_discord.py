@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -363,3 +364,17 @@ def test_unknown_buttons_and_commands_get_a_private_reply(
     reply = fake.wait_for_posts("/interactions/783/itoken783/callback")[0]
     assert reply.body["data"]["flags"] & 64 and "/ask question:" in reply.body["data"]["content"]
     assert running.alive
+
+
+def test_interaction_tokens_never_reach_the_log(
+    running: RunningClient, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.log_redaction import RedactSecrets
+
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(RedactSecrets([]))  # as `citebot discord` installs it
+    fake.dispatch("INTERACTION_CREATE", ask("What were the Crypto Wars?", 784))
+    fake.wait_for_posts(f"/webhooks/{APP_ID}/itoken784")
+    running.call(asyncio.sleep(0.3))
+    assert f"/webhooks/{APP_ID}/" in caplog.text  # discord.py did log the follow-up's URL
+    assert "itoken784" not in caplog.text
