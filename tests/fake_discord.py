@@ -52,6 +52,7 @@ class FakeDiscord(LoopbackServer):
         self.calls: list[Call] = []
         self.identifies = 0
         self.intents: list[int] = []  # the intents of every IDENTIFY
+        self.close_codes: list[int | None] = []  # how each gateway connection was closed
         self.heartbeats = 0
         self.rate_limit_next = 0  # 429s still to send for message posts
         # (status, code) to refuse thread creation with: (400, 50024) for a message inside a
@@ -231,6 +232,9 @@ class FakeDiscord(LoopbackServer):
                         }
                     )
                 )
+        with self._condition:
+            self.close_codes.append(socket.close_code)
+            self._condition.notify_all()
         if socket in self._sockets:
             self._sockets.remove(socket)
         return socket

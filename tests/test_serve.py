@@ -81,6 +81,9 @@ def test_serve_runs_both_bots_and_stops_on_sigterm(
         assert "Crypto Wars" in discord.wait_for_posts("/channels/500/messages")[0].body["content"]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+        # A normal closure: Discord ends the session and shows the bot offline at once.
+        discord.wait_until(lambda f: bool(f.close_codes))
+        assert discord.close_codes == [1000]
     finally:
         if process.poll() is None:
             process.kill()
