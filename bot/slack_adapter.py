@@ -228,16 +228,21 @@ class SlackBot:
         allowed = self.settings.slack.allowed_channels
         return not allowed or channel in allowed
 
-    def _reply(self, question: str, *, user: str, channel: str) -> list[SlackMessage]:
+    def _reply(self, question: str, *, user: str, channel: str) -> tuple[list[SlackMessage], bool]:
+        """Return the messages for a question, and whether only the asker should see them.
+
+        Refusals (rate limit, a question too long or empty, a channel not allowed, an apology
+        for a failure) concern the asker alone: they are never posted to the whole channel.
+        """
         if not self._allowed(channel):
-            return to_slack_messages(Refusal(NOT_ALLOWED))
+            return to_slack_messages(Refusal(NOT_ALLOWED)), True
         reply = answer_safely(self.bot, question, user=f"slack:{user}", limiter=self.limiter)
         answer_id = None
         if isinstance(reply, Answer):
             answer_id = self.feedback.record_answer(
                 reply, platform="slack", user=user, channel=channel
             )
-        return to_slack_messages(reply, answer_id=answer_id)
+        return to_slack_messages(reply, answer_id=answer_id), isinstance(reply, Refusal)
 
     def _on_slash_command(
         self,
@@ -249,7 +254,9 @@ class SlackBot:
         ack()  # within Slack's 3 seconds; the answer follows through response_url
         visibility = self.settings.slack.slash_visibility
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
-        messages = self._reply(command.get("text", ""), user=user, channel=channel)
+        messages, private = self._reply(command.get("text", ""), user=user, channel=channel)
+        if private:
+            visibility = "ephemeral"
         for message in messages:
             try:
                 status = respond(
@@ -282,13 +289,31 @@ class SlackBot:
             logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
 
     def _post(
-        self, client: WebClient, channel: str, messages: list[SlackMessage], thread_ts: str | None
+        self,
+        client: WebClient,
+        channel: str,
+        messages: list[SlackMessage],
+        thread_ts: str | None,
+        *,
+        only_for: str = "",
     ) -> None:
         for message in messages:
             try:
-                client.chat_postMessage(
-                    channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks
-                )
+                if only_for:
+                    client.chat_postEphemeral(
+                        channel=channel,
+                        user=only_for,
+                        thread_ts=thread_ts,
+                        text=message.text,
+                        blocks=message.blocks,
+                    )
+                else:
+                    client.chat_postMessage(
+                        channel=channel,
+                        thread_ts=thread_ts,
+                        text=message.text,
+                        blocks=message.blocks,
+                    )
             except SlackApiError as exc:
                 logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
 
@@ -296,11 +321,13 @@ class SlackBot:
         channel = event.get("channel", "")
         if not _replyable(event):
             return
-        messages = self._reply(
-            question_from_event(event.get("text", "")), user=event.get("user", ""), channel=channel
+        user = event.get("user", "")
+        messages, private = self._reply(
+            question_from_event(event.get("text", "")), user=user, channel=channel
         )
         # Answer in a thread under the question, or in the thread the question was asked in.
-        self._post(client, channel, messages, event.get("thread_ts") or event.get("ts"))
+        thread = event.get("thread_ts") or event.get("ts")
+        self._post(client, channel, messages, thread, only_for=user if private else "")
 
     def _on_message(self, event: dict[str, Any], client: WebClient) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
@@ -308,7 +335,7 @@ class SlackBot:
         if not _replyable(event):
             return
         channel = event.get("channel", "")
-        messages = self._reply(
+        messages, _ = self._reply(  # a DM is private already
             question_from_event(event.get("text", "")), user=event.get("user", ""), channel=channel
         )
         self._post(client, channel, messages, event.get("thread_ts"))

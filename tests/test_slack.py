@@ -454,7 +454,9 @@ def test_rate_limit_and_long_questions_get_clear_replies(
         served.slash("What is SeedAI working on?", fake)
         served.slash("What is Snowflake doing in AI?", fake)
         replies = fake.wait_for("response_url", 2)  # answered in parallel: any order
-        assert sum("please wait" in all_text(reply) for reply in replies) == 1
+        refusals = [reply for reply in replies if "please wait" in all_text(reply)]
+        assert len(refusals) == 1
+        assert refusals[0]["response_type"] == "ephemeral"  # for the asker only
         served.slack.limiter = RateLimiter(100)
         served.slash("why " * 1000, fake)
         assert "keep it under" in all_text(fake.wait_for("response_url", 3)[2])
@@ -467,7 +469,22 @@ def test_channel_allowlist_is_enforced(fake: FakeSlack, tmp_path: Path, real_bot
     served = HttpBot(make_slack(real_bot, settings))
     try:
         served.slash("What is SeedAI working on?", fake)
-        assert "isn't enabled in this channel" in all_text(fake.wait_for("response_url")[0])
+        refusal = fake.wait_for("response_url")[0]
+        assert "isn't enabled in this channel" in all_text(refusal)
+        assert refusal["response_type"] == "ephemeral"
+        served.event(
+            {
+                "type": "app_mention",
+                "user": "U9",
+                "channel": "C1",
+                "ts": "300.3",
+                "text": "<@UBOT> What is SeedAI working on?",
+            }
+        )
+        private = fake.wait_for("chat.postEphemeral")[0]
+        assert private["user"] == "U9" and private["channel"] == "C1"
+        assert "isn't enabled in this channel" in all_text(private)
+        assert fake.posted("chat.postMessage") == []  # nothing for the whole channel
     finally:
         served.stop()
 
@@ -498,7 +515,7 @@ def test_failure_replies_with_apology_and_never_logs_tokens(
                 },
                 "EvBroken",
             )
-            reply = fake.wait_for("chat.postMessage")[0]
+            reply = fake.wait_for("chat.postEphemeral")[0]  # for the asker only
     finally:
         served.stop()
     assert APOLOGY.split(".")[0] in all_text(reply)
