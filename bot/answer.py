@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +36,7 @@ class Citation:
     location: str
     text: str
     score: float  # cosine similarity of question and passage
+    url: str = ""  # where readers can open the document, when it is published
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ def _citation_dict(citation: Citation) -> dict[str, Any]:
         "location": citation.location,
         "text": citation.text,
         "score": round(citation.score, 4),
+        "url": citation.url,
     }
 
 
@@ -197,6 +201,27 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
         seen.add(_fold(candidate.text))
         length += len(candidate.text)
     return sorted(chosen, key=lambda c: (c.hit.rank, c.start))
+
+
+def with_links(answer: Answer, base_url: str | None) -> Answer:
+    """Give every citation the address of its document under base_url (none without one)."""
+    if not base_url:
+        return answer
+
+    def linked(citation: Citation) -> Citation:
+        return dataclasses.replace(citation, url=document_url(citation.source, base_url))
+
+    return dataclasses.replace(
+        answer,
+        citations=tuple(map(linked, answer.citations)),
+        related=tuple(map(linked, answer.related)),
+    )
+
+
+def document_url(source: str, base_url: str) -> str:
+    """Address of a source ("handbook/guides/intro.md") under base_url: its path in the folder."""
+    inside = source.split("/", 1)[1] if "/" in source else source
+    return base_url.rstrip("/") + "/" + urllib.parse.quote(inside)
 
 
 def _cite(n: int, hit: Hit) -> Citation:

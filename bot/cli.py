@@ -283,6 +283,8 @@ def _print_answer(console: Console, answer: Answer) -> None:
             f"    {escape(citation.source)}, {escape(citation.location)} "
             f"[dim](score {citation.score:.2f})[/]"
         )
+        if citation.url:
+            console.print(f"    {escape(citation.url)}")
         excerpt = " ".join(citation.text.split())
         if len(excerpt) > _EXCERPT:
             excerpt = excerpt[:_EXCERPT].rsplit(" ", 1)[0] + " …"

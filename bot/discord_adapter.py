@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 CONTENT_LIMIT = 2000
 EMBED_TITLE_LIMIT = 256
+EMBED_URL_LIMIT = 2048  # longer addresses are refused by Discord: the title then has no link
 EMBED_DESCRIPTION_LIMIT = 1000  # well under Discord's 4,096, to keep several per message
 EMBED_FOOTER_LIMIT = 300
 EMBEDS_PER_MESSAGE = 4  # 4 x ~1,600 characters stays under the 6,000 a message allows
@@ -43,10 +44,11 @@ class EmbedSpec:
     title: str
     description: str
     footer: str
+    url: str = ""  # the title links here when the document is published
 
     def to_embed(self) -> discord.Embed:
         """Build the discord.py embed."""
-        embed = discord.Embed(title=self.title, description=self.description)
+        embed = discord.Embed(title=self.title, description=self.description, url=self.url or None)
         embed.set_footer(text=self.footer)
         return embed
 
@@ -91,6 +93,7 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
             title=clip(f"[{c.n}] {c.title}", EMBED_TITLE_LIMIT),
             description=_safe(clip(c.text, EMBED_DESCRIPTION_LIMIT)),
             footer=clip(f"{c.source}, {c.location} · score {c.score:.2f}", EMBED_FOOTER_LIMIT),
+            url=c.url if len(c.url) <= EMBED_URL_LIMIT else "",
         )
         for c in reply.citations
     ]

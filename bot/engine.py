@@ -7,7 +7,7 @@ import re
 import threading
 from pathlib import Path
 
-from bot.answer import Answer, compose_answer
+from bot.answer import Answer, compose_answer, with_links
 from bot.settings import Settings
 from index.embedder import (
     Embedder,
@@ -188,12 +188,13 @@ class Citebot:
         index = self.index  # one generation for the whole question, even if a switch happens
         query = make_query(index, self.embedder, question)
         hits = search(index, query, top_k=self.settings.retrieval.top_k)
-        return compose_answer(
+        answer = compose_answer(
             query,
             hits,
             min_similarity=self.settings.retrieval.min_similarity,
             max_quotes=self.settings.retrieval.max_quotes,
         )
+        return with_links(answer, self.settings.sources_base_url)
 
     def close(self) -> None:
         """Release the index."""

@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     )
 
     sources: Path = Field(Path("sources"), description="Folder of documents to answer from.")
+    sources_base_url: str | None = Field(
+        None,
+        description="Where the documents are published, e.g. https://docs.example.com/: "
+        "citations link to it plus the path inside the sources folder.",
+    )
     index_dir: Path = Field(Path("data/index"), description="Folder holding the index.")
     log_level: str = Field("WARNING", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)

@@ -93,6 +93,13 @@ def _feedback_block(answer_id: str) -> dict[str, Any]:
     }
 
 
+def _linked(title: str, url: str) -> str:
+    """Render a title as a Slack link to url, or as plain text without one."""
+    if not url or any(char in url for char in "<>| "):
+        return escape(title)
+    return f"<{url}|{escape(title)}>"
+
+
 def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     quotes = [f"> “{escape(q.text)}” *[{q.n}]*" for q in answer.quotes]
     blocks = [_section(piece) for piece in pack_lines(quotes, SECTION_LIMIT)]
@@ -100,7 +107,7 @@ def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     for citation in answer.citations:
         blocks.append(
             _section(
-                f"*[{citation.n}] {escape(clip(citation.title, 200))}*\n"
+                f"*[{citation.n}] {_linked(clip(citation.title, 200), citation.url)}*\n"
                 f"`{escape(clip(citation.source, 200))}`, {escape(citation.location)} "
                 f"· score {citation.score:.2f}\n"
                 f"> {escape(clip(citation.text, EXCERPT_LIMIT))}"

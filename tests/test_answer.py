@@ -111,3 +111,18 @@ def test_a_quote_never_grows_with_an_endless_sentence() -> None:
     quote = answer.quotes[0].text
     assert len(quote) <= 601 and quote.endswith("…")
     assert endless.startswith(quote[:-1])  # what is shown is verbatim, cut at a word
+
+
+def test_citation_links_are_the_path_inside_the_sources_folder() -> None:
+    from bot.answer import document_url, with_links
+
+    assert (
+        document_url("handbook/guides/intro notes.md", "https://docs.example.com/")
+        == "https://docs.example.com/guides/intro%20notes.md"
+    )
+    answer = compose("How many hours do cats sleep?", HITS)
+    assert all(c.url == "" for c in answer.citations)  # no base URL: no links
+    linked = with_links(answer, "https://docs.example.com")
+    assert [c.url for c in linked.citations] == [
+        f"https://docs.example.com/{c.source}" for c in answer.citations
+    ]

@@ -175,3 +175,15 @@ def test_ask_answers_a_question_holding_a_lone_surrogate(
     answer = json.loads(capsys.readouterr().out)
     assert answer["question"].endswith("Alliance?\ufffd")
     assert answer["found"]
+
+
+def test_citations_link_to_the_published_documents(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], real_index_dir: Path
+) -> None:
+    use_index(monkeypatch, real_index_dir)
+    monkeypatch.setenv("CITEBOT_SOURCES_BASE_URL", "https://docs.example.com/policy/")
+    assert main(["ask", "--json", "Which universities belong to the AI Alliance?"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    for citation in answer["citations"]:
+        inside = citation["source"].split("/", 1)[1]  # the path inside sources/
+        assert citation["url"] == f"https://docs.example.com/policy/{inside}"

@@ -378,3 +378,12 @@ def test_interaction_tokens_never_reach_the_log(
     running.call(asyncio.sleep(0.3))
     assert f"/webhooks/{APP_ID}/" in caplog.text  # discord.py did log the follow-up's URL
     assert "itoken784" not in caplog.text
+
+
+def test_a_published_document_is_linked_from_its_embed() -> None:
+    citation = Citation(
+        1, "Intro", "handbook/intro.md", "lines 1-3", "Text.", 0.5, url="https://d.x/i"
+    )
+    answer = Answer("q?", True, (Quote("Text.", 1),), (citation,))
+    embed = to_discord_messages(answer)[0].embeds[0]
+    assert embed.url == "https://d.x/i" and embed.to_embed().url == "https://d.x/i"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -756,3 +757,14 @@ def test_an_expired_response_url_falls_back_to_the_web_api(
     assert "SeedAI is crafting frameworks" in all_text(posted)
     assert fake.posted("response_url:expired")  # it was tried first
     assert "response_url failed (HTTP 404)" in caplog.text
+
+
+def test_a_published_document_is_linked_from_its_citation() -> None:
+    citation = Citation(1, "Intro <b>", "handbook/intro.md", "lines 1-3", "Text.", 0.5)
+    answer = Answer("q?", True, (Quote("Text.", 1),), (citation,))
+    linked = Answer(
+        "q?", True, answer.quotes, (dataclasses.replace(citation, url="https://d.x/intro.md"),)
+    )
+    with_link, without = to_slack_messages(linked)[0], to_slack_messages(answer)[0]
+    assert "<https://d.x/intro.md|Intro &lt;b&gt;>" in json.dumps(with_link.blocks)
+    assert "<https://" not in json.dumps(without.blocks)
