@@ -76,3 +76,14 @@ def real_bot(real_index_dir: Path, real_embedder) -> Iterator[object]:  # type: 
     bot = Citebot.load(Settings(sources=SOURCES, index_dir=real_index_dir), embedder=real_embedder)
     yield bot
     bot.close()
+
+
+_MODEL_FIXTURES = {"real_embedder", "real_index_dir", "real_bot"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they use, so `-m "not model and not subprocess"` is the fast tier."""
+    for item in items:
+        if _MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
