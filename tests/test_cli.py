@@ -109,6 +109,8 @@ def test_eval_rejects_malformed_file_naming_the_line(
     assert "bad.jsonl:2" in capsys.readouterr().err
 
 
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_console_script_builds_index_on_first_ask(tmp_path: Path) -> None:
     """A fresh folder, one command: the index is built from sources, then the question answered."""
     shutil.copytree(SOURCES, tmp_path / "sources")
@@ -125,6 +127,7 @@ def test_console_script_builds_index_on_first_ask(tmp_path: Path) -> None:
     assert "0 added, 0 updated, 0 removed, 5 unchanged; 0 chunks embedded" in again.stdout
 
 
+@pytest.mark.model
 def test_ask_rebuilds_an_index_built_with_other_settings(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -144,6 +147,7 @@ def test_ask_rebuilds_an_index_built_with_other_settings(
     index.close()
 
 
+@pytest.mark.subprocess
 def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
     result = run_citebot("eval", "nope.jsonl", cwd=tmp_path)
     assert result.returncode == 1

@@ -115,6 +115,8 @@ def test_kill_9_during_ingest_leaves_a_loadable_index(
     assert not [p for p in index_dir.iterdir() if p.name.startswith((".tmp-", ".CURRENT."))]
 
 
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_kill_9_of_the_real_ingest_process_at_several_moments(tmp_path: Path) -> None:
     """The real `citebot ingest` (real model) killed at 1.5 s, 4 s and 7 s into a rebuild."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
@@ -139,6 +141,7 @@ def test_kill_9_of_the_real_ingest_process_at_several_moments(tmp_path: Path) ->
     assert first is not None
 
 
+@pytest.mark.model
 def test_corrupt_index_gives_the_fix_and_the_fix_works(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -269,6 +272,7 @@ except CitebotError as exc:
 """
 
 
+@pytest.mark.subprocess
 def test_a_full_disk_during_ingest_is_one_line_and_keeps_the_index(
     corpus: Path, tmp_path: Path
 ) -> None:

@@ -213,6 +213,7 @@ print(len(sentence_spans("." * 400_000)), len(dots_text), stray_text.count("x"))
 """
 
 
+@pytest.mark.subprocess
 def test_pathological_text_and_html_load_in_linear_time(tmp_path: Path) -> None:
     import subprocess
     import sys
