@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import REPO
+from common import REPO, print_machine
 
 from bot.engine import load_embedder
 from bot.settings import Settings
@@ -49,6 +49,7 @@ def seconds(path: Path, count_tokens: Callable[..., list[int]]) -> float:
 
 def main() -> None:
     """Time every case at n and 2n and print the growth factors."""
+    print_machine()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a quarter of the sizes")
     args = parser.parse_args()

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO
+from common import REPO, print_machine
 
 # Another checkout's citebot (the --baseline-ref run) goes first on the import path.
 if os.environ.get("CITEBOT_BENCH_CODE"):
@@ -445,6 +445,7 @@ def print_table(name: str, rows: dict[str, dict[str, Any]]) -> None:
 
 def main() -> None:
     """Run every system on every manual and print the tables."""
+    print_machine()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manuals", nargs="*", default=list(MANUALS))
     parser.add_argument("--split", choices=["report", "tune", "all"], default="report")

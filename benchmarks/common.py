@@ -56,6 +56,7 @@ def warm_bot(count: int) -> tuple[Any, list[float]]:
 
 def report(name: str, results: dict[str, Any]) -> None:
     """Print results as a table and write them to bench-results/NAME.json."""
+    results = {"machine": machine(), **results}
     width = max(len(key) for key in results)
     for key, value in results.items():
         shown = f"{value:14.3f}" if isinstance(value, float) else f"{value!s:>14}"
@@ -63,3 +64,20 @@ def report(name: str, results: dict[str, Any]) -> None:
     out = REPO / "bench-results"
     out.mkdir(exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def print_machine() -> None:
+    """Say where a benchmark ran: figures from different CPU paths are never comparable."""
+    print(f"machine: {machine()}")
+
+
+def machine() -> str:
+    """Describe the CPU, its cores and the embedding path the settings take on it."""
+    from bot.settings import Settings
+    from index.cpu_features import describe_cpu, has_int8_dot_products
+    from index.embedder import resolve_precision
+
+    path = resolve_precision(Settings().embedding.precision)
+    if path == "int8":
+        path = "int8, VNNI" if has_int8_dot_products() else "int8, 7-bit inputs (no VNNI)"
+    return f"{describe_cpu()}, {os.cpu_count()} cores; embedding path: {path}"

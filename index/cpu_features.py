@@ -18,3 +18,26 @@ def has_int8_dot_products(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
         if line.startswith("flags"):
             return bool(_INT8_DOT_FLAGS & set(line.split(":", 1)[-1].split()))
     return False
+
+
+# The flags that decide which embedding path is fast, in the order a reader compares them.
+_REPORTED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def describe_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """Name the CPU and the flags that matter, e.g. "AMD EPYC 7B13 (avx2; no avx512f, ...)"."""
+    try:
+        text = cpuinfo.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return "unknown CPU (no /proc/cpuinfo)"
+    model, flags = "unknown CPU", set[str]()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and model == "unknown CPU":
+            model = " ".join(value.split())
+        elif key.strip() == "flags" and not flags:
+            flags = set(value.split())
+    has = [flag for flag in _REPORTED_FLAGS if flag in flags]
+    lacks = [flag for flag in _REPORTED_FLAGS if flag not in flags]
+    present = ", ".join(has) or "none of " + "/".join(_REPORTED_FLAGS)
+    return f"{model} ({present}; no {', '.join(lacks) or '-'})"

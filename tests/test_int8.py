@@ -62,3 +62,17 @@ def test_quantize_replaces_every_linear_layer() -> None:
     assert quantize_linear_layers(model) == 2
     assert not any(isinstance(m, torch.nn.Linear) for m in model.modules())
     assert torch.allclose(model(inputs), before, atol=0.05)
+
+
+def test_describe_cpu_names_the_model_and_the_flags_that_matter(tmp_path: Path) -> None:
+    from index.cpu_features import describe_cpu
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse avx avx2 fma\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse avx avx2 fma\n"
+    )
+    assert describe_cpu(cpuinfo) == (
+        "AMD EPYC 7B13 (avx2; no avx512f, avx512_vnni, avx_vnni, amx_int8)"
+    )
+    assert describe_cpu(tmp_path / "missing") == "unknown CPU (no /proc/cpuinfo)"
