@@ -32,7 +32,9 @@ EMBED_URL_LIMIT = 2048  # longer addresses are refused by Discord: the title the
 EMBED_DESCRIPTION_LIMIT = 1000  # well under Discord's 4,096, to keep several per message
 EMBED_FOOTER_LIMIT = 300
 EMBEDS_PER_MESSAGE = 4  # 4 x ~1,600 characters stays under the 6,000 a message allows
-NOT_ALLOWED = "citebot isn't enabled here; ask an admin to add this channel to its allowlist."
+NOT_ALLOWED = "citebot isn't enabled in this channel; ask an admin to add it to the allowlist."
+GUILD_NOT_ALLOWED = "citebot isn't enabled in this server; ask an admin to add it to the allowlist."
+NO_DIRECT_MESSAGES = "citebot doesn't answer direct messages here; ask in a channel."
 NO_MENTIONS = discord.AllowedMentions.none()
 _MENTION = re.compile(r"<@!?(\d+)>")
 
@@ -196,17 +198,29 @@ class CitebotClient(discord.Client):
         else:
             await self.tree.sync()
 
-    def _allowed(self, guild_id: int | None, channel_id: int | None) -> bool:
+    def _refusal(self, guild_id: int | None, channel_id: int | None, *, is_dm: bool) -> str:
+        """Say why the bot won't answer here (server, channel or DM), or "" when it will."""
+        if is_dm:  # the allowlists are about servers and channels
+            return "" if self.settings.chat.direct_messages else NO_DIRECT_MESSAGES
         rules = self.settings.discord
         if rules.allowed_guilds and guild_id is not None and guild_id not in rules.allowed_guilds:
-            return False
-        return not rules.allowed_channels or channel_id in rules.allowed_channels
+            return GUILD_NOT_ALLOWED
+        if rules.allowed_channels and channel_id not in rules.allowed_channels:
+            return NOT_ALLOWED
+        return ""
 
     async def _reply_for(
-        self, question: str, *, user: int, guild_id: int | None, channel_id: int | None
+        self,
+        question: str,
+        *,
+        user: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        is_dm: bool,
     ) -> tuple[list[DiscordMessage], str | None]:
-        if not self._allowed(guild_id, channel_id):
-            return to_discord_messages(Refusal(NOT_ALLOWED)), None
+        refusal = self._refusal(guild_id, channel_id, is_dm=is_dm)
+        if refusal:
+            return to_discord_messages(Refusal(refusal)), None
         reply = await asyncio.to_thread(
             answer_safely, self.bot, question, user=f"discord:{user}", limiter=self.limiter
         )
@@ -234,8 +248,12 @@ class CitebotClient(discord.Client):
             messages, answer_id = await self._reply_for(
                 question,
                 user=message.author.id,
-                guild_id=message.guild.id if message.guild else None,
+                # An uncached guild leaves message.guild None; its channel still knows the id.
+                guild_id=message.guild.id
+                if message.guild
+                else getattr(message.channel, "guild_id", None),
                 channel_id=message.channel.id,
+                is_dm=is_dm,
             )
             target: discord.abc.Messageable = message.channel
             reference: discord.Message | None = message
@@ -291,6 +309,7 @@ class CitebotClient(discord.Client):
             user=interaction.user.id,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
+            is_dm=interaction.guild_id is None,
         )
         for n, reply in enumerate(messages):
             last = n == len(messages) - 1

@@ -101,6 +101,11 @@ class ChatSettings(BaseModel):
     rate_limit: int = Field(
         10, ge=1, description="Questions one user may ask per minute before being asked to wait."
     )
+    direct_messages: bool = Field(
+        True,
+        description="Answer direct messages. The channel and guild allowlists are about "
+        "channels, so they never apply to DMs; turn this off to answer only in channels.",
+    )
 
 
 class SlackSettings(BaseModel):

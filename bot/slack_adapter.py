@@ -44,6 +44,7 @@ FALLBACK_LIMIT = 3000
 EXCERPT_LIMIT = 500
 FEEDBACK_ACTION = re.compile(r"^citebot_feedback_(up|down)$")
 NOT_ALLOWED = "citebot isn't enabled in this channel; ask an admin to add it to the allowlist."
+NO_DIRECT_MESSAGES = "citebot doesn't answer direct messages here; ask in a channel."
 _USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -231,9 +232,12 @@ class SlackBot:
             return BoltResponse(status=200, body="")
         return next_()
 
-    def _allowed(self, channel: str) -> bool:
+    def _refusal(self, channel: str) -> str:
+        """Say why the bot won't answer in this channel, or "" when it will."""
+        if channel.startswith("D"):  # Slack's direct-message channels
+            return "" if self.settings.chat.direct_messages else NO_DIRECT_MESSAGES
         allowed = self.settings.slack.allowed_channels
-        return not allowed or channel in allowed
+        return "" if not allowed or channel in allowed else NOT_ALLOWED
 
     def _reply(self, question: str, *, user: str, channel: str) -> tuple[list[SlackMessage], bool]:
         """Return the messages for a question, and whether only the asker should see them.
@@ -241,8 +245,9 @@ class SlackBot:
         Refusals (rate limit, a question too long or empty, a channel not allowed, an apology
         for a failure) concern the asker alone: they are never posted to the whole channel.
         """
-        if not self._allowed(channel):
-            return to_slack_messages(Refusal(NOT_ALLOWED)), True
+        refusal = self._refusal(channel)
+        if refusal:
+            return to_slack_messages(Refusal(refusal)), True
         reply = answer_safely(self.bot, question, user=f"slack:{user}", limiter=self.limiter)
         answer_id = None
         if isinstance(reply, Answer):

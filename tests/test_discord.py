@@ -284,7 +284,7 @@ def test_channel_allowlist_is_enforced(
     try:
         fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 48))
         post = fake.wait_for_posts("/channels/500/messages")[0]
-        assert "isn't enabled here" in post.body["content"]
+        assert "isn't enabled in this channel" in post.body["content"]
     finally:
         client.stop()
 
@@ -387,3 +387,25 @@ def test_a_published_document_is_linked_from_its_embed() -> None:
     answer = Answer("q?", True, (Quote("Text.", 1),), (citation,))
     embed = to_discord_messages(answer)[0].embeds[0]
     assert embed.url == "https://d.x/i" and embed.to_embed().url == "https://d.x/i"
+
+
+def test_allowlists_say_server_or_channel_and_dms_follow_their_own_setting(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, allowed_guilds=[999])
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 60))
+        post = fake.wait_for_posts("/channels/500/messages")[0]
+        assert "isn't enabled in this server" in post.body["content"]
+        dm = fake.mention("What did Socrates fear about writing?", 61, guild=False)
+        dm["mentions"] = []
+        fake.dispatch("MESSAGE_CREATE", dm)  # the guild allowlist is not about DMs
+        fake.wait_for_posts("/channels/500/messages", count=2)
+        assert "Socrates even warned" in fake.posts("/channels/500/messages")[1].body["content"]
+        client.client.settings.chat.direct_messages = False
+        fake.dispatch("MESSAGE_CREATE", {**dm, "id": "62"})
+        fake.wait_for_posts("/channels/500/messages", count=3)
+        refused = fake.posts("/channels/500/messages")[2].body["content"]
+        assert "doesn't answer direct messages" in refused
+    finally:
+        client.stop()

@@ -768,3 +768,26 @@ def test_a_published_document_is_linked_from_its_citation() -> None:
     with_link, without = to_slack_messages(linked)[0], to_slack_messages(answer)[0]
     assert "<https://d.x/intro.md|Intro &lt;b&gt;>" in json.dumps(with_link.blocks)
     assert "<https://" not in json.dumps(without.blocks)
+
+
+def test_direct_messages_can_be_turned_off(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot
+) -> None:
+    settings = slack_settings(fake, tmp_path)
+    settings.chat.direct_messages = False
+    served = HttpBot(make_slack(real_bot, settings))
+    try:
+        served.event(
+            {
+                "type": "message",
+                "channel_type": "im",
+                "user": "U1",
+                "channel": "D1",
+                "ts": "400.4",
+                "text": "What is SeedAI working on?",
+            }
+        )
+        reply = fake.wait_for("chat.postMessage")[0]
+        assert "doesn't answer direct messages" in all_text(reply)
+    finally:
+        served.stop()
