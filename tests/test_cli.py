@@ -44,7 +44,7 @@ def test_ask_json_prints_the_documented_object(
     data = json.loads(capsys.readouterr().out)
     assert data["found"] is True
     assert {"question", "answer", "found", "citations"} <= set(data)
-    assert set(data["citations"][0]) == {"n", "title", "source", "location", "text", "score"}
+    assert set(data["citations"][0]) == {"n", "title", "source", "location", "text", "score", "url"}
     assert "[1]" in data["answer"]
 
 
