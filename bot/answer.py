@@ -22,6 +22,10 @@ _MIN_QUOTE_WORDS = 4
 _SHORT_QUOTE_WORDS = 15
 # A "sentence" without punctuation can run for pages: a quote shows its start, cut at a word.
 _MAX_QUOTE_CHARS = 600
+# A page's opening line says what the page is for ("git-clean - Remove untracked files from the
+# working tree"), often the answer to "how do I…": a small edge when it covers the question as
+# well as another sentence (quoted 0.26 -> 0.31 Git, 0.14 -> 0.17 Django, tuning halves).
+_LEDE_BONUS = 0.1
 # A list item's marker ("- ", "•", "3) ") is layout, not part of the sentence quoted.
 _LIST_MARKER = re.compile(r"(?:[-*+]\s+|[•▪◦‣⁃·]\s*|\d{1,3}[.)]\s+)+")
 
@@ -154,6 +158,8 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
             score = coverage + 0.25 * (hit.similarity / best_similarity if best_similarity else 0)
             if len(text.split()) < _MIN_QUOTE_WORDS:
                 score -= 0.5
+            if offset + begin < len(hit.lede):
+                score += _LEDE_BONUS
             found.append(_Candidate(hit, offset + begin, text, score, coverage))
         offset += len(line) + 1
     return found
