@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
     feedback.add_argument("-o", "--output", type=Path, help="write to a file instead of stdout")
 
+    gaps = commands.add_parser(
+        "report", help="questions the documents didn't answer, grouped (content gaps)"
+    )
+    gaps.add_argument(
+        "--since", type=_age, default=None, help="only questions this recent: 7d, 24h, 30m"
+    )
+    gaps.add_argument("--json", action="store_true", help="print the groups as JSON")
+    gaps.add_argument("--html", type=Path, help="also write a self-contained HTML page here")
+
     evaluate = commands.add_parser("eval", help="measure retrieval on a JSONL question file")
     evaluate.add_argument("file", type=Path, help='JSONL lines {"question", "expect": [...]}')
     evaluate.add_argument("--json", action="store_true", help="print metrics as JSON")
@@ -114,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "doctor": _doctor,
             "config-docs": _config_docs,
             "feedback": _feedback,
+            "report": _report,
         }[args.command]
         return handler(args, settings, err)
     except CitebotError as exc:
@@ -361,6 +372,37 @@ def _feedback(args: argparse.Namespace, settings: Settings, err: Console) -> int
         err.print(f"wrote {len(rows)} votes to {escape(str(args.output))}")
     else:
         write_feedback(rows, sys.stdout, args.format)
+    return 0
+
+
+def _age(value: str) -> timedelta:
+    """Parse --since: a number and a unit, d, h or m."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    number, unit = value[:-1], value[-1:]
+    if unit not in units or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not an age like 7d, 24h or 30m")
+    return timedelta(**{units[unit]: int(number)})
+
+
+def _report(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.engine import load_embedder  # noqa: PLC0415
+    from bot.feedback import read_unanswered  # noqa: PLC0415
+    from bot.gaps import gaps_html, gaps_json, gaps_table, group_gaps  # noqa: PLC0415
+
+    path = settings.data_dir / "feedback.sqlite"
+    if not path.exists():
+        raise CitebotError(f"no questions recorded yet at {path}; chat bots record them")
+    since = (
+        "" if args.since is None else (datetime.now(UTC) - args.since).isoformat(timespec="seconds")
+    )
+    unanswered = read_unanswered(path, since)
+    with _status(err, "Grouping questions…"):
+        gaps = group_gaps(unanswered, load_embedder(settings)) if unanswered else []
+    print(gaps_json(gaps) if args.json else gaps_table(gaps), end="")
+    if args.html:
+        window = "all time" if args.since is None else f"the last {args.since}"
+        args.html.write_text(gaps_html(gaps, title=f"citebot content gaps, {window}"), "utf-8")
+        err.print(f"wrote {escape(str(args.html))}")
     return 0
 
 

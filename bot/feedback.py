@@ -7,17 +7,18 @@ import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from bot.answer import Answer
 from index.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -161,18 +162,48 @@ def _votes(db: sqlite3.Connection) -> list[FeedbackRow]:
 
 def read_votes(path: Path) -> list[FeedbackRow]:
     """Read the votes without writing anything: exporting needs only read access."""
+    return _read_only(path, _votes)
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A question the bot declined, or whose answer someone voted down (as they last voted)."""
+
+    asked_at: str
+    question: str
+    declined: bool
+    voted_down: bool
+
+
+def read_unanswered(path: Path, since: str = "") -> list[Unanswered]:
+    """Read the declined and voted-down questions asked at or after since (ISO time)."""
+
+    def query(db: sqlite3.Connection) -> list[Unanswered]:
+        rows = db.execute(
+            "SELECT a.created_at, a.question, a.found = 0, "
+            "EXISTS (SELECT 1 FROM votes v WHERE v.answer_id = a.id AND v.rating < 0) AS down "
+            "FROM answers a WHERE a.created_at >= ? AND (a.found = 0 OR down) "
+            "ORDER BY a.created_at",
+            (since,),
+        ).fetchall()
+        return [Unanswered(row[0], row[1], bool(row[2]), bool(row[3])) for row in rows]
+
+    return _read_only(path, query)
+
+
+def _read_only(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
     uri = path.absolute().as_uri()
     try:
         db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
         try:
-            return _votes(db)
+            return read(db)
         finally:
             db.close()
     except sqlite3.OperationalError:
         # A read-only folder can't hold WAL's shared-memory file; read the file as it stands.
         db = sqlite3.connect(f"{uri}?immutable=1", uri=True)
         try:
-            return _votes(db)
+            return read(db)
         finally:
             db.close()
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.answer import Answer, Quote
 from bot.cli import main
-from bot.feedback import FeedbackStore, read_votes, write_feedback
+from bot.feedback import FeedbackStore, read_unanswered, read_votes, write_feedback
 from index.errors import ConfigError
 
 
@@ -89,3 +91,76 @@ def test_a_folder_in_place_of_the_store_is_one_clear_error(tmp_path: Path) -> No
     (tmp_path / "feedback.sqlite").mkdir()
     with pytest.raises(ConfigError, match="is a folder, not the feedback store"):
         FeedbackStore(tmp_path / "feedback.sqlite")
+
+
+GAP_TOPICS = {
+    "parking": [
+        "Where can I park my car at the office?",
+        "where do we park at the office",
+        "Is there parking for employees at the office?",
+        "where can i leave my car when i come to the office",
+    ],
+    "vpn": [
+        "How do I connect to the VPN from home?",
+        "how to connect to the vpn when working from home",
+        "VPN connection from home, how?",
+    ],
+    "holidays": [
+        "How many vacation days do I get per year?",
+        "how many vacation days per year do employees get",
+    ],
+}
+
+
+def test_report_groups_unanswered_questions_by_meaning(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    real_embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    import json
+
+    from bot.gaps import group_gaps
+
+    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    declined = Answer("", False, (), ())
+    for repeat in range(5):  # 45 declined questions in three topics
+        for questions in GAP_TOPICS.values():
+            for question in questions:
+                store.record_answer(
+                    dataclasses.replace(declined, question=question),
+                    platform="slack",
+                    user=f"U{repeat}",
+                    channel="C1",
+                )
+    answered = Answer("What is the dress code?", True, (Quote("Smart casual.", 1),), ())
+    for n in range(6):  # answered, then voted down by one person and up by another
+        answer_id = store.record_answer(answered, platform="discord", user="u", channel="c")
+        assert answer_id is not None
+        store.record_vote(answer_id, rating=-1 if n % 2 else 1, user="v", channel="c")
+    fine = Answer("Where is the handbook?", True, (Quote("On the wiki.", 1),), ())
+    for _ in range(4):  # answered and liked: not a gap
+        store.record_answer(fine, platform="slack", user="u", channel="c")
+
+    rows = read_unanswered(tmp_path / "feedback.sqlite")
+    assert len(rows) == 45 + 3  # declined, and the three answers voted down
+    gaps = group_gaps(rows, real_embedder)
+    by_question = {gap.question: gap for gap in gaps}
+    assert by_question["Where can I park my car at the office?"].count == 20
+    assert by_question["How do I connect to the VPN from home?"].count == 15
+    assert by_question["How many vacation days do I get per year?"].count == 10
+    dress = by_question["What is the dress code?"]
+    assert (dress.count, dress.declined, dress.voted_down) == (3, 0, 3)
+    assert "Where is the handbook?" not in by_question
+
+    monkeypatch.setenv("CITEBOT_DATA_DIR", str(tmp_path))
+    page = tmp_path / "gaps.html"
+    assert main(["report", "--since", "7d", "--json", "--html", str(page)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [g["count"] for g in printed] == [20, 15, 10, 3]
+    text = page.read_text()
+    assert text.startswith("<!doctype html>") and "width:100%" in text and "width:50%" in text
+    assert "<script" not in text  # self-contained and inert
+    time.sleep(1.1)  # times are kept to the second
+    assert main(["report", "--since", "0m"]) == 0  # nothing that recent
+    assert "0 unanswered questions in 0 groups" in capsys.readouterr().out
