@@ -81,6 +81,7 @@ def run_ingest(
         chunk_tokens=settings.chunking.chunk_tokens,
         overlap_tokens=settings.chunking.overlap_tokens,
         max_file_bytes=int(settings.ingest.max_file_mb * 1_000_000),
+        file_seconds=settings.ingest.file_seconds,
         rebuild=rebuild,
         progress=progress,
         index_type=settings.vectors.type,

@@ -88,6 +88,12 @@ class IngestSettings(BaseModel):
     max_file_mb: float = Field(
         50.0, gt=0, description="Files larger than this are skipped with a warning."
     )
+    file_seconds: float = Field(
+        120.0,
+        ge=0,
+        description="A file that takes longer than this to read and chunk is skipped with a "
+        "warning (0: no limit). Enforced when ingest runs on the main thread, as the CLI does.",
+    )
     ray_address: str = Field(
         "auto",
         description="Ray cluster for `citebot ingest --ray` (auto: the one this machine "

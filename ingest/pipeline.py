@@ -7,6 +7,8 @@ import fcntl
 import hashlib
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -117,6 +119,34 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
     return sorted(set(found)), ignored
 
 
+class _OutOfTime(Exception):
+    """A file took longer than its time budget to read."""
+
+
+@contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Interrupt the work inside after seconds, so one pathological file can't hold an ingest.
+
+    Python can only interrupt a thread with a signal, and signals reach the main thread; in
+    other threads (or with seconds 0) the work runs unbounded. Native code (the tokenizer) is
+    interrupted when it returns to Python.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _is_utf8(name: str) -> bool:
     """Tell whether a file name decoded cleanly (Python keeps other bytes as surrogates)."""
     try:
@@ -179,6 +209,7 @@ def ingest(
     chunk_tokens: int,
     overlap_tokens: int,
     max_file_bytes: int,
+    file_seconds: float = 0.0,
     rebuild: bool = False,
     progress: Progress | None = None,
     index_type: str = "auto",
@@ -211,6 +242,7 @@ def ingest(
                 chunk_tokens=chunk_tokens,
                 overlap_tokens=overlap_tokens,
                 max_file_bytes=max_file_bytes,
+                file_seconds=file_seconds,
                 progress=progress,
                 roots=paths,
                 index_type=index_type,
@@ -270,6 +302,7 @@ def _ingest_locked(
     chunk_tokens: int,
     overlap_tokens: int,
     max_file_bytes: int,
+    file_seconds: float,
     progress: Progress | None,
     roots: Sequence[Path],
     index_type: str,
@@ -317,13 +350,20 @@ def _ingest_locked(
         if embedder is None:
             embedder = load_embedder()
         try:
-            document, notes = load_document(item.path, item.source, max_bytes=max_file_bytes)
-            chunks = chunk_document(
-                document,
-                embedder.count_tokens,
-                max_tokens=chunk_tokens,
-                overlap_tokens=overlap_tokens,
+            with _time_budget(file_seconds):
+                document, notes = load_document(item.path, item.source, max_bytes=max_file_bytes)
+                chunks = chunk_document(
+                    document,
+                    embedder.count_tokens,
+                    max_tokens=chunk_tokens,
+                    overlap_tokens=overlap_tokens,
+                )
+        except _OutOfTime:
+            skipped.append(
+                f"skipped {item.path}: reading it took over {file_seconds:g} s; raise "
+                "CITEBOT_INGEST__FILE_SECONDS if the file is simply large"
             )
+            continue
         except SkippedFile as exc:
             skipped.append(str(exc))
             continue

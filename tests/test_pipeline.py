@@ -443,3 +443,21 @@ def test_a_file_unreadable_for_one_ingest_keeps_its_previous_version(
     index = StoredIndex.open(tmp_path / "index")
     assert any(source.endswith(victim.name) for source in index.documents())
     index.close()
+
+
+def test_a_file_over_its_time_budget_is_skipped_and_the_rest_ingested(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from ingest.loaders import load_document as real_load
+
+    def load_document(path: Path, source: str, *, max_bytes: int) -> object:
+        if path.name.startswith("002"):  # stands in for a parser stuck on a hostile file
+            time.sleep(30)
+        return real_load(path, source, max_bytes=max_bytes)
+
+    monkeypatch.setattr("ingest.pipeline.load_document", load_document)
+    report = run(corpus, tmp_path / "index", fake_embedder, file_seconds=0.5)
+    assert report.added == 4  # without the budget the stuck file would load, late, and count
+    assert len(report.skipped) == 1 and "reading it took over 0.5 s" in report.skipped[0]
