@@ -19,10 +19,11 @@ from discord import app_commands
 
 from bot.answer import NOT_FOUND, Answer
 from bot.chat_text import clip, defuse_mass_mentions, pack_lines
-from bot.engine import Citebot
+from bot.engine import Citebot, clean_question
 from bot.feedback import FeedbackStore
-from bot.guard import RateLimiter, Refusal, answer_safely
+from bot.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
 from bot.settings import Settings
+from index.errors import QuestionError
 
 logger = logging.getLogger(__name__)
 
@@ -217,12 +218,17 @@ class CitebotClient(discord.Client):
         guild_id: int | None,
         channel_id: int | None,
         is_dm: bool,
+        counted: bool = False,  # the rate limiter already counted this question
     ) -> tuple[list[DiscordMessage], str | None]:
         refusal = self._refusal(guild_id, channel_id, is_dm=is_dm)
         if refusal:
             return to_discord_messages(Refusal(refusal)), None
         reply = await asyncio.to_thread(
-            answer_safely, self.bot, question, user=f"discord:{user}", limiter=self.limiter
+            answer_safely,
+            self.bot,
+            question,
+            user=f"discord:{user}",
+            limiter=None if counted else self.limiter,
         )
         answer_id = None
         if isinstance(reply, Answer):
@@ -302,7 +308,23 @@ class CitebotClient(discord.Client):
         return int(thread["id"])
 
     async def _ask_command(self, interaction: discord.Interaction[Any], question: str) -> None:
-        """Defer at once (Discord allows 3 s), answer in a follow-up."""
+        """Refuse privately, or defer at once (Discord allows 3 s) and answer in a follow-up."""
+        # The cheap refusals come first, so they reach the asker alone: once deferred publicly,
+        # the follow-up is public too.
+        refusal = self._refusal(
+            interaction.guild_id, interaction.channel_id, is_dm=interaction.guild_id is None
+        )
+        if not refusal:
+            try:
+                clean_question(question, self.settings.retrieval.max_question_chars)
+            except QuestionError as exc:
+                refusal = question_refusal(exc).message
+        if not refusal:
+            limited = rate_limited(self.limiter, f"discord:{interaction.user.id}")
+            refusal = limited.message if limited else ""
+        if refusal:
+            await _tell_privately(interaction, clip(_safe(refusal), CONTENT_LIMIT))
+            return
         await interaction.response.defer(thinking=True)
         messages, answer_id = await self._reply_for(
             question,
@@ -310,6 +332,7 @@ class CitebotClient(discord.Client):
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             is_dm=interaction.guild_id is None,
+            counted=True,
         )
         for n, reply in enumerate(messages):
             last = n == len(messages) - 1

@@ -49,22 +49,34 @@ class RateLimiter:
             return 0.0
 
 
+def question_refusal(exc: QuestionError) -> Refusal:
+    """Say why a question can't be asked, as a sentence for the asker."""
+    message = str(exc)
+    return Refusal(message[:1].upper() + message[1:] + ".")
+
+
+def rate_limited(limiter: RateLimiter, user: str) -> Refusal | None:
+    """Count a question; return the refusal to send when the user has asked too many."""
+    wait = limiter.wait_time(user)
+    if wait <= 0:
+        return None
+    return Refusal(
+        f"You've asked {limiter.limit} questions in the last {limiter.window:.0f} "
+        f"seconds; please wait {wait:.0f} s and ask again."
+    )
+
+
 def answer_safely(
     bot: Citebot, question: str, *, user: str, limiter: RateLimiter | None = None
 ) -> Answer | Refusal:
     """Answer a chat question, turning every way it can go wrong into a reply for the user."""
-    if limiter is not None:
-        wait = limiter.wait_time(user)
-        if wait > 0:
-            return Refusal(
-                f"You've asked {limiter.limit} questions in the last {limiter.window:.0f} "
-                f"seconds; please wait {wait:.0f} s and ask again."
-            )
+    refusal = rate_limited(limiter, user) if limiter is not None else None
+    if refusal is not None:
+        return refusal
     try:
         return bot.answer(question)
     except QuestionError as exc:
-        message = str(exc)
-        return Refusal(message[:1].upper() + message[1:] + ".")
+        return question_refusal(exc)
     except Exception:
         # The user gets an apology, the operator the traceback; neither ever sees a token.
         logger.exception("answering a question of %d characters failed", len(question))

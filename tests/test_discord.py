@@ -409,3 +409,22 @@ def test_allowlists_say_server_or_channel_and_dms_follow_their_own_setting(
         assert "doesn't answer direct messages" in refused
     finally:
         client.stop()
+
+
+def test_ask_refusals_reach_the_asker_alone(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, allowed_channels=[999])
+    try:
+        fake.dispatch("INTERACTION_CREATE", ask("What is SeedAI working on?", 790))
+        reply = fake.wait_for_posts("/interactions/790/itoken790/callback")[0]
+        assert reply.body["type"] == 4  # answered at once, not deferred in public
+        assert reply.body["data"]["flags"] & 64
+        assert "isn't enabled in this channel" in reply.body["data"]["content"]
+        client.client.settings.discord.allowed_channels = []
+        fake.dispatch("INTERACTION_CREATE", ask("why " * 1000, 791))
+        reply = fake.wait_for_posts("/interactions/791/itoken791/callback")[0]
+        assert reply.body["data"]["flags"] & 64 and "keep it under" in reply.body["data"]["content"]
+        assert not fake.posts(f"/webhooks/{APP_ID}/itoken79")  # no public follow-up at all
+    finally:
+        client.stop()
