@@ -283,22 +283,8 @@ class SlackBot:
             if problem:
                 # An expired or missing response_url: post through the Web API instead.
                 logger.warning("response_url failed (%s); posting through the Web API", problem)
-                self._post_directly(
-                    client, channel, user, message, ephemeral=visibility != "in_channel"
-                )
-
-    def _post_directly(
-        self, client: WebClient, channel: str, user: str, message: SlackMessage, *, ephemeral: bool
-    ) -> None:
-        try:
-            if ephemeral:
-                client.chat_postEphemeral(
-                    channel=channel, user=user, text=message.text, blocks=message.blocks
-                )
-            else:
-                client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
-        except SlackApiError as exc:
-            logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
+                ephemeral = visibility != "in_channel"
+                self._post(client, channel, [message], None, only_for=user if ephemeral else "")
 
     def _post(
         self,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import hashlib
 import logging
 import os
 import signal
@@ -23,7 +22,13 @@ from index.embedder import Embedder, Vectors
 from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
-from index.store import StoredIndex, changed_files, remove_staging, write_index
+from index.store import (
+    StoredIndex,
+    changed_files,
+    file_checksum,
+    remove_staging,
+    write_index,
+)
 from index.vectors import choose_kind
 from ingest.chunker import chunk_document
 from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, load_document
@@ -511,14 +516,10 @@ def misaligned(
 
 def hash_file(path: Path) -> str:
     """Return the SHA-256 of a file's bytes, or "" if it cannot be read."""
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_checksum(path)
     except OSError:
         return ""  # unreadable: the loader reports it by name
-    return digest.hexdigest()
 
 
 def _embed(embedder: Embedder, texts: list[str], progress: Progress | None) -> Vectors:

@@ -277,19 +277,8 @@ def test_a_full_disk_during_ingest_is_one_line_and_keeps_the_index(
     corpus: Path, tmp_path: Path
 ) -> None:
     limit = 65_536  # bytes a file may grow to: the chunk store (about 170 KB here) can't fit
-    from ingest.pipeline import ingest
-
     index_dir = tmp_path / "index"
-    ingest(
-        [corpus],
-        index_dir,
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=HashingEmbedder,
-        chunk_tokens=80,
-        overlap_tokens=10,
-        max_file_bytes=10_000_000,
-    )
+    fake_ingest(corpus, index_dir)
     before = live_generation(index_dir)
     done = subprocess.run(
         [sys.executable, "-c", _FULL_DISK_INGEST, str(corpus), str(index_dir), str(limit)],
