@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import socket
@@ -32,6 +33,7 @@ from bot.seen_events import SeenEvents
 from bot.settings import Settings
 from bot.slack_adapter import (
     BLOCK_LIMIT,
+    MAX_BODY_BYTES,
     SECTION_LIMIT,
     SlackBot,
     make_http_server,
@@ -120,6 +122,29 @@ class HttpBot:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
+
+    def oversize(self, *, chunked: bool) -> int:
+        """Send a body just over the cap, declared up front or streamed; return the status.
+
+        Only what the server reads is sent (headers alone when the length is declared), so its
+        early rejection can't turn into a broken pipe on this side.
+        """
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.putrequest("POST", "/slack/events")
+            connection.putheader("Content-Type", "application/json")
+            if chunked:
+                connection.putheader("Transfer-Encoding", "chunked")
+                connection.endheaders()
+                piece = b"x" * 65536
+                for _ in range(MAX_BODY_BYTES // len(piece) + 1):
+                    connection.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+            else:
+                connection.putheader("Content-Length", str(2 * MAX_BODY_BYTES))
+                connection.endheaders()
+            return connection.getresponse().status
+        finally:
+            connection.close()
 
     def slash(self, text: str, fake: FakeSlack, **options: Any) -> tuple[int, str]:
         form = {
@@ -680,12 +705,13 @@ def test_malformed_requests_get_4xx_one_log_line_and_no_traceback(
         (b"[1, 2, 3]", "application/json", {}, 400),
         (b'{"type": "event_callback", "event": "x"}', "application/json", {}, 400),
         (b"\xff\xfe\x00garbage", "application/json", {}, 400),
-        (b"x" * (2 << 20), "application/json", {}, 413),
         (b"{}", "application/json", {"X-Slack-Request-Timestamp": "soon"}, 401),
     ]
     for body, content_type, headers, expected in cases:
         status, _ = http_bot.post(body, content_type, headers=headers)
         assert status == expected, (body[:40], status)
+    assert http_bot.oversize(chunked=False) == 413
+    assert http_bot.oversize(chunked=True) == 413
     for _ in range(5):  # unsigned noise: one log line, not five
         assert http_bot.post(b"{}", "application/json", secret="wrong")[0] == 401
     assert _tracebacks(caplog.records) == []
