@@ -396,10 +396,14 @@ class StoredIndex:
                 ).fetchall()
         return dict.fromkeys(unique, 0) | {row[0]: int(row[1]) for row in rows}
 
+    def vectors_of(self, chunk_ids: Sequence[int]) -> Vectors:
+        """Return the stored vectors of the given chunks, in that order."""
+        ids = np.asarray(chunk_ids, dtype=np.int64)
+        return np.asarray(self._vectors.reconstruct_batch(ids), dtype=np.float32)
+
     def similarities(self, query: Vectors, chunk_ids: Sequence[int]) -> dict[int, float]:
         """Return the cosine similarity of the query to each of the given stored chunks."""
         if not chunk_ids:
             return {}
-        stored = self._vectors.reconstruct_batch(np.asarray(chunk_ids, dtype=np.int64))
-        scores = stored @ query.reshape(-1)
+        scores = self.vectors_of(chunk_ids) @ query.reshape(-1)
         return {chunk_id: float(score) for chunk_id, score in zip(chunk_ids, scores, strict=True)}

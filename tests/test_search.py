@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
+from index.records import Chunk
 from index.search import make_query, search
 from index.store import StoredIndex
 from ingest.pipeline import ingest
@@ -88,3 +91,24 @@ def test_a_passage_deep_in_a_document_carries_its_opening_line(tmp_path: Path) -
     assert near.lede == ""  # its window already holds the opening line: said once
     assert near.passage == near.chunk.text
     index.close()
+
+
+def test_a_hit_reports_the_questions_own_similarity_not_the_feedback_vectors(
+    tmp_path: Path,
+) -> None:
+    # Feedback moves the search vector toward the best passages; the similarity that decides
+    # whether to answer must still be the question's, or feedback would answer everything.
+    embedder = HashingEmbedder()
+    index = index_of(tmp_path, embedder)
+    query = make_query(index, embedder, "ducks nest beside the pond")
+    hits = search(index, query, top_k=3)
+    stored = index.similarities(query.vector, [hit_id(index, hit.chunk) for hit in hits])
+    assert [hit.similarity for hit in hits] == pytest.approx(list(stored.values()))
+    index.close()
+
+
+def hit_id(index: StoredIndex, chunk: Chunk) -> int:
+    every = index.chunks(range(index.chunk_count))
+    return next(
+        i for i, c in every.items() if c.source == chunk.source and c.position == chunk.position
+    )
