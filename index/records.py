@@ -61,3 +61,4 @@ class IndexedDocument:
     title: str
     content_hash: str
     chunk_count: int
+    summary: str = ""  # its opening line when that summarises it (see opening_summary)

@@ -11,7 +11,7 @@ import numpy as np
 from index.embedder import Embedder, TokenCounter, Vectors
 from index.lexical import inverse_document_frequency, query_words, stem
 from index.records import Chunk, Hit
-from index.sentences import sentence_spans
+from index.sentences import opening_line
 from index.store import StoredIndex
 
 # Weight of the dense score in the fusion; BM25 gets the rest. Rank fusion (RRF) buried
@@ -33,10 +33,7 @@ _POSTINGS_BUDGET = 10_000
 _UNKNOWN_MIN_LETTERS = 4
 _BM25_K1 = 1.2  # SQLite FTS5's
 _LEXICAL_FLOOR = 0.5  # share of the ideal keyword score that counts as a full match
-# A document's opening line is shown with passages from deeper in it when it is a summary,
-# not a paragraph: short enough to read at a glance, long enough to say something.
-_LEDE_MAX_CHARS = 240
-_LEDE_MIN_WORDS = 3
+_SUMMARY_WEIGHT = 0.3  # 0.2-0.4 scored alike on the tuning halves
 _FEEDBACK_PASSAGES = 3
 _FEEDBACK_WEIGHT = 0.5
 
@@ -175,6 +172,7 @@ def search(
     keyword = {chunk_id: score / lexical_max for chunk_id, score in lexical.items()}
     first = _fuse(index, query.vector, keyword, pool, dense_weight)
     fused = _fuse(index, _feedback(index, query.vector, first), keyword, pool, dense_weight)
+    fused = _with_page_summaries(index, query.vector, fused)
     ranked = sorted(fused, key=lambda chunk_id: fused[chunk_id], reverse=True)
     centres: list[int] = []
     covered: set[int] = set()
@@ -237,17 +235,34 @@ def _feedback(index: StoredIndex, vector: Vectors, fused: Mapping[int, float]) -
     return (moved / norm).astype(np.float32) if norm else vector
 
 
+def _with_page_summaries(
+    index: StoredIndex, vector: Vectors, fused: Mapping[int, float]
+) -> dict[int, float]:
+    """Add to each passage's score how close its page's summary line is to the question.
+
+    Man pages and reference pages say what they are for in one line ("git-am - Apply a series
+    of patches from a mailbox"); a passage from deep in the right page rarely repeats it. Pages
+    without such a line count as the average candidate page, neither raised nor lowered. On the
+    tuning halves: MRR 0.405 -> 0.439 (Git), 0.523 -> 0.564 (Django).
+    """
+    chunk_ids = list(fused)
+    rows = index.document_rows(chunk_ids)
+    pages = index.summary_similarities(vector, rows)
+    if not pages:
+        return dict(fused)
+    neutral = sum(pages.values()) / len(pages)
+    return {
+        chunk_id: fused[chunk_id] + _SUMMARY_WEIGHT * pages.get(row, neutral)
+        for chunk_id, row in zip(chunk_ids, rows, strict=True)
+    }
+
+
 def _lede(passage: Chunk, first: Chunk | None) -> str:
     """Return the opening line of the passage's document when it summarises the page, else ""."""
     if first is None or first.source != passage.source or first.position != 0:
         return ""
-    line = first.text.split("\n", 1)[0].strip()
-    if len(line) > _LEDE_MAX_CHARS:
-        spans = sentence_spans(line)
-        line = line[: spans[0][1]] if spans else ""
-    if len(line) > _LEDE_MAX_CHARS or len(line.split()) < _LEDE_MIN_WORDS or line in passage.text:
-        return ""
-    return line
+    line = opening_line(first.text)
+    return "" if line in passage.text else line
 
 
 def _with_neighbours(centre: int, chunks: Mapping[int, Chunk]) -> Chunk:

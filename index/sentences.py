@@ -93,3 +93,31 @@ def _append(spans: list[tuple[int, int]], text: str, start: int, end: int) -> No
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences."""
     return [text[start:end] for start, end in sentence_spans(text)]
+
+
+# A document's opening line summarises it when it is short enough to read at a glance and long
+# enough to say something: "git-clean - Remove untracked files from the working tree".
+_SUMMARY_MAX_CHARS = 240
+_SUMMARY_MIN_WORDS = 3
+
+
+def opening_summary(first_chunk_text: str) -> str:
+    """Return a document's opening line if it summarises the document, else ""."""
+    line = first_chunk_text.split("\n", 1)[0].strip()
+    if len(line) > _SUMMARY_MAX_CHARS or len(line.split()) < _SUMMARY_MIN_WORDS:
+        return ""
+    return line
+
+
+def opening_line(first_chunk_text: str) -> str:
+    """Return the summary line, or else the first sentence of a long opening paragraph.
+
+    Shown with passages from deeper in the page, the first sentence often says what the page is
+    for; as the page's summary for search it cost MRR on the Django tuning half (0.564 -> 0.530):
+    an introduction is not a summary.
+    """
+    line = first_chunk_text.split("\n", 1)[0].strip()
+    if len(line) > _SUMMARY_MAX_CHARS:
+        spans = sentence_spans(line)
+        return opening_summary(line[: spans[0][1]]) if spans else ""
+    return opening_summary(line)

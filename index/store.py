@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from secrets import token_hex
@@ -47,7 +47,9 @@ CREATE TABLE documents (
     title TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     first_chunk INTEGER NOT NULL,
-    chunk_count INTEGER NOT NULL
+    chunk_count INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    summary_vector BLOB  -- float32 bytes; NULL when the document has no summary line
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY,
@@ -68,6 +70,7 @@ CREATE TABLE term_counts (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOU
 # A question's words in a passage's page title or heading path count this many times as much
 # as in its text: "git stash" answered from the git-stash page, not a page that mentions it.
 HEADING_WEIGHT = 2.0
+_SQL_BATCH = 500  # host parameters per query, well under SQLite's limit
 
 _REBUILD = "run `citebot ingest --rebuild` to rebuild it"
 
@@ -111,8 +114,12 @@ def write_index(
     documents: Sequence[IndexedDocument],
     chunks: Sequence[Chunk],
     vectors: Vectors,
+    summary_vectors: Mapping[str, Vectors] | None = None,
 ) -> Path:
-    """Write a new generation and make it live; chunks are grouped by document in order."""
+    """Write a new generation and make it live; chunks are grouped by document in order.
+
+    summary_vectors holds, by source, the embedding of each document's summary line.
+    """
     if len(chunks) != len(vectors) or sum(d.chunk_count for d in documents) != len(chunks):
         raise ValueError("documents, chunks and vectors disagree in count")
     root.mkdir(parents=True, exist_ok=True)
@@ -121,7 +128,7 @@ def write_index(
     staging = root / f".tmp-{name}"
     try:
         staging.mkdir()
-        _write_chunks(staging / CHUNKS, documents, chunks)
+        _write_chunks(staging / CHUNKS, documents, chunks, summary_vectors or {})
         index, params = build_vector_index(
             vectors.reshape(-1, manifest.spec.dimension),
             manifest.index_type,
@@ -191,21 +198,27 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _write_chunks(
-    path: Path, documents: Sequence[IndexedDocument], chunks: Sequence[Chunk]
+    path: Path,
+    documents: Sequence[IndexedDocument],
+    chunks: Sequence[Chunk],
+    summary_vectors: Mapping[str, Vectors],
 ) -> None:
     connection = sqlite3.connect(path)
     try:
         connection.executescript(_SCHEMA)
         first = 0
         for document in documents:
+            vector = summary_vectors.get(document.source)
             connection.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     document.source,
                     document.title,
                     document.content_hash,
                     first,
                     document.chunk_count,
+                    document.summary,
+                    None if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
                 ),
             )
             first += document.chunk_count
@@ -276,6 +289,11 @@ class StoredIndex:
             "SELECT 1 FROM sqlite_master WHERE name = 'term_counts'"
         ).fetchone()
         self._has_term_counts = has_counts is not None
+        starts = self._db.execute(
+            "SELECT rowid, first_chunk FROM documents ORDER BY first_chunk, rowid"
+        ).fetchall()
+        self._document_rows = np.array([row[0] for row in starts], dtype=np.int64)
+        self._document_starts = np.array([row[1] for row in starts], dtype=np.int64)
         if stored != vectors.ntotal or stored != manifest.chunk_count:
             self._db.close()
             raise IndexCorruptError(
@@ -323,9 +341,13 @@ class StoredIndex:
         """Map each source to its record and the id of its first chunk."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT source, title, content_hash, chunk_count, first_chunk FROM documents"
+                "SELECT source, title, content_hash, chunk_count, first_chunk, summary "
+                "FROM documents"
             ).fetchall()
-        return {row[0]: (IndexedDocument(*row[:4]), row[4]) for row in rows}
+        return {
+            row[0]: (IndexedDocument(row[0], row[1], row[2], row[3], row[5]), row[4])
+            for row in rows
+        }
 
     def chunks(self, ids: Iterable[int]) -> dict[int, Chunk]:
         """Fetch chunks by id."""
@@ -400,6 +422,58 @@ class StoredIndex:
         """Return the stored vectors of the given chunks, in that order."""
         ids = np.asarray(chunk_ids, dtype=np.int64)
         return np.asarray(self._vectors.reconstruct_batch(ids), dtype=np.float32)
+
+    def summary_vectors(self, sources: Iterable[str]) -> dict[str, Vectors]:
+        """Return the stored summary-line vectors of the given documents that have one."""
+        wanted = list(sources)
+        found: dict[str, Vectors] = {}
+        for start in range(0, len(wanted), _SQL_BATCH):
+            batch = wanted[start : start + _SQL_BATCH]
+            marks = ",".join("?" * len(batch))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT source, summary_vector FROM documents "  # noqa: S608
+                    f"WHERE source IN ({marks}) AND summary_vector IS NOT NULL",
+                    batch,
+                ).fetchall()
+            found |= {row[0]: self._vector_from(row[1]) for row in rows}
+        return found
+
+    def document_rows(self, chunk_ids: Sequence[int]) -> list[int]:
+        """Return the row of the documents table each chunk belongs to."""
+        if not chunk_ids or not len(self._document_starts):
+            return []
+        ids = np.asarray(chunk_ids, dtype=np.int64)
+        # Documents hold consecutive chunk ids: a chunk's is the last that starts at or before it.
+        found = np.searchsorted(self._document_starts, ids, side="right") - 1
+        return [int(row) for row in self._document_rows[found]]
+
+    def summary_similarities(self, query: Vectors, rows: Iterable[int]) -> dict[int, float]:
+        """Return, by document row, how similar each document's summary line is to the query."""
+        wanted = sorted(set(rows))
+        stored: list[tuple[int, bytes]] = []
+        for start in range(0, len(wanted), _SQL_BATCH):
+            batch = wanted[start : start + _SQL_BATCH]
+            marks = ",".join("?" * len(batch))
+            with self._lock:
+                stored += self._db.execute(
+                    f"SELECT rowid, summary_vector FROM documents "  # noqa: S608
+                    f"WHERE rowid IN ({marks}) AND summary_vector IS NOT NULL",
+                    batch,
+                ).fetchall()
+        if not stored:
+            return {}
+        scores = np.vstack([self._vector_from(row[1]) for row in stored]) @ query.reshape(-1)
+        return {row[0]: float(score) for row, score in zip(stored, scores, strict=True)}
+
+    def _vector_from(self, blob: bytes) -> Vectors:
+        vector = np.frombuffer(blob, dtype=np.float32)
+        if vector.shape != (self._vectors.d,):
+            raise IndexCorruptError(
+                f"{self.folder / CHUNKS} holds a summary vector of {vector.size} numbers, not "
+                f"{self._vectors.d}; {_REBUILD}"
+            )
+        return vector
 
     def similarities(self, query: Vectors, chunk_ids: Sequence[int]) -> dict[int, float]:
         """Return the cosine similarity of the query to each of the given stored chunks."""

@@ -22,6 +22,7 @@ from index.embedder import Embedder, Vectors
 from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
+from index.sentences import opening_summary
 from index.store import (
     StoredIndex,
     changed_files,
@@ -328,6 +329,7 @@ def _ingest_locked(
     skipped: list[str] = []
     warnings: list[str] = list(ignored)
     kept: dict[str, tuple[IndexedDocument, list[Chunk], Vectors]] = {}
+    summary_from: dict[str, str] = {}  # kept document -> its source in the previous index
     fresh: dict[str, tuple[IndexedDocument, list[Chunk]]] = {}
     embedder: Embedder | None = None
     added = updated = unchanged = 0
@@ -339,6 +341,7 @@ def _ingest_locked(
             stored = previous.chunks(range(first, first + record.chunk_count))
             chunks = [stored[i] for i in sorted(stored)]
             kept[item.source] = (record, chunks, previous.vectors(first, record.chunk_count))
+            summary_from[item.source] = item.source
             warnings.append(f"{item.path}: cannot be read now; kept the version indexed before")
             unchanged += 1
             continue
@@ -350,6 +353,7 @@ def _ingest_locked(
             chunks = [dataclasses.replace(stored[i], source=item.source) for i in sorted(stored)]
             vectors = previous.vectors(first, record.chunk_count)
             kept[item.source] = (dataclasses.replace(record, source=item.source), chunks, vectors)
+            summary_from[item.source] = record.source
             unchanged += 1
             continue
         if embedder is None:
@@ -377,7 +381,10 @@ def _ingest_locked(
             skipped.append(f"skipped {item.path}: it could not be read ({reason})")
             continue
         warnings.extend(notes)
-        record = IndexedDocument(document.source, document.title, item.raw_hash, len(chunks))
+        summary = opening_summary(chunks[0].text) if chunks else ""
+        record = IndexedDocument(
+            document.source, document.title, item.raw_hash, len(chunks), summary
+        )
         fresh[item.source] = (record, chunks)
         if item.source in old:
             updated += 1
@@ -422,10 +429,19 @@ def _ingest_locked(
     # handed back per source, so a file found in another order can never take another's vectors.
     order = sorted(present)
     to_embed = [chunk.embedding_text() for s in order if s in fresh for chunk in fresh[s][1]]
+    # A document's summary line is embedded on its own too: search uses it to tell what a
+    # page is about, which a passage deep in the page may not say.
+    summarised = [s for s in order if s in fresh and fresh[s][0].summary]
     if embedder is None and (to_embed or previous is None):
         embedder = load_embedder()
+    summary_vectors: dict[str, Vectors] = {}
+    if previous is not None and summary_from:
+        reused = previous.summary_vectors(summary_from.values())
+        summary_vectors = {new: reused[old] for new, old in summary_from.items() if old in reused}
     if embedder is not None:
-        new_vectors = _embed(embedder, to_embed, progress)
+        embedded = _embed(embedder, to_embed + [fresh[s][0].summary for s in summarised], progress)
+        new_vectors = embedded[: len(to_embed)]
+        summary_vectors |= dict(zip(summarised, embedded[len(to_embed) :], strict=True))
         dimension = embedder.dimension
     else:
         assert previous is not None  # the embedder is loaded whenever there is no previous index
@@ -468,7 +484,7 @@ def _ingest_locked(
     )
     if previous is not None:
         previous.close()  # its files are about to be replaced
-    write_index(index_dir, manifest, documents, all_chunks, stacked)
+    write_index(index_dir, manifest, documents, all_chunks, stacked, summary_vectors)
     return report(chunks_embedded=len(to_embed), chunk_count=len(all_chunks), wrote_index=True)
 
 

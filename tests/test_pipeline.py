@@ -39,9 +39,24 @@ def test_ingest_first_run_adds_every_document(
     report = run(corpus, tmp_path / "index", fake_embedder)
     assert (report.added, report.updated, report.removed, report.unchanged) == (5, 0, 0, 0)
     assert report.chunks_embedded == report.chunk_count > 0
-    # Every chunk once, and a sample again to check each vector is its chunk's.
-    assert fake_embedder.embedded == report.chunks_embedded + ALIGNMENT_SAMPLE
+    index = StoredIndex.open(tmp_path / "index")
+    summaries = {s: r.summary for s, (r, _) in index.documents().items() if r.summary}
+    assert summaries  # the seed documents open with a title line
+    # Every chunk and summary line once, and a sample again to check each vector is its chunk's.
+    assert fake_embedder.embedded == report.chunks_embedded + len(summaries) + ALIGNMENT_SAMPLE
     assert "5 added" in report.summary()
+    assert_summary_vectors(index, fake_embedder, summaries)
+    index.close()
+
+
+def assert_summary_vectors(
+    index: StoredIndex, embedder: HashingEmbedder, summaries: dict[str, str]
+) -> None:
+    """Each document's stored summary vector is its own summary line's embedding."""
+    stored = index.summary_vectors(summaries)
+    assert stored.keys() == summaries.keys()
+    for source, line in summaries.items():
+        np.testing.assert_allclose(stored[source], embedder.embed_batch([line])[0], atol=1e-6)
 
 
 def test_ingest_unchanged_corpus_embeds_nothing_and_writes_nothing(
@@ -114,6 +129,9 @@ def test_ingest_moved_document_reuses_its_vectors(
     assert report.chunks_embedded == fake_embedder.embedded == 0
     index = StoredIndex.open(tmp_path / "index")
     assert any(source.endswith("sub/moved.txt") for source in index.documents())
+    summaries = {s: r.summary for s, (r, _) in index.documents().items() if r.summary}
+    assert any(source.endswith("sub/moved.txt") for source in summaries)
+    assert_summary_vectors(index, fake_embedder, summaries)  # carried over under the new name
     index.close()
 
 

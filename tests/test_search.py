@@ -112,3 +112,45 @@ def hit_id(index: StoredIndex, chunk: Chunk) -> int:
     return next(
         i for i, c in every.items() if c.source == chunk.source and c.position == chunk.position
     )
+
+
+def test_a_pages_summary_line_lifts_its_passages_over_the_same_words_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two pages share a paragraph word for word; only their opening lines say what each page
+    # is about. The question names one page's subject: its copy of the paragraph comes first.
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    shared = "".join(f"<p>{sentence}</p>" for sentence in SENTENCES[:6])
+    closing = "<p>Wool is washed in cold water before spinning.</p>"
+    for name, summary in (
+        ("a.html", "Duck pond upkeep for the farm"),
+        ("b.html", "Alpaca shearing guide for the farm"),
+    ):
+        body = f"<p>{summary}</p>{shared}{closing}"
+        page = f"<html><head><title>Notes</title></head><body>{body}</body></html>"
+        (corpus / name).write_text(page)
+    embedder = HashingEmbedder()
+    ingest(
+        [corpus],
+        tmp_path / "index",
+        model="fake",
+        fingerprint="fake-1",
+        load_embedder=lambda: embedder,
+        chunk_tokens=20,
+        overlap_tokens=0,
+        max_file_bytes=1_000_000,
+    )
+    index = StoredIndex.open(tmp_path / "index")
+    question = make_query(index, embedder, "alpaca shearing: is wool washed in cold water?")
+
+    def scores() -> dict[str, float]:
+        hits = search(index, question, top_k=6)
+        return {hit.chunk.source: hit.score for hit in hits if "washed in cold" in hit.chunk.text}
+
+    lifted = scores()
+    assert lifted["docs/b.html"] > lifted["docs/a.html"]
+    monkeypatch.setattr("index.search._SUMMARY_WEIGHT", 0.0)
+    plain = scores()
+    assert plain["docs/b.html"] == pytest.approx(plain["docs/a.html"])  # without them, a tie
+    index.close()
