@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.answer import Answer, compose_answer, with_links
@@ -118,6 +119,21 @@ def clean_question(question: str, limit: int) -> str:
     return question
 
 
+def recent_context(earlier: Sequence[str], limit: int) -> list[str]:
+    """Keep the latest earlier questions that fit in limit characters, oldest first."""
+    kept: list[str] = []
+    size = 0
+    for raw in reversed(earlier):
+        text = " ".join(_SURROGATES.sub("\ufffd", raw).split())
+        if not text:
+            continue
+        if size + len(text) > limit:
+            break
+        kept.append(text)
+        size += len(text) + 1
+    return kept[::-1]
+
+
 class Citebot:
     """A loaded model and index, answering questions; safe to share between threads."""
 
@@ -177,17 +193,24 @@ class Citebot:
             logger.warning("switched to the new index at %s", fresh.folder)
             self._index = fresh  # the old one closes when its last question lets go of it
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
-        """Return the passages most relevant to a question."""
+    def retrieve(
+        self, question: str, top_k: int | None = None, earlier: Sequence[str] = ()
+    ) -> list[Hit]:
+        """Return the passages most relevant to a question (after earlier ones, if any)."""
         index = self.index
-        query = make_query(index, self.embedder, question)
+        context = recent_context(earlier, self.settings.retrieval.max_question_chars)
+        query = make_query(index, self.embedder, question, context)
         return search(index, query, top_k=top_k or self.settings.retrieval.top_k)
 
-    def answer(self, question: str) -> Answer:
-        """Answer a question with quoted, cited sentences, or say the sources don't cover it."""
+    def answer(self, question: str, earlier: Sequence[str] = ()) -> Answer:
+        """Answer a question with quoted, cited sentences, or say the sources don't cover it.
+
+        earlier: the conversation's previous questions, oldest first, searched with it.
+        """
         question = clean_question(question, self.settings.retrieval.max_question_chars)
+        context = recent_context(earlier, self.settings.retrieval.max_question_chars)
         index = self.index  # one generation for the whole question, even if a switch happens
-        query = make_query(index, self.embedder, question)
+        query = make_query(index, self.embedder, question, context)
         hits = search(index, query, top_k=self.settings.retrieval.top_k)
         answer = compose_answer(
             query,

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.answer import Answer
@@ -67,14 +68,22 @@ def rate_limited(limiter: RateLimiter, user: str) -> Refusal | None:
 
 
 def answer_safely(
-    bot: Citebot, question: str, *, user: str, limiter: RateLimiter | None = None
+    bot: Citebot,
+    question: str,
+    *,
+    user: str,
+    limiter: RateLimiter | None = None,
+    earlier: Sequence[str] = (),
 ) -> Answer | Refusal:
-    """Answer a chat question, turning every way it can go wrong into a reply for the user."""
+    """Answer a chat question, turning every way it can go wrong into a reply for the user.
+
+    earlier: the thread's previous questions, oldest first, when the question follows them.
+    """
     refusal = rate_limited(limiter, user) if limiter is not None else None
     if refusal is not None:
         return refusal
     try:
-        return bot.answer(question)
+        return bot.answer(question, earlier)
     except QuestionError as exc:
         return question_refusal(exc)
     except Exception:

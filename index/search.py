@@ -50,19 +50,33 @@ class Query:
     unknown: tuple[str, ...] = ()  # words naming things the corpus never mentions
 
 
-def make_query(index: StoredIndex, embedder: Embedder, question: str) -> Query:
-    """Parse and embed a question against one index generation."""
-    words = query_words(question)
+def make_query(
+    index: StoredIndex, embedder: Embedder, question: str, earlier: Sequence[str] = ()
+) -> Query:
+    """Parse and embed a question against one index generation.
+
+    earlier: the conversation's previous questions, oldest first. A follow-up ("and what's the
+    default?") names little on its own, so it is searched with what came before: their words
+    join its keywords, and its vector is the sum of its own and theirs, so the follow-up keeps
+    as much weight as all the context (recall@5 on the follow-up pairs: see docs/quality.md).
+    """
+    context = " ".join(earlier)
+    searched = f"{context} {question}" if context else question
+    words = query_words(searched)
     terms = tuple(stem(word) for word in words)
     frequencies = index.document_frequencies(terms)
+    vector = embedder.embed_batch([question])[0]
+    if context:
+        vector = vector + embedder.embed_batch([context])[0]
+        vector = (vector / max(float(np.linalg.norm(vector)), 1e-9)).astype(np.float32)
     return Query(
         text=question,
         terms=terms,
         frequencies=frequencies,
         total_chunks=index.chunk_count,
-        vector=embedder.embed_batch([question])[0],
+        vector=vector,
         unknown=unknown_words(
-            [word for word in words if word not in _identifier_parts(question)],
+            [word for word in words if word not in _identifier_parts(searched)],
             frequencies,
             embedder.count_tokens,
         ),
