@@ -112,6 +112,13 @@ class ChatSettings(BaseModel):
         description="Answer direct messages. The channel and guild allowlists are about "
         "channels, so they never apply to DMs; turn this off to answer only in channels.",
     )
+    follow_ups: Literal["mention", "asker"] = Field(
+        "mention",
+        description="In a thread: mention: a message that mentions the bot is answered with "
+        "the thread's earlier messages as context; asker: also any reply by someone who asked "
+        "the bot a question in that thread, without a mention (Slack needs the message.channels "
+        "event; Discord reads thread messages it is sent anyway).",
+    )
 
 
 class SlackSettings(BaseModel):

@@ -14,11 +14,11 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.asgi import SlackRequestHandler
 from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 from slack_bolt.error import BoltError
@@ -42,6 +42,7 @@ SECTION_LIMIT = 3000  # characters of text in one section block
 BLOCK_LIMIT = 50  # blocks in one message
 FALLBACK_LIMIT = 3000
 EXCERPT_LIMIT = 500
+THREAD_MESSAGES = 50  # a thread's first messages read for a follow-up's context
 FEEDBACK_ACTION = re.compile(r"^citebot_feedback_(up|down)$")
 NOT_ALLOWED = "citebot isn't enabled in this channel; ask an admin to add it to the allowlist."
 NO_DIRECT_MESSAGES = "citebot doesn't answer direct messages here; ask in a channel."
@@ -239,7 +240,9 @@ class SlackBot:
         allowed = self.settings.slack.allowed_channels
         return "" if not allowed or channel in allowed else NOT_ALLOWED
 
-    def _reply(self, question: str, *, user: str, channel: str) -> tuple[list[SlackMessage], bool]:
+    def _reply(
+        self, question: str, *, user: str, channel: str, earlier: Sequence[str] = ()
+    ) -> tuple[list[SlackMessage], bool]:
         """Return the messages for a question, and whether only the asker should see them.
 
         Refusals (rate limit, a question too long or empty, a channel not allowed, an apology
@@ -248,7 +251,9 @@ class SlackBot:
         refusal = self._refusal(channel)
         if refusal:
             return to_slack_messages(Refusal(refusal)), True
-        reply = answer_safely(self.bot, question, user=f"slack:{user}", limiter=self.limiter)
+        reply = answer_safely(
+            self.bot, question, user=f"slack:{user}", limiter=self.limiter, earlier=earlier
+        )
         answer_id = None
         if isinstance(reply, Answer):
             answer_id = self.feedback.record_answer(
@@ -316,27 +321,61 @@ class SlackBot:
                 logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
 
     def _on_mention(self, event: dict[str, Any], client: WebClient) -> None:
-        channel = event.get("channel", "")
         if not _replyable(event):
             return
-        user = event.get("user", "")
+        self._answer_event(event, client, self._earlier_in_thread(event, client))
+
+    def _answer_event(self, event: dict[str, Any], client: WebClient, earlier: list[str]) -> None:
+        """Answer a message in its thread (or start one under it); refusals to the asker only."""
+        channel, user = event.get("channel", ""), event.get("user", "")
         messages, private = self._reply(
-            question_from_event(event.get("text", "")), user=user, channel=channel
+            question_from_event(event.get("text", "")), user=user, channel=channel, earlier=earlier
         )
-        # Answer in a thread under the question, or in the thread the question was asked in.
         thread = event.get("thread_ts") or event.get("ts")
         self._post(client, channel, messages, thread, only_for=user if private else "")
 
-    def _on_message(self, event: dict[str, Any], client: WebClient) -> None:
-        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
-            return  # only people's direct messages; channel messages need a mention
-        if not _replyable(event):
+    def _on_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if event.get("bot_id") or event.get("subtype") or not _replyable(event):
             return
-        channel = event.get("channel", "")
-        messages, _ = self._reply(  # a DM is private already
-            question_from_event(event.get("text", "")), user=event.get("user", ""), channel=channel
-        )
-        self._post(client, channel, messages, event.get("thread_ts"))
+        if event.get("channel_type") == "im":
+            channel = event.get("channel", "")
+            messages, _ = self._reply(  # a DM is private already
+                question_from_event(event.get("text", "")),
+                user=event.get("user", ""),
+                channel=channel,
+            )
+            self._post(client, channel, messages, event.get("thread_ts"))
+            return
+        # A channel message is answered only when it follows up the asker's own question.
+        bot_user = context.bot_user_id or ""
+        if self.settings.chat.follow_ups != "asker" or f"<@{bot_user}>" in event.get("text", ""):
+            return  # mentions arrive as app_mention events too
+        thread = self._thread(event, client)
+        if _asked_in(thread, event.get("user", ""), bot_user, context.bot_id or ""):
+            self._answer_event(event, client, _earlier(thread, event))
+
+    def _earlier_in_thread(self, event: dict[str, Any], client: WebClient) -> list[str]:
+        """Return what people wrote before this message in its thread, oldest first."""
+        return _earlier(self._thread(event, client), event)
+
+    def _thread(self, event: dict[str, Any], client: WebClient) -> list[dict[str, Any]]:
+        """Return the messages of the thread an event was posted in ([] when not in one)."""
+        thread, ts = event.get("thread_ts"), event.get("ts")
+        if not thread or thread == ts:
+            return []
+        try:
+            reply = client.conversations_replies(
+                channel=event.get("channel", ""), ts=thread, limit=THREAD_MESSAGES
+            )
+        except SlackApiError as exc:
+            logger.warning(
+                "cannot read the thread for context (%s); answering the message on its own. "
+                "Give the app the channels:history and groups:history scopes",
+                _api_error(exc),
+            )
+            return []
+        messages = reply.get("messages")
+        return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
     def _on_feedback(
         self,
@@ -375,6 +414,33 @@ def _api_error(exc: Exception) -> str:
         return str(response.get("error"))
     found = re.search(r"\b(invalid_auth|not_authed|account_inactive|token_revoked)\b", str(exc))
     return found.group(1) if found else str(exc).splitlines()[0]
+
+
+def _earlier(thread: list[dict[str, Any]], event: dict[str, Any]) -> list[str]:
+    """Return the texts people (not bots) posted in a thread before the event, oldest first."""
+    before = _timestamp(event.get("ts"))
+    return [
+        question_from_event(str(message.get("text", "")))
+        for message in thread
+        if not message.get("bot_id") and _timestamp(message.get("ts")) < before
+    ]
+
+
+def _asked_in(thread: list[dict[str, Any]], user: str, bot_user: str, bot_id: str) -> bool:
+    """Tell whether user asked the bot something in this thread and the bot has answered."""
+    asked = any(
+        message.get("user") == user and f"<@{bot_user}>" in str(message.get("text", ""))
+        for message in thread
+    )
+    answered = any(message.get("bot_id") == bot_id for message in thread)
+    return bool(user and bot_user and bot_id) and asked and answered
+
+
+def _timestamp(ts: Any) -> float:
+    try:
+        return float(ts)
+    except (TypeError, ValueError):
+        return float("inf")  # unknown: never counted as earlier
 
 
 def _replyable(event: dict[str, Any]) -> bool:

@@ -39,6 +39,11 @@ class FakeSlack(LoopbackServer):
         self.sockets_opened = 0
         self.token_rejected = False  # auth.test answers invalid_auth, as for a revoked token
         self.expired_response_urls: set[str] = set()  # keys whose response_url answers 404
+        # Thread messages by (channel, thread_ts), oldest first, as conversations.replies gives
+        # them; the bot's threaded posts join them. missing_scopes: methods that answer as Slack
+        # does when the app lacks the scope.
+        self.threads: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self.missing_scopes: set[str] = set()
         self._condition = threading.Condition()
         self._sockets: list[web.WebSocketResponse] = []
         super().__init__()
@@ -101,15 +106,24 @@ class FakeSlack(LoopbackServer):
         if method == "apps.connections.open":
             self.connections_opened += 1
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/"})
+        if method in self.missing_scopes:
+            return web.json_response({"ok": False, "error": "missing_scope"})
+        if method == "conversations.replies":
+            thread = self.threads.get((str(body.get("channel")), str(body.get("ts"))), [])
+            limit = int(body.get("limit") or 1000)
+            return web.json_response({"ok": True, "messages": thread[:limit], "has_more": False})
         if method == "chat.postMessage":
             problem = self._blocks_problem(body)
             if problem:
                 return web.json_response(
                     {"ok": False, "error": "invalid_blocks", "detail": problem}
                 )
-            return web.json_response(
-                {"ok": True, "channel": body.get("channel"), "ts": f"{len(self.calls)}.000100"}
-            )
+            ts = f"{len(self.calls)}.000100"
+            if body.get("thread_ts"):
+                self.threads[(str(body.get("channel")), str(body["thread_ts"]))].append(
+                    {"ts": ts, "bot_id": "BBOT", "user": "UBOT", "text": body.get("text", "")}
+                )
+            return web.json_response({"ok": True, "channel": body.get("channel"), "ts": ts})
         return web.json_response({"ok": True})
 
     async def _response_url(self, request: web.Request) -> web.Response:
@@ -181,6 +195,12 @@ class FakeSlack(LoopbackServer):
             assert self._condition.wait_for(lambda: self.sockets_opened >= count, timeout), (
                 f"{self.sockets_opened} websocket connections, wanted {count}"
             )
+
+    def say_in_thread(self, channel: str, thread_ts: str, user: str, text: str, ts: str) -> None:
+        """Put a person's message in a thread, as if posted there earlier."""
+        self.threads[(channel, thread_ts)].append(
+            {"ts": ts, "user": user, "text": text, "thread_ts": thread_ts}
+        )
 
     def send(self, envelope: dict[str, Any]) -> None:
         """Send a Socket Mode message to the connected client."""

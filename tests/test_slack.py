@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.answer import Answer, Citation, Quote
+from bot.answer import NOT_FOUND, Answer, Citation, Quote
 from bot.cli import main
 from bot.engine import Citebot, run_ingest
 from bot.feedback import FeedbackStore
@@ -264,9 +264,9 @@ def test_slash_command_ack_does_not_wait_for_the_answer(
     class SlowBot:
         settings = real_bot.settings
 
-        def answer(self, question: str) -> Answer:
+        def answer(self, question: str, earlier: Sequence[str] = ()) -> Answer:
             release.wait(10)
-            return real_bot.answer(question)
+            return real_bot.answer(question, earlier)
 
     served = HttpBot(make_slack(SlowBot(), slack_settings(fake, tmp_path)))
     try:
@@ -521,7 +521,7 @@ def test_failure_replies_with_apology_and_never_logs_tokens(
     class BrokenBot:
         settings = real_bot.settings
 
-        def answer(self, question: str) -> Answer:
+        def answer(self, question: str, earlier: Sequence[str] = ()) -> Answer:
             raise RuntimeError(f"index exploded while using {BOT_TOKEN}")
 
     from bot.log_redaction import RedactSecrets
@@ -815,5 +815,82 @@ def test_direct_messages_can_be_turned_off(
         )
         reply = fake.wait_for("chat.postMessage")[0]
         assert "doesn't answer direct messages" in all_text(reply)
+    finally:
+        served.stop()
+
+
+def _ask_in_thread(
+    served: HttpBot, fake: FakeSlack, text: str, *, ts: str, user: str = "U1", mention: bool = True
+) -> None:
+    """Post a message in thread 500.1 of C1 (the fake keeps it for conversations.replies)."""
+    body = f"<@UBOT> {text}" if mention else text
+    fake.say_in_thread("C1", "500.1", user, body, ts)
+    event = {"user": user, "channel": "C1", "ts": ts, "text": body}
+    if ts != "500.1":
+        event["thread_ts"] = "500.1"
+    if mention:
+        served.event({"type": "app_mention", **event}, f"Ev{ts}")
+    else:
+        served.event({"type": "message", "channel_type": "channel", **event}, f"Ev{ts}")
+
+
+def test_a_follow_up_in_a_thread_is_searched_with_the_threads_earlier_questions(
+    http_bot: HttpBot, fake: FakeSlack
+) -> None:
+    _ask_in_thread(http_bot, fake, "What is the AI Alliance?", ts="500.1")
+    fake.wait_for("chat.postMessage")
+    _ask_in_thread(http_bot, fake, "and who started it?", ts="500.9")
+    follow_up = fake.wait_for("chat.postMessage", 2)[1]
+    assert follow_up["thread_ts"] == "500.1"
+    assert NOT_FOUND not in all_text(follow_up) and "IBM and Meta" in all_text(follow_up)
+    replies = fake.posted("conversations.replies")
+    assert replies and replies[-1]["ts"] == "500.1"
+    # The same words asked on their own name nothing the documents answer.
+    http_bot.event(
+        {
+            "type": "app_mention",
+            "user": "U1",
+            "channel": "C1",
+            "ts": "600.1",
+            "text": "<@UBOT> and who started it?",
+        },
+        "Ev600",
+    )
+    alone = fake.wait_for("chat.postMessage", 3)[2]
+    assert NOT_FOUND in all_text(alone)
+
+
+def test_without_the_history_scope_a_follow_up_is_answered_alone_with_a_warning(
+    http_bot: HttpBot, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.missing_scopes.add("conversations.replies")
+    _ask_in_thread(http_bot, fake, "and who started it?", ts="500.9")
+    reply = fake.wait_for("chat.postMessage")[0]
+    assert reply["thread_ts"] == "500.1" and NOT_FOUND in all_text(reply)
+    assert any("channels:history" in r.getMessage() for r in caplog.records)
+    assert _tracebacks(caplog.records) == []
+
+
+@pytest.mark.parametrize("follow_ups", ["asker", "mention"])
+def test_the_askers_replies_in_the_thread_are_answered_only_when_set_to_asker(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot, follow_ups: str
+) -> None:
+    settings = slack_settings(fake, tmp_path)
+    settings.chat.follow_ups = follow_ups  # type: ignore[assignment]
+    served = HttpBot(make_slack(real_bot, settings))
+    try:
+        _ask_in_thread(served, fake, "What is the AI Alliance?", ts="500.1")
+        fake.wait_for("chat.postMessage")
+        _ask_in_thread(
+            served, fake, "who is in charge, Meta?", ts="500.5", user="U2", mention=False
+        )
+        _ask_in_thread(served, fake, "and who started it?", ts="500.9", mention=False)
+        time.sleep(2)  # time for a reply that should not come
+        posts = fake.posted("chat.postMessage")
+        if follow_ups == "mention":
+            assert len(posts) == 1  # plain replies in the thread are people talking
+        else:
+            assert len(posts) == 2  # the asker's reply, not the bystander's
+            assert "IBM and Meta" in all_text(posts[1])
     finally:
         served.stop()
