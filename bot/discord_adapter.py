@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ NOT_ALLOWED = "citebot isn't enabled in this channel; ask an admin to add it to 
 GUILD_NOT_ALLOWED = "citebot isn't enabled in this server; ask an admin to add it to the allowlist."
 NO_DIRECT_MESSAGES = "citebot doesn't answer direct messages here; ask in a channel."
 NO_MENTIONS = discord.AllowedMentions.none()
+THREAD_MESSAGES = 50  # a thread's latest messages read for a follow-up's context
 _MENTION = re.compile(r"<@!?(\d+)>")
 
 
@@ -178,6 +179,9 @@ class CitebotClient(discord.Client):
         intents.guilds = True
         intents.guild_messages = True
         intents.dm_messages = True
+        # The asker's replies in a thread don't mention the bot, so Discord sends them without
+        # their text unless the privileged Message Content intent is on (set in the portal too).
+        intents.message_content = settings.chat.follow_ups == "asker"
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.bot = bot
         self.settings = settings
@@ -219,6 +223,7 @@ class CitebotClient(discord.Client):
         channel_id: int | None,
         is_dm: bool,
         counted: bool = False,  # the rate limiter already counted this question
+        earlier: Sequence[str] = (),
     ) -> tuple[list[DiscordMessage], str | None]:
         refusal = self._refusal(guild_id, channel_id, is_dm=is_dm)
         if refusal:
@@ -229,6 +234,7 @@ class CitebotClient(discord.Client):
             question,
             user=f"discord:{user}",
             limiter=None if counted else self.limiter,
+            earlier=earlier,
         )
         answer_id = None
         if isinstance(reply, Answer):
@@ -242,49 +248,101 @@ class CitebotClient(discord.Client):
         return to_discord_messages(reply), answer_id
 
     async def on_message(self, message: discord.Message) -> None:
-        """Answer a message that mentions the bot, or any direct message."""
+        """Answer a mention, a direct message, or (when set) the asker's reply in a thread."""
         me = self.user
         if me is None or message.author.bot:
             return
         is_dm = message.guild is None and isinstance(message.channel, discord.DMChannel)
-        if not is_dm and me not in message.mentions:
+        mentioned = me in message.mentions
+        if not is_dm and not mentioned and self.settings.chat.follow_ups != "asker":
             return
-        question = question_from_message(message.content, me.id)
         try:
-            messages, answer_id = await self._reply_for(
-                question,
-                user=message.author.id,
-                # An uncached guild leaves message.guild None; its channel still knows the id.
-                guild_id=message.guild.id
-                if message.guild
-                else getattr(message.channel, "guild_id", None),
-                channel_id=message.channel.id,
-                is_dm=is_dm,
+            thread = None if is_dm else await self._thread_of(message)
+            earlier: list[discord.Message] = []
+            if thread is not None:
+                earlier = await self._earlier_in(thread, message)
+            if not is_dm and not mentioned and not _asked_in(earlier, message.author.id, me.id):
+                return  # people talking in a thread: only the asker's follow-ups are questions
+            context = [question_from_message(m.content, me.id) for m in earlier if not m.author.bot]
+            await self._answer_message(
+                message, is_dm=is_dm, in_thread=thread is not None, earlier=context
             )
-            target: discord.abc.Messageable = message.channel
-            reference: discord.Message | None = message
-            in_thread = isinstance(message.channel, discord.Thread)
-            if self.settings.discord.reply_in_thread and not is_dm and not in_thread:
-                thread_id = await self._start_thread(message, question)
-                if thread_id is not None:
-                    target = self.get_partial_messageable(thread_id)
-                    reference = None
-            for n, reply in enumerate(messages):
-                last = n == len(messages) - 1
-                extra: dict[str, Any] = {}
-                if n == 0 and reference is not None:
-                    extra["reference"] = reference
-                if last and answer_id:
-                    extra["view"] = feedback_view(answer_id)
-                await target.send(
-                    content=reply.content or None,
-                    embeds=[spec.to_embed() for spec in reply.embeds],
-                    mention_author=False,
-                    allowed_mentions=NO_MENTIONS,
-                    **extra,
-                )
         except discord.HTTPException:
             logger.exception("replying to message %s failed", message.id)
+
+    async def _thread_of(self, message: discord.Message) -> discord.Thread | None:
+        """Return the thread a guild message was posted in, or None in a plain channel."""
+        channel: Any = message.channel
+        if isinstance(channel, discord.PartialMessageable):  # not cached: ask Discord
+            try:
+                channel = await self.fetch_channel(channel.id)
+            except (discord.HTTPException, discord.InvalidData) as exc:
+                logger.warning(
+                    "cannot tell whether channel %s is a thread (%s); answering without its "
+                    "earlier messages",
+                    channel.id,
+                    exc,
+                )
+                return None
+        return channel if isinstance(channel, discord.Thread) else None
+
+    async def _earlier_in(
+        self, thread: discord.Thread, message: discord.Message
+    ) -> list[discord.Message]:
+        """Return the thread's messages before this one, oldest first, its opening one included.
+
+        A thread started on a message (as citebot's answers are) opens with that message, which
+        lives in the parent channel under the thread's id.
+        """
+        history = [m async for m in thread.history(limit=THREAD_MESSAGES, before=message)]
+        history.reverse()
+        if thread.parent_id is not None:
+            try:
+                parent = self.get_partial_messageable(thread.parent_id)
+                history.insert(0, await parent.fetch_message(thread.id))
+            except discord.HTTPException:
+                pass  # a thread not started on a message (or the message deleted)
+        return history
+
+    async def _answer_message(
+        self, message: discord.Message, *, is_dm: bool, in_thread: bool, earlier: list[str]
+    ) -> None:
+        """Answer one message where it was asked (or in a new thread on it)."""
+        me = self.user
+        assert me is not None  # on_message returns early until the client is ready
+        question = question_from_message(message.content, me.id)
+        messages, answer_id = await self._reply_for(
+            question,
+            user=message.author.id,
+            # An uncached guild leaves message.guild None; its channel still knows the id.
+            guild_id=message.guild.id
+            if message.guild
+            else getattr(message.channel, "guild_id", None),
+            channel_id=message.channel.id,
+            is_dm=is_dm,
+            earlier=earlier,
+        )
+        target: discord.abc.Messageable = message.channel
+        reference: discord.Message | None = message
+        if self.settings.discord.reply_in_thread and not is_dm and not in_thread:
+            thread_id = await self._start_thread(message, question)
+            if thread_id is not None:
+                target = self.get_partial_messageable(thread_id)
+                reference = None
+        for n, reply in enumerate(messages):
+            last = n == len(messages) - 1
+            extra: dict[str, Any] = {}
+            if n == 0 and reference is not None:
+                extra["reference"] = reference
+            if last and answer_id:
+                extra["view"] = feedback_view(answer_id)
+            await target.send(
+                content=reply.content or None,
+                embeds=[spec.to_embed() for spec in reply.embeds],
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
+                **extra,
+            )
 
     async def _start_thread(self, message: discord.Message, question: str) -> int | None:
         """Open a thread on the question; None (answer in place) when Discord refuses one."""
@@ -397,6 +455,12 @@ async def _tell_privately(interaction: discord.Interaction[Any], text: str) -> N
             )
     except discord.HTTPException as exc:
         logger.warning("could not answer interaction %s: %s", interaction.id, exc)
+
+
+def _asked_in(earlier: list[discord.Message], user: int, me: int) -> bool:
+    """Tell whether user asked the bot something among these messages and the bot answered."""
+    asked = any(m.author.id == user and any(u.id == me for u in m.mentions) for m in earlier)
+    return asked and any(m.author.id == me for m in earlier)
 
 
 def _guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:

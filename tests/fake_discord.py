@@ -58,6 +58,10 @@ class FakeDiscord(LoopbackServer):
         # (status, code) to refuse thread creation with: (400, 50024) for a message inside a
         # thread, (403, 50013) without the Create Public Threads permission.
         self.thread_error: tuple[int, int] | None = None
+        # Channels by id as GET /channels/{id} gives them (unknown ids are text channels of guild
+        # 1), and every message posted or dispatched, by channel, oldest first.
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(910000000000000000)
         self._seq = itertools.count(2)
         self._condition = threading.Condition()
@@ -162,7 +166,39 @@ class FakeDiscord(LoopbackServer):
             if len(body.get("content") or "") > CONTENT_LIMIT:
                 return self._json({"code": 50035, "message": "Invalid Form Body"}, status=400)
             channel_id = path.split("/")[2] if path.startswith("/channels/") else "0"
-            return self._json(self._message(channel_id, body))
+            message = self._message(channel_id, body)
+            self.messages.setdefault(channel_id, []).append(message)
+            return self._json(message)
+        parts = path.strip("/").split("/")
+        if request.method == "GET" and parts[0] == "channels" and len(parts) == 2:
+            channel = {
+                "id": parts[1],
+                "type": 0,
+                "guild_id": "1",
+                "name": "general",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+            }
+            return self._json(self.channels.get(parts[1], channel))
+        if request.method == "GET" and parts[0] == "channels" and parts[2:3] == ["messages"]:
+            history = self.messages.get(parts[1], [])
+            if len(parts) == 4:  # one message
+                found = [m for m in history if m["id"] == parts[3]]
+                if not found:
+                    return self._json({"code": 10008, "message": "Unknown Message"}, status=404)
+                return self._json(found[0])
+            # Tests pick small ids for people's messages, the fake large ones for the bot's: the
+            # order they arrived in stands for Discord's time-ordered ids.
+            before = request.query.get("before", "")
+            limit = int(request.query.get("limit", "50"))
+            ids = [m["id"] for m in history]
+            older = history[: ids.index(before)] if before in ids else history
+            return self._json(older[::-1][:limit])  # newest first, as Discord gives them
         if path.endswith("/callback"):
             interaction_id = path.split("/")[2]
             return self._json(
@@ -179,9 +215,28 @@ class FakeDiscord(LoopbackServer):
             status, code = self.thread_error
             return self._json({"code": code, "message": "Cannot create a thread"}, status=status)
         if path.endswith("/threads"):
+            # A thread started on a message takes the message's id.
+            thread_id = parts[3] if len(parts) == 5 else str(next(self._ids))
+            self.channels[thread_id] = {
+                "id": thread_id,
+                "type": 11,
+                "guild_id": "1",
+                "parent_id": parts[1],
+                "name": body.get("name"),
+                "owner_id": str(BOT_ID),
+                "message_count": 0,
+                "member_count": 1,
+                "rate_limit_per_user": 0,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": "2026-11-22T00:00:00+00:00",
+                    "locked": False,
+                },
+            }
             return self._json(
                 {
-                    "id": str(next(self._ids)),
+                    "id": thread_id,
                     "type": 11,
                     "name": body.get("name"),
                     "guild_id": "1",
@@ -273,6 +328,8 @@ class FakeDiscord(LoopbackServer):
 
     def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a gateway dispatch to the connected bot."""
+        if event == "MESSAGE_CREATE" and "channel_id" in data:  # in the channel's history too
+            self.messages.setdefault(str(data["channel_id"]), []).append(data)
         self.send_raw(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
 
     def send_raw(self, text: str) -> None:
@@ -292,15 +349,24 @@ class FakeDiscord(LoopbackServer):
 
         self.run(close())
 
-    def mention(self, content: str, message_id: int = 1, *, guild: bool = True) -> dict[str, Any]:
-        """Build a MESSAGE_CREATE payload from the human, mentioning the bot."""
+    def mention(
+        self,
+        content: str,
+        message_id: int = 1,
+        *,
+        guild: bool = True,
+        channel_id: str = "500",
+        author: dict[str, Any] = HUMAN,
+        mentions: bool = True,
+    ) -> dict[str, Any]:
+        """Build a MESSAGE_CREATE payload from a person, mentioning the bot unless told not to."""
         data = {
             "id": str(message_id),
-            "channel_id": "500",
+            "channel_id": channel_id,
             "type": 0,
             "content": content,
-            "author": HUMAN,
-            "mentions": [BOT_USER],
+            "author": author,
+            "mentions": [BOT_USER] if mentions else [],
             "mention_roles": [],
             "attachments": [],
             "embeds": [],

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.answer import Answer, Citation, Quote
+from bot.answer import NOT_FOUND, Answer, Citation, Quote
 from bot.discord_adapter import (
     CONTENT_LIMIT,
     EMBEDS_PER_MESSAGE,
@@ -42,9 +43,19 @@ def fake() -> Iterator[FakeDiscord]:
 class RunningClient:
     """A CitebotClient connected to the fake, on its own event loop in a thread."""
 
-    def __init__(self, bot: Any, fake: FakeDiscord, tmp_path: Path, **discord: Any) -> None:
+    def __init__(
+        self,
+        bot: Any,
+        fake: FakeDiscord,
+        tmp_path: Path,
+        *,
+        chat: dict[str, Any] | None = None,
+        **discord: Any,
+    ) -> None:
         self.previous = point_at(fake.api_url, fake.gateway_url)
-        settings = Settings(discord_token=TOKEN, data_dir=tmp_path / "state", discord=discord)
+        settings = Settings(
+            discord_token=TOKEN, data_dir=tmp_path / "state", discord=discord, chat=chat or {}
+        )
         self.loop = asyncio.new_event_loop()
         self.client = CitebotClient(
             bot=bot,
@@ -426,5 +437,57 @@ def test_ask_refusals_reach_the_asker_alone(
         reply = fake.wait_for_posts("/interactions/791/itoken791/callback")[0]
         assert reply.body["data"]["flags"] & 64 and "keep it under" in reply.body["data"]["content"]
         assert not fake.posts(f"/webhooks/{APP_ID}/itoken79")  # no public follow-up at all
+    finally:
+        client.stop()
+
+
+def _answered_in(fake: FakeDiscord, channel: str, count: int) -> list[str]:
+    posts = fake.wait_for_posts(f"/channels/{channel}/messages", count)
+    return [json.dumps(p.body) for p in posts]
+
+
+def test_a_follow_up_in_a_thread_is_searched_with_the_threads_earlier_questions(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, reply_in_thread=True)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is the AI Alliance?", 61))
+        _answered_in(fake, "61", 1)  # in the thread started on the question (its id is 61's)
+        follow_up = fake.mention(f"<@{BOT_ID}> and who started it?", 62, channel_id="61")
+        fake.dispatch("MESSAGE_CREATE", follow_up)
+        reply = _answered_in(fake, "61", 2)[1]
+        assert NOT_FOUND not in reply and "IBM and Meta" in reply
+        assert not fake.posts("/channels/61/messages/62/threads")  # no thread inside a thread
+        # The same words in the channel, outside any thread, name nothing the documents answer.
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> and who started it?", 63))
+        assert NOT_FOUND in _answered_in(fake, "63", 1)[0]
+    finally:
+        client.stop()
+
+
+@pytest.mark.parametrize("follow_ups", ["asker", "mention"])
+def test_the_askers_replies_in_the_thread_are_answered_only_when_set_to_asker(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot, follow_ups: str
+) -> None:
+    chat = {"follow_ups": follow_ups}
+    client = RunningClient(real_bot, fake, tmp_path, reply_in_thread=True, chat=chat)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is the AI Alliance?", 71))
+        _answered_in(fake, "71", 1)
+        bystander = {**HUMAN, "id": "900000000000000009", "username": "bystander"}
+        chatter = fake.mention(
+            "is Meta in charge?", 72, channel_id="71", author=bystander, mentions=False
+        )
+        fake.dispatch("MESSAGE_CREATE", chatter)
+        asker = fake.mention("and who started it?", 73, channel_id="71", mentions=False)
+        fake.dispatch("MESSAGE_CREATE", asker)
+        time.sleep(2)  # time for a reply that should not come
+        posts = fake.posts("/channels/71/messages")
+        if follow_ups == "mention":
+            assert len(posts) == 1  # plain replies in the thread are people talking
+        else:
+            assert len(posts) == 2  # the asker's reply, not the bystander's
+            assert "IBM and Meta" in json.dumps(posts[1].body)
+            assert discord.Intents._from_value(fake.intents[-1]).message_content
     finally:
         client.stop()
