@@ -116,8 +116,9 @@ class ChatSettings(BaseModel):
         "mention",
         description="In a thread: mention: a message that mentions the bot is answered with "
         "the thread's earlier messages as context; asker: also any reply by someone who asked "
-        "the bot a question in that thread, without a mention (Slack needs the message.channels "
-        "event; Discord reads thread messages it is sent anyway).",
+        "the bot a question in that thread, without a mention (Slack: subscribe to the "
+        "message.channels and message.groups events; Discord: turn on the Message Content "
+        "intent).",
     )
 
 
