@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question, quoted or not")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("-k", "--top-k", type=_passage_count, help="passages to retrieve (1-100)")
+    ask.add_argument(
+        "--after",
+        action="append",
+        default=[],
+        metavar="EARLIER",
+        help="an earlier question of the same conversation, searched with this one as a chat "
+        "thread's follow-up is (repeat for several, oldest first)",
+    )
 
     commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP, see README)")
     commands.add_parser("discord", help="run the Discord bot (see README)")
@@ -265,7 +273,7 @@ def _ask(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     if args.top_k is not None:
         settings.retrieval.top_k = args.top_k
     bot = _load_bot(settings, err)
-    answer = bot.answer(question)
+    answer = bot.answer(question, args.after)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:

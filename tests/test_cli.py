@@ -69,6 +69,19 @@ def test_ask_unanswerable_says_so(
     assert "not evidence" in out
 
 
+def test_ask_after_searches_a_follow_up_with_the_earlier_question(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], real_index_dir: Path
+) -> None:
+    use_index(monkeypatch, real_index_dir)
+    assert main(["ask", "--json", "and who started it?"]) == 0
+    assert json.loads(capsys.readouterr().out)["found"] is False  # alone it names nothing
+    follow_up = ["ask", "--json", "--after", "What is the AI Alliance?", "and who started it?"]
+    assert main(follow_up) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["found"] is True and "IBM and Meta" in data["answer"]
+    assert data["question"] == "and who started it?"
+
+
 def test_eval_json_reports_metrics(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
