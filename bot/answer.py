@@ -210,11 +210,13 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
 
 
 def with_links(answer: Answer, base_url: str | None) -> Answer:
-    """Give every citation the address of its document under base_url (none without one)."""
+    """Give citations without an address of their own one under base_url (none without one)."""
     if not base_url:
         return answer
 
     def linked(citation: Citation) -> Citation:
+        if citation.url:
+            return citation  # the document's own canonical address wins
         return dataclasses.replace(citation, url=document_url(citation.source, base_url))
 
     return dataclasses.replace(
@@ -232,4 +234,6 @@ def document_url(source: str, base_url: str) -> str:
 
 def _cite(n: int, hit: Hit) -> Citation:
     chunk = hit.chunk
-    return Citation(n, chunk.title, chunk.source, chunk.location, hit.passage, hit.similarity)
+    return Citation(
+        n, chunk.title, chunk.source, chunk.location, hit.passage, hit.similarity, hit.url
+    )

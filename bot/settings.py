@@ -187,7 +187,8 @@ class Settings(BaseSettings):
     sources_base_url: str | None = Field(
         None,
         description="Where the documents are published, e.g. https://docs.example.com/: "
-        "citations link to it plus the path inside the sources folder.",
+        "citations link to it plus the path inside the sources folder, unless the document "
+        "gives its own address (canonical link, og:url, front matter url:).",
     )
     index_dir: Path = Field(Path("data/index"), description="Folder holding the index.")
     log_level: str = Field("WARNING", description="Logging level: DEBUG, INFO, WARNING, ERROR.")

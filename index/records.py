@@ -46,6 +46,7 @@ class Hit:
     # The document's opening line ("git-clean - Remove untracked files from the working tree")
     # when the passage doesn't include it: what the page is about, often the answer itself.
     lede: str = ""
+    url: str = ""  # the document's own address (canonical link, front matter), when it has one
 
     @property
     def passage(self) -> str:
@@ -62,3 +63,4 @@ class IndexedDocument:
     content_hash: str
     chunk_count: int
     summary: str = ""  # its opening line when that summarises it (see opening_summary)
+    url: str = ""  # where it is published, when the document says so

@@ -208,11 +208,14 @@ def search(
     chunks |= index.chunks(sorted(set(firsts.values()) - chunks.keys()))
     # Similarity stays the question's own: it decides whether to answer at all.
     similarity = index.similarities(query.vector, centres)
+    rows = index.document_rows(centres)
+    urls = index.document_urls(rows)
     hits = []
-    for rank, chunk_id in enumerate(centres, start=1):
+    for rank, (chunk_id, row) in enumerate(zip(centres, rows, strict=True), start=1):
         passage = _with_neighbours(chunk_id, chunks)
         lede = _lede(passage, chunks.get(firsts.get(chunk_id, -1)))
-        hits.append(Hit(passage, fused[chunk_id], similarity[chunk_id], rank, lede))
+        url = urls.get(row, "")
+        hits.append(Hit(passage, fused[chunk_id], similarity[chunk_id], rank, lede, url))
     return hits
 
 

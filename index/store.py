@@ -49,7 +49,8 @@ CREATE TABLE documents (
     first_chunk INTEGER NOT NULL,
     chunk_count INTEGER NOT NULL,
     summary TEXT NOT NULL,
-    summary_vector BLOB  -- float32 bytes; NULL when the document has no summary line
+    summary_vector BLOB,  -- float32 bytes; NULL when the document has no summary line
+    url TEXT NOT NULL
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY,
@@ -210,7 +211,7 @@ def _write_chunks(
         for document in documents:
             vector = summary_vectors.get(document.source)
             connection.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     document.source,
                     document.title,
@@ -219,6 +220,7 @@ def _write_chunks(
                     document.chunk_count,
                     document.summary,
                     None if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
+                    document.url,
                 ),
             )
             first += document.chunk_count
@@ -341,7 +343,7 @@ class StoredIndex:
         """Map each source to its record and the id of its first chunk."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT source, title, content_hash, chunk_count, first_chunk, summary "
+                "SELECT source, title, content_hash, chunk_count, first_chunk, summary, url "
                 "FROM documents"
             ).fetchall()
         return {
@@ -447,6 +449,23 @@ class StoredIndex:
         # Documents hold consecutive chunk ids: a chunk's is the last that starts at or before it.
         found = np.searchsorted(self._document_starts, ids, side="right") - 1
         return [int(row) for row in self._document_rows[found]]
+
+    def document_urls(self, rows: Iterable[int]) -> dict[int, str]:
+        """Return, by document row, the addresses documents give for themselves."""
+        wanted = sorted(set(rows))
+        found: dict[int, str] = {}
+        for start in range(0, len(wanted), _SQL_BATCH):
+            batch = wanted[start : start + _SQL_BATCH]
+            marks = ",".join("?" * len(batch))
+            with self._lock:
+                found |= dict(
+                    self._db.execute(
+                        f"SELECT rowid, url FROM documents "  # noqa: S608
+                        f"WHERE rowid IN ({marks}) AND url != ''",
+                        batch,
+                    ).fetchall()
+                )
+        return found
 
     def summary_similarities(self, query: Vectors, rows: Iterable[int]) -> dict[int, float]:
         """Return, by document row, how similar each document's summary line is to the query."""

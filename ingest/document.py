@@ -36,3 +36,4 @@ class Document:
     title: str
     blocks: tuple[Block, ...]
     content_hash: str
+    url: str = ""  # where the document is published, when it says so itself

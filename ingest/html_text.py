@@ -110,6 +110,8 @@ class _VisibleText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.title = ""
+        self.canonical = ""  # <link rel="canonical">
+        self.og_url = ""  # <meta property="og:url">
         self.blocks: list[HtmlBlock] = []
         self._stack: list[tuple[str, bool]] = []  # (tag, hides its content)
         # How many of each tag are open: an end tag with none open costs nothing, where a scan
@@ -130,6 +132,10 @@ class _VisibleText(HTMLParser):
         values = dict(attrs)
         if tag == "title":
             self._in_title = True
+        elif tag == "link" and "canonical" in (values.get("rel") or "").lower().split():
+            self.canonical = self.canonical or (values.get("href") or "")
+        elif tag == "meta" and (values.get("property") or "").lower() == "og:url":
+            self.og_url = self.og_url or (values.get("content") or "")
         if tag in _BLOCKS:
             self._flush()
         if tag in ("td", "th") and self._buffer:
@@ -225,6 +231,7 @@ class HtmlPage:
     title: str
     blocks: list[HtmlBlock]
     link_share: float  # share of the visible letters that are link text
+    url: str = ""  # the page's canonical address (or og:url), as the page gives it
 
 
 def visible_text(html: str) -> HtmlPage:
@@ -233,7 +240,8 @@ def visible_text(html: str) -> HtmlPage:
     parser.feed(html)
     parser.close()
     share = parser.linked_letters / parser.letters if parser.letters else 0.0
-    return HtmlPage(_SPACE.sub(" ", parser.title).strip(), parser.blocks, share)
+    url = (parser.canonical or parser.og_url).strip()
+    return HtmlPage(_SPACE.sub(" ", parser.title).strip(), parser.blocks, share, url)
 
 
 def is_navigation_page(page: HtmlPage) -> bool:

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,6 +26,7 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUF
 
 _BULLET = re.compile(r"^(?:[-*+•▪◦‣⁃]|\d{1,3}[.)])\s+")
 _TITLE_LIMIT = 120
+_MAX_URL_CHARS = 2000  # Discord refuses embed links over 2,048
 
 
 class SkippedFile(Exception):
@@ -59,6 +61,7 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
         raise SkippedFile(path, "the file is empty")
     warnings: list[str] = []
     meta_title = ""
+    stated_url = ""
     if suffix in PDF_SUFFIXES:
         blocks = _pdf_blocks(path, raw)
     else:
@@ -76,10 +79,13 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
                 for n, part in enumerate(page.blocks, start=1)
             )
             meta_title = _page_title(page.title, page.blocks)
+            stated_url = page.url
         else:
             meta, first_line = front_matter(text)
             title_value = meta.get("title")
             meta_title = " ".join(str(title_value).split()) if title_value is not None else ""
+            stated = meta.get("url") or meta.get("source")
+            stated_url = stated if isinstance(stated, str) else ""
             lines = text.splitlines()[first_line:]
             if suffix in MARKDOWN_SUFFIXES:
                 blocks = markdown_blocks("\n".join(lines), first_line + 1)
@@ -94,8 +100,20 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
         title=title or path.stem,
         blocks=blocks,
         content_hash=hashlib.sha256(raw).hexdigest(),
+        url=web_address(stated_url),
     )
     return document, warnings
+
+
+def web_address(url: str) -> str:
+    """Return url if it is an absolute http(s) address fit for a chat link, else ""."""
+    url = url.strip()
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc:
+        return ""  # javascript:, file:, relative paths: never a link
+    if len(url) > _MAX_URL_CHARS or any(char.isspace() or ord(char) < 32 for char in url):
+        return ""
+    return url
 
 
 def _page_title(title: str, blocks: Sequence[HtmlBlock]) -> str:

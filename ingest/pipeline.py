@@ -383,7 +383,7 @@ def _ingest_locked(
         warnings.extend(notes)
         summary = opening_summary(chunks[0].text) if chunks else ""
         record = IndexedDocument(
-            document.source, document.title, item.raw_hash, len(chunks), summary
+            document.source, document.title, item.raw_hash, len(chunks), summary, document.url
         )
         fresh[item.source] = (record, chunks)
         if item.source in old:

@@ -256,3 +256,54 @@ def test_escape_sequences_and_control_characters_never_reach_the_text(
     assert "The red light means stop." in text
     assert not any(ord(char) < 32 and char not in "\t\n" for char in text)
     assert "\x1b" not in text and "pwned" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "url"),
+    [
+        (
+            "page.html",
+            '<html><head><link rel="canonical" href="https://docs.example.com/a/">'
+            '<meta property="og:url" content="https://og.example.com/a"></head>'
+            "<body><p>Some text here.</p></body></html>",
+            "https://docs.example.com/a/",
+        ),
+        (
+            "og.html",
+            '<html><head><meta property="og:url" content="https://og.example.com/b">'
+            "</head><body><p>Some text here.</p></body></html>",
+            "https://og.example.com/b",
+        ),
+        (
+            "evil.html",
+            '<html><head><link rel="canonical" href="javascript:alert(1)"></head>'
+            "<body><p>Some text here.</p></body></html>",
+            "",
+        ),
+        (
+            "relative.html",
+            '<html><head><link rel="canonical" href="/docs/c"></head>'
+            "<body><p>Some text here.</p></body></html>",
+            "",
+        ),
+        (
+            "notes.md",
+            "---\nurl: https://wiki.example.com/notes\n---\nSome text here.\n",
+            "https://wiki.example.com/notes",
+        ),
+        (
+            "source.txt",
+            "---\nsource: https://wiki.example.com/src\n---\nSome text here.\n",
+            "https://wiki.example.com/src",
+        ),
+        ("local.md", "---\nurl: file:///etc/passwd\n---\nSome text here.\n", ""),
+        ("plain.txt", "Some text here.\n", ""),
+    ],
+)
+def test_a_document_keeps_the_address_it_gives_for_itself(
+    tmp_path: Path, name: str, content: str, url: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    document, _ = load_document(path, f"docs/{name}", max_bytes=LIMIT)
+    assert document.url == url

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.answer import compose_answer, with_links
 from index.records import Chunk
 from index.search import make_query, search
 from index.store import StoredIndex
@@ -153,4 +154,41 @@ def test_a_pages_summary_line_lifts_its_passages_over_the_same_words_elsewhere(
     monkeypatch.setattr("index.search._SUMMARY_WEIGHT", 0.0)
     plain = scores()
     assert plain["docs/b.html"] == pytest.approx(plain["docs/a.html"])  # without them, a tie
+    index.close()
+
+
+def test_a_citation_links_to_the_documents_own_address_before_the_base_url(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "llamas.html").write_text(
+        '<html><head><title>Llamas</title><link rel="canonical" href="https://farm.example/llamas">'
+        "</head><body><p>Llamas graze on the upper meadow every morning.</p></body></html>"
+    )
+    (corpus / "ducks.md").write_text("# Ducks\n\nDucks nest beside the pond in April.\n")
+    embedder = HashingEmbedder()
+    ingest(
+        [corpus],
+        tmp_path / "index",
+        model="fake",
+        fingerprint="fake-1",
+        load_embedder=lambda: embedder,
+        chunk_tokens=40,
+        overlap_tokens=0,
+        max_file_bytes=1_000_000,
+    )
+    index = StoredIndex.open(tmp_path / "index")
+
+    def cited(question: str) -> tuple[str, str]:
+        query = make_query(index, embedder, question)
+        answer = compose_answer(query, search(index, query, top_k=1), min_similarity=0.0)
+        citation = with_links(answer, "https://wiki.example/files").citations[0]
+        return citation.source, citation.url
+
+    assert cited("llamas graze upper meadow") == ("docs/llamas.html", "https://farm.example/llamas")
+    assert cited("ducks nest pond april") == (
+        "docs/ducks.md",
+        "https://wiki.example/files/ducks.md",
+    )
     index.close()
