@@ -182,6 +182,7 @@ class CitebotClient(discord.Client):
         # The asker's replies in a thread don't mention the bot, so Discord sends them without
         # their text unless the privileged Message Content intent is on (set in the portal too).
         intents.message_content = settings.chat.follow_ups == "asker"
+        options.setdefault("heartbeat_timeout", settings.discord.heartbeat_timeout)
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.bot = bot
         self.settings = settings

@@ -169,6 +169,14 @@ class DiscordSettings(BaseModel):
     allowed_channels: list[int] = Field(
         default_factory=list, description="Channel ids the bot answers in, as JSON; empty: all."
     )
+    heartbeat_timeout: float = Field(
+        45.0,
+        gt=0,
+        description="Seconds without anything from the gateway (events or heartbeat ACKs) "
+        "after which the connection is taken for dead and resumed. Discord asks for a heartbeat "
+        "every 41.25 s, so a connection whose ACKs stopped is replaced within two intervals "
+        "(discord.py's default, 60 s, took up to three).",
+    )
 
 
 class Settings(BaseSettings):

@@ -58,6 +58,9 @@ class FakeDiscord(LoopbackServer):
         # (status, code) to refuse thread creation with: (400, 50024) for a message inside a
         # thread, (403, 50013) without the Create Public Threads permission.
         self.thread_error: tuple[int, int] | None = None
+        self.heartbeat_interval_ms = 41250
+        self.silent_connections = 0  # connections (from the first) that never ACK: zombies
+        self.connections = 0
         # Channels by id as GET /channels/{id} gives them (unknown ids are text channels of guild
         # 1), and every message posted or dispatched, by channel, oldest first.
         self.channels: dict[str, dict[str, Any]] = {}
@@ -255,14 +258,18 @@ class FakeDiscord(LoopbackServer):
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
-        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        self.connections += 1
+        zombie = self.connections <= self.silent_connections
+        interval = {"heartbeat_interval": self.heartbeat_interval_ms}
+        await socket.send_str(json.dumps({"op": 10, "d": interval}))
         async for message in socket:
             if message.type != WSMsgType.TEXT:
                 continue
             payload = json.loads(message.data)
             if payload["op"] == 1:
                 self.heartbeats += 1
-                await socket.send_str(json.dumps({"op": 11}))
+                if not zombie:
+                    await socket.send_str(json.dumps({"op": 11}))
             elif payload["op"] in (2, 6):
                 with self._condition:
                     if payload["op"] == 2:

@@ -267,6 +267,25 @@ def test_malformed_event_and_429_do_not_kill_the_bot(
     assert running.alive
 
 
+def test_a_connection_whose_heartbeats_go_unanswered_is_replaced(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    # A zombie: the socket stays open but Discord stops answering heartbeats (and sends
+    # nothing else). Heartbeats every 0.2 s here; the bot gives up after 0.5 s of silence.
+    fake.heartbeat_interval_ms = 200
+    fake.silent_connections = 1
+    client = RunningClient(real_bot, fake, tmp_path, heartbeat_timeout=0.5)
+    try:
+        started = time.monotonic()
+        fake.wait_until(lambda f: f.connections >= 2, timeout=10)
+        assert time.monotonic() - started < 3
+        assert fake.close_codes and fake.close_codes[0] != 1000  # so the session can resume
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 81))
+        assert "SeedAI" in fake.wait_for_posts("/channels/500/messages")[0].body["content"]
+    finally:
+        client.stop()
+
+
 def test_bot_reconnects_after_the_gateway_closes(running: RunningClient, fake: FakeDiscord) -> None:
     fake.close_gateway()
     fake.wait_until(lambda f: f.identifies >= 2)
