@@ -277,7 +277,7 @@ def test_a_connection_whose_heartbeats_go_unanswered_is_replaced(
     client = RunningClient(real_bot, fake, tmp_path, heartbeat_timeout=0.5)
     try:
         started = time.monotonic()
-        fake.wait_until(lambda f: f.connections >= 2, timeout=10)
+        fake.wait_until(lambda f: f.identifies >= 2, timeout=10)  # reconnected and resumed
         assert time.monotonic() - started < 3
         assert fake.close_codes and fake.close_codes[0] != 1000  # so the session can resume
         fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 81))
