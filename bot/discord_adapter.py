@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -23,7 +24,7 @@ from bot.engine import Citebot, clean_question
 from bot.feedback import FeedbackStore
 from bot.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
 from bot.settings import Settings
-from index.errors import QuestionError
+from index.errors import ConfigError, QuestionError
 
 logger = logging.getLogger(__name__)
 
@@ -493,3 +494,26 @@ def point_at(api_url: str, gateway_url: str) -> tuple[str, yarl.URL]:
     Route.BASE = api_url.rstrip("/")
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
     return previous
+
+
+async def run_client(client: CitebotClient, token: str) -> None:
+    """Log in and serve until closed; a refused token or an unreachable API is one ConfigError."""
+    api = client.settings.discord.api_url
+    try:
+        await client.start(token)
+    except discord.LoginFailure as exc:
+        raise ConfigError(
+            f"Discord refused DISCORD_TOKEN ({exc}); reset the token under Developer Portal → "
+            "Bot → Reset Token and set DISCORD_TOKEN to the new one"
+        ) from exc
+    except discord.PrivilegedIntentsRequired as exc:
+        raise ConfigError(
+            "Discord refused the Message Content intent that CITEBOT_CHAT__FOLLOW_UPS=asker "
+            "needs; turn it on under Developer Portal → Bot → Privileged Gateway Intents, or "
+            "set CITEBOT_CHAT__FOLLOW_UPS=mention"
+        ) from exc
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        raise ConfigError(
+            f"cannot reach Discord's API at {api} ({exc}); check the network, a proxy, or "
+            "CITEBOT_DISCORD__API_URL"
+        ) from exc

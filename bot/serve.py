@@ -70,14 +70,14 @@ async def _serve(bot: Citebot, settings: Settings, platforms: Collection[str]) -
             )
             stoppers.append(await asyncio.to_thread(start_slack, slack))
         if "discord" in platforms:
-            from bot.discord_adapter import CitebotClient, point_at  # noqa: PLC0415
+            from bot.discord_adapter import CitebotClient, point_at, run_client  # noqa: PLC0415
 
             token = settings.discord_token
             if token is None:
                 raise ConfigError("set DISCORD_TOKEN to run the Discord bot")
             point_at(settings.discord.api_url, settings.discord.gateway_url)
             client = CitebotClient(bot=bot, settings=settings, feedback=feedback, limiter=limiter)
-            discord_task = asyncio.create_task(client.start(token.get_secret_value()))
+            discord_task = asyncio.create_task(run_client(client, token.get_secret_value()))
             stoppers.append(client.close)
         logger.warning("citebot serving %s; SIGTERM or Ctrl-C stops it", ", ".join(platforms))
         waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(stop.wait())}

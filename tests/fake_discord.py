@@ -59,6 +59,7 @@ class FakeDiscord(LoopbackServer):
         # thread, (403, 50013) without the Create Public Threads permission.
         self.thread_error: tuple[int, int] | None = None
         self.heartbeat_interval_ms = 41250
+        self.token_rejected = False  # GET /users/@me answers 401, as for a reset token
         self.silent_connections = 0  # connections (from the first) that never ACK: zombies
         self.connections = 0
         # Channels by id as GET /channels/{id} gives them (unknown ids are text channels of guild
@@ -121,6 +122,8 @@ class FakeDiscord(LoopbackServer):
         elif raw and request.content_type.startswith("multipart"):
             body = {"multipart": True}
         call = Call(request.method, path, body, "Authorization" in request.headers)
+        if request.method == "GET" and path == "/users/@me" and self.token_rejected:
+            return self._json({"message": "401: Unauthorized", "code": 0}, status=401)
         if request.method == "GET" and path == "/users/@me":
             return self._json(BOT_USER)
         if request.method == "GET" and path == "/oauth2/applications/@me":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +22,14 @@ from bot.discord_adapter import (
     CitebotClient,
     point_at,
     question_from_message,
+    run_client,
     to_discord_messages,
 )
 from bot.engine import Citebot, run_ingest
 from bot.feedback import FeedbackStore
 from bot.guard import RateLimiter
 from bot.settings import Settings
+from index.errors import ConfigError
 from tests.fake_discord import APP_ID, BOT_ID, HUMAN, FakeDiscord
 from tests.fakes import HashingEmbedder
 
@@ -284,6 +287,45 @@ def test_a_connection_whose_heartbeats_go_unanswered_is_replaced(
         assert "SeedAI" in fake.wait_for_posts("/channels/500/messages")[0].body["content"]
     finally:
         client.stop()
+
+
+@pytest.mark.parametrize("problem", ["rejected token", "unreachable API"])
+def test_a_rejected_token_or_unreachable_api_at_start_is_one_line(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot, problem: str
+) -> None:
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    api = fake.api_url
+    if problem == "rejected token":
+        fake.token_rejected = True
+        expected = r"Discord refused DISCORD_TOKEN \(Improper token has been passed\.\); reset"
+    else:
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        api = f"http://127.0.0.1:{closed.getsockname()[1]}/api/v10"
+        closed.close()  # nothing listens there now
+        expected = r"cannot reach Discord's API at http://127\.0\.0\.1:\d+/api/v10 \("
+    previous = point_at(api, fake.gateway_url)
+    settings = Settings(discord_token=TOKEN, data_dir=tmp_path, discord={"api_url": api})
+    try:
+
+        async def start() -> None:
+            client = CitebotClient(
+                bot=real_bot,
+                settings=settings,
+                feedback=FeedbackStore(tmp_path / "feedback.sqlite"),
+                limiter=RateLimiter(100),
+            )
+            try:
+                await run_client(client, TOKEN)
+            finally:
+                await client.close()
+
+        with pytest.raises(ConfigError, match=expected):
+            asyncio.run(start())
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = previous
 
 
 def test_bot_reconnects_after_the_gateway_closes(running: RunningClient, fake: FakeDiscord) -> None:
