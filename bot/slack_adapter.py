@@ -43,6 +43,13 @@ BLOCK_LIMIT = 50  # blocks in one message
 FALLBACK_LIMIT = 3000
 EXCERPT_LIMIT = 500
 THREAD_MESSAGES = 50  # a thread's first messages read for a follow-up's context
+REQUIRED_SCOPES = ("chat:write", "app_mentions:read")
+OPTIONAL_SCOPES = {
+    "commands": "/ask",
+    "im:history": "direct messages",
+    "channels:history": "follow-ups in public channel threads",
+    "groups:history": "follow-ups in private channel threads",
+}
 FEEDBACK_ACTION = re.compile(r"^citebot_feedback_(up|down)$")
 NOT_ALLOWED = "citebot isn't enabled in this channel; ask an admin to add it to the allowlist."
 NO_DIRECT_MESSAGES = "citebot doesn't answer direct messages here; ask in a channel."
@@ -216,6 +223,7 @@ class SlackBot:
                 f"cannot reach Slack's API at {settings.slack.api_url} ({exc}); check the "
                 "network, a proxy, or CITEBOT_SLACK__API_URL"
             ) from exc
+        _check_scopes(client)
         app.middleware(self._once_per_event)
         app.command("/ask")(self._on_slash_command)
         app.event("app_mention")(self._on_mention)
@@ -414,6 +422,31 @@ def _api_error(exc: Exception) -> str:
         return str(response.get("error"))
     found = re.search(r"\b(invalid_auth|not_authed|account_inactive|token_revoked)\b", str(exc))
     return found.group(1) if found else str(exc).splitlines()[0]
+
+
+def _check_scopes(client: WebClient) -> None:
+    """Refuse to start without the scopes answering needs; warn about the ones features need.
+
+    Slack lists a token's scopes in auth.test's X-OAuth-Scopes header; without the header
+    (some proxies drop it) nothing is checked.
+    """
+    try:
+        headers = client.auth_test().headers
+        header = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
+    except (SlackApiError, OSError):
+        return  # bolt's own auth.test just succeeded; a blip here is not worth failing on
+    if not isinstance(header, str):
+        return
+    granted = {scope.strip() for scope in header.split(",")}
+    missing = [scope for scope in REQUIRED_SCOPES if scope not in granted]
+    if missing:
+        raise ConfigError(
+            f"the Slack app lacks the {', '.join(missing)} scope(s) it needs to answer; add "
+            "them under OAuth & Permissions (or use slack-app-manifest.yml) and reinstall the app"
+        )
+    for scope, feature in OPTIONAL_SCOPES.items():
+        if scope not in granted:
+            logger.warning("the Slack app lacks the %s scope: %s won't work", scope, feature)
 
 
 def _earlier(thread: list[dict[str, Any]], event: dict[str, Any]) -> list[str]:

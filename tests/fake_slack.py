@@ -44,6 +44,17 @@ class FakeSlack(LoopbackServer):
         # does when the app lacks the scope.
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self.missing_scopes: set[str] = set()
+        # What auth.test says the token was granted (its X-OAuth-Scopes header): the manifest's.
+        self.scopes = {
+            "app_mentions:read",
+            "channels:history",
+            "groups:history",
+            "chat:write",
+            "commands",
+            "im:history",
+            "im:read",
+            "im:write",
+        }
         self._condition = threading.Condition()
         self._sockets: list[web.WebSocketResponse] = []
         super().__init__()
@@ -101,7 +112,8 @@ class FakeSlack(LoopbackServer):
                     "user_id": "UBOT",
                     "bot_id": "BBOT",
                     "url": "https://fake.slack/",
-                }
+                },
+                headers={"X-OAuth-Scopes": ",".join(sorted(self.scopes))},
             )
         if method == "apps.connections.open":
             self.connections_opened += 1

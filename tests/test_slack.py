@@ -773,6 +773,19 @@ def test_a_rejected_token_or_unreachable_api_at_start_is_one_line(
         make_slack(real_bot, settings)
 
 
+def test_a_missing_scope_at_start_is_one_line_or_a_warning_for_an_optional_feature(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.scopes.discard("chat:write")
+    with pytest.raises(ConfigError, match=r"lacks the chat:write scope\(s\) it needs to answer"):
+        make_slack(real_bot, slack_settings(fake, tmp_path))
+    fake.scopes.add("chat:write")
+    fake.scopes.discard("channels:history")
+    make_slack(real_bot, slack_settings(fake, tmp_path))  # starts, and says what won't work
+    assert "lacks the channels:history scope: follow-ups" in caplog.text
+    assert _tracebacks(caplog.records) == []
+
+
 def test_an_expired_response_url_falls_back_to_the_web_api(
     http_bot: HttpBot, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
