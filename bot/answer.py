@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from index.clipping import clip_words
 from index.lexical import inverse_document_frequency, to_terms
 from index.records import Hit
 from index.search import Query
@@ -149,7 +150,7 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
         for start, end in sentence_spans(line):
             marker = _LIST_MARKER.match(line, start, end)
             begin = marker.end() if marker else start
-            text = _clip(line[begin:end])
+            text = clip_words(line[begin:end], _MAX_QUOTE_CHARS)
             if not text or _fold(text) in headings or text.rstrip("”\"’' ").endswith("?"):
                 continue  # a heading or a question restated in the text does not answer
             terms = set(to_terms(text))
@@ -163,13 +164,6 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
             found.append(_Candidate(hit, offset + begin, text, score, coverage))
         offset += len(line) + 1
     return found
-
-
-def _clip(text: str) -> str:
-    if len(text) <= _MAX_QUOTE_CHARS:
-        return text
-    cut = text[:_MAX_QUOTE_CHARS].rsplit(" ", 1)[0] or text[:_MAX_QUOTE_CHARS]
-    return cut + "…"
 
 
 def _fold(text: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from index.clipping import clip_words
+
 # A word joiner after "@" keeps "@everyone" readable but stops any client treating it as a ping.
 _MASS_MENTION = re.compile(r"@(?=(?:everyone|here|channel)\b)", re.IGNORECASE)
 WORD_JOINER = "\u2060"
@@ -15,12 +17,8 @@ def defuse_mass_mentions(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """Shorten text to at most limit characters at a word boundary, marking the cut with …."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[: limit - 1].rsplit(" ", 1)[0]
-    return cut + "…"
+    """Fold whitespace and shorten to at most limit characters between words, marked with …."""
+    return clip_words(" ".join(text.split()), limit)
 
 
 def pack_lines(lines: list[str], limit: int) -> list[str]:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.answer import Answer
+from bot.chat_text import clip
 from bot.log_redaction import install_redaction
 from bot.settings import Settings
 from index.errors import CitebotError
@@ -257,7 +258,7 @@ def _load_bot(settings: Settings, err: Console) -> Citebot:
                 raise
             stale = exc
     # Built with another model, precision or chunking: its vectors can't answer this question.
-    reason = str(stale).split("; run")[0]
+    reason = f"the index at {stale.where} was built with {'; '.join(stale.differences)}"
     err.print(f"{escape(reason)}: rebuilding it from {escape(str(settings.sources))}/…")
     with _progress_bar(err, "Embedding chunks") as progress:
         run_ingest(settings, embedder=embedder, progress=progress)
@@ -304,9 +305,7 @@ def _print_answer(console: Console, answer: Answer) -> None:
         )
         if citation.url:
             console.print(f"    {escape(citation.url)}")
-        excerpt = " ".join(citation.text.split())
-        if len(excerpt) > _EXCERPT:
-            excerpt = excerpt[:_EXCERPT].rsplit(" ", 1)[0] + " …"
+        excerpt = clip(citation.text, _EXCERPT)
         console.print(f"    [dim]{escape(excerpt)}[/]")
 
 

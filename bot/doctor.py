@@ -16,6 +16,7 @@ from index.embedder import (
     resolve_precision,
 )
 from index.errors import CitebotError
+from index.manifest import IndexSpec
 from index.store import StoredIndex, changed_files
 from ingest.pipeline import discover, hash_file, misaligned, source_name, spread
 
@@ -72,19 +73,23 @@ def check_index(settings: Settings) -> list[Check]:
             )
         ]
         found.append(_check_integrity(index))
-        wanted = (
-            embedding_fingerprint(settings.embedding.model, settings.embedding.precision),
-            settings.chunking.chunk_tokens,
-            settings.chunking.overlap_tokens,
+        # The model's dimension is known only once it loads; its fingerprint stands for it.
+        wanted = IndexSpec(
+            model=settings.embedding.model,
+            model_fingerprint=embedding_fingerprint(
+                settings.embedding.model, settings.embedding.precision
+            ),
+            dimension=spec.dimension,
+            chunk_tokens=settings.chunking.chunk_tokens,
+            overlap_tokens=settings.chunking.overlap_tokens,
         )
-        if (spec.model_fingerprint, spec.chunk_tokens, spec.overlap_tokens) != wanted:
+        differences = wanted.differences(spec)
+        if differences:
             found.append(
                 Check(
                     "index settings",
                     "problem",
-                    f"built with model {spec.model} ({spec.model_fingerprint}), chunks "
-                    f"{spec.chunk_tokens}/{spec.overlap_tokens}; the settings want model "
-                    f"{settings.embedding.model} ({wanted[0]}), chunks {wanted[1]}/{wanted[2]}",
+                    f"built with {'; '.join(differences)}",
                     "run `citebot ingest` to rebuild with the current settings",
                 )
             )

@@ -11,6 +11,8 @@ CitebotError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class CitebotError(Exception):
     """Base class for errors shown to the user as one line."""
@@ -26,6 +28,11 @@ class IndexMissingError(CitebotError):
 
 class IndexMismatchError(CitebotError):
     """The index on disk was built with another model or incompatible parameters."""
+
+    def __init__(self, message: str, *, where: str = "", differences: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.where = where  # the index folder
+        self.differences = tuple(differences)  # each in words: "index format 3 (settings want 4)"
 
 
 class IndexCorruptError(CitebotError):

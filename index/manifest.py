@@ -86,5 +86,7 @@ class Manifest:
         if differences:
             raise IndexMismatchError(
                 f"the index at {where} was built with {'; '.join(differences)}; "
-                "run `citebot ingest` to rebuild it with the current settings"
+                "run `citebot ingest` to rebuild it with the current settings",
+                where=where,
+                differences=differences,
             )

@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from index.clipping import clip_words
 from index.embedder import TokenCounter
 from index.errors import ConfigError
 from index.records import Chunk
@@ -44,7 +45,7 @@ def chunk_document(
             f"chunk overlap {overlap_tokens} must be under half the chunk size {max_tokens}; "
             "lower CITEBOT_CHUNKING__OVERLAP_TOKENS"
         )
-    title = _clip(document.title, _TITLE_LIMIT)
+    title = clip_words(document.title, _TITLE_LIMIT)
     chunks: list[Chunk] = []
     for section, blocks in _sections(document.blocks, title):
         header = "\n".join(part for part in (title, section) if part)
@@ -69,10 +70,6 @@ def chunk_document(
                 )
             )
     return _enforce_limit(chunks, count_tokens, max_tokens)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def _sections(blocks: Sequence[Block], title: str) -> list[tuple[str, list[Block]]]:
@@ -109,7 +106,7 @@ def _path_text(path: Sequence[tuple[int, str]], title: str) -> str:
     joined = " › ".join(names)
     if len(joined) <= _SECTION_LIMIT:
         return joined
-    return "… › " + _clip(names[-1], _SECTION_LIMIT - 4)  # the nearest heading matters most
+    return "… › " + clip_words(names[-1], _SECTION_LIMIT - 4)  # the nearest heading matters most
 
 
 def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) -> Iterator[_Piece]:

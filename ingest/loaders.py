@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from index.clipping import clip_words
 from ingest.clean import clean_blocks, is_furniture
 from ingest.document import Block, Document
 from ingest.html_text import HtmlBlock, is_navigation_page, visible_text
@@ -241,15 +242,8 @@ def _title_from_blocks(blocks: Iterable[Block], *, markdown_or_html: bool) -> st
     if markdown_or_html:
         for block in blocks:
             if block.is_heading:
-                return _shorten(block.text)
-    return _shorten(blocks[0].text) if blocks else ""
-
-
-def _shorten(text: str) -> str:
-    if len(text) <= _TITLE_LIMIT:
-        return text
-    cut = text[:_TITLE_LIMIT].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+                return clip_words(block.text, _TITLE_LIMIT)
+    return clip_words(blocks[0].text, _TITLE_LIMIT) if blocks else ""
 
 
 def _pdf_blocks(path: Path, raw: bytes) -> tuple[Block, ...]:

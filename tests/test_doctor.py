@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from bot.doctor import all_well, run_checks
+from bot.doctor import all_well, check_index, run_checks
 from bot.settings import Settings
 from index.embedder import resolve_precision
+from index.manifest import FORMAT_VERSION
+from index.store import live_generation
 from tests.conftest import SOURCES
 
 TOKEN = "xoxb-doctor-secret-123456"
@@ -137,3 +140,20 @@ def test_a_word_changed_inside_the_index_is_caught_and_not_copied_forward(
     index.close()
     assert "Evil University" not in text and "Yale University" in text
     assert by_name(settings)["index files"][0] == "ok"
+
+
+def test_doctor_notices_an_index_written_in_an_older_format(
+    real_index_dir: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(real_index_dir, copy)
+    manifest = live_generation(copy) / "manifest.json"  # type: ignore[operator]
+    data = json.loads(manifest.read_text())
+    data["spec"]["format_version"] -= 1
+    manifest.write_text(json.dumps(data))
+    settings = Settings(sources=SOURCES, index_dir=copy)
+    checks = {check.name: check for check in check_index(settings)}
+    assert checks["index settings"].status == "problem"
+    assert f"index format {FORMAT_VERSION - 1} (settings want {FORMAT_VERSION})" in (
+        checks["index settings"].detail
+    )

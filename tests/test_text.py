@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from index.clipping import clip_words
 from index.lexical import stem, to_terms
 from index.sentences import sentence_spans, split_sentences
 from ingest.clean import clean_blocks, is_furniture
@@ -111,3 +112,14 @@ def test_clean_blocks_strips_truncation_marker_and_repeats() -> None:
         Block(paragraph, False, "line", 4, 4),
     )
     assert [b.text for b in clean_blocks(blocks)] == [paragraph, "Kept text"]
+
+
+def test_clip_words_keeps_a_word_that_fits_and_never_passes_the_limit() -> None:
+    assert clip_words("short enough", 20) == "short enough"
+    # "alpha beta" is 10 characters: with the ellipsis it fits 11 exactly, so beta stays.
+    assert clip_words("alpha beta gamma", 11) == "alpha beta…"
+    assert clip_words("alpha betas gamma", 11) == "alpha…"  # "betas" doesn't fit: left out
+    assert clip_words("one, two; three", 6) == "one…"  # no dangling punctuation
+    assert clip_words("x" * 50, 10) == "x" * 9 + "…"  # one long word is cut inside
+    for limit in range(1, 40):
+        assert len(clip_words("the quick brown fox jumps over the lazy dog", limit)) <= limit
