@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from secrets import token_hex
+from typing import Any
 
 import faiss
 import numpy as np
@@ -347,7 +348,7 @@ class StoredIndex:
                 "FROM documents"
             ).fetchall()
         return {
-            row[0]: (IndexedDocument(row[0], row[1], row[2], row[3], row[5]), row[4])
+            row[0]: (IndexedDocument(row[0], row[1], row[2], row[3], row[5], row[6]), row[4])
             for row in rows
         }
 
@@ -427,19 +428,12 @@ class StoredIndex:
 
     def summary_vectors(self, sources: Iterable[str]) -> dict[str, Vectors]:
         """Return the stored summary-line vectors of the given documents that have one."""
-        wanted = list(sources)
-        found: dict[str, Vectors] = {}
-        for start in range(0, len(wanted), _SQL_BATCH):
-            batch = wanted[start : start + _SQL_BATCH]
-            marks = ",".join("?" * len(batch))
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT source, summary_vector FROM documents "  # noqa: S608
-                    f"WHERE source IN ({marks}) AND summary_vector IS NOT NULL",
-                    batch,
-                ).fetchall()
-            found |= {row[0]: self._vector_from(row[1]) for row in rows}
-        return found
+        rows = self._select_in(
+            "SELECT source, summary_vector FROM documents "
+            "WHERE source IN ({marks}) AND summary_vector IS NOT NULL",
+            list(sources),
+        )
+        return {row[0]: self._vector_from(row[1]) for row in rows}
 
     def document_rows(self, chunk_ids: Sequence[int]) -> list[int]:
         """Return the row of the documents table each chunk belongs to."""
@@ -452,38 +446,33 @@ class StoredIndex:
 
     def document_urls(self, rows: Iterable[int]) -> dict[int, str]:
         """Return, by document row, the addresses documents give for themselves."""
-        wanted = sorted(set(rows))
-        found: dict[int, str] = {}
-        for start in range(0, len(wanted), _SQL_BATCH):
-            batch = wanted[start : start + _SQL_BATCH]
-            marks = ",".join("?" * len(batch))
-            with self._lock:
-                found |= dict(
-                    self._db.execute(
-                        f"SELECT rowid, url FROM documents "  # noqa: S608
-                        f"WHERE rowid IN ({marks}) AND url != ''",
-                        batch,
-                    ).fetchall()
-                )
-        return found
+        found = self._select_in(
+            "SELECT rowid, url FROM documents WHERE rowid IN ({marks}) AND url != ''",
+            sorted(set(rows)),
+        )
+        return {row[0]: row[1] for row in found}
 
     def summary_similarities(self, query: Vectors, rows: Iterable[int]) -> dict[int, float]:
         """Return, by document row, how similar each document's summary line is to the query."""
-        wanted = sorted(set(rows))
-        stored: list[tuple[int, bytes]] = []
-        for start in range(0, len(wanted), _SQL_BATCH):
-            batch = wanted[start : start + _SQL_BATCH]
-            marks = ",".join("?" * len(batch))
-            with self._lock:
-                stored += self._db.execute(
-                    f"SELECT rowid, summary_vector FROM documents "  # noqa: S608
-                    f"WHERE rowid IN ({marks}) AND summary_vector IS NOT NULL",
-                    batch,
-                ).fetchall()
+        stored = self._select_in(
+            "SELECT rowid, summary_vector FROM documents "
+            "WHERE rowid IN ({marks}) AND summary_vector IS NOT NULL",
+            sorted(set(rows)),
+        )
         if not stored:
             return {}
         scores = np.vstack([self._vector_from(row[1]) for row in stored]) @ query.reshape(-1)
         return {row[0]: float(score) for row, score in zip(stored, scores, strict=True)}
+
+    def _select_in(self, query: str, values: Sequence[object]) -> list[Any]:
+        """Run a query whose IN list is {marks} over values, in batches of host parameters."""
+        found: list[Any] = []
+        for start in range(0, len(values), _SQL_BATCH):
+            batch = values[start : start + _SQL_BATCH]
+            marks = ",".join("?" * len(batch))
+            with self._lock:
+                found += self._db.execute(query.format(marks=marks), batch).fetchall()
+        return found
 
     def _vector_from(self, blob: bytes) -> Vectors:
         vector = np.frombuffer(blob, dtype=np.float32)

@@ -168,27 +168,33 @@ def test_a_citation_links_to_the_documents_own_address_before_the_base_url(
     )
     (corpus / "ducks.md").write_text("# Ducks\n\nDucks nest beside the pond in April.\n")
     embedder = HashingEmbedder()
-    ingest(
-        [corpus],
-        tmp_path / "index",
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=lambda: embedder,
-        chunk_tokens=40,
-        overlap_tokens=0,
-        max_file_bytes=1_000_000,
-    )
-    index = StoredIndex.open(tmp_path / "index")
 
     def cited(question: str) -> tuple[str, str]:
-        query = make_query(index, embedder, question)
-        answer = compose_answer(query, search(index, query, top_k=1), min_similarity=0.0)
+        ingest(
+            [corpus],
+            tmp_path / "index",
+            model="fake",
+            fingerprint="fake-1",
+            load_embedder=lambda: embedder,
+            chunk_tokens=40,
+            overlap_tokens=0,
+            max_file_bytes=1_000_000,
+        )
+        index = StoredIndex.open(tmp_path / "index")
+        try:
+            query = make_query(index, embedder, question)
+            answer = compose_answer(query, search(index, query, top_k=1), min_similarity=0.0)
+        finally:
+            index.close()
         citation = with_links(answer, "https://wiki.example/files").citations[0]
         return citation.source, citation.url
 
-    assert cited("llamas graze upper meadow") == ("docs/llamas.html", "https://farm.example/llamas")
+    llamas = ("docs/llamas.html", "https://farm.example/llamas")
+    assert cited("llamas graze upper meadow") == llamas
     assert cited("ducks nest pond april") == (
         "docs/ducks.md",
         "https://wiki.example/files/ducks.md",
     )
-    index.close()
+    # An incremental ingest copies unchanged documents forward: their address comes along.
+    (corpus / "geese.md").write_text("# Geese\n\nGeese honk at dawn.\n")
+    assert cited("llamas graze upper meadow") == llamas
