@@ -26,21 +26,33 @@ SENTENCES = [
 ]
 
 
+def build(
+    corpus: Path,
+    index_dir: Path,
+    embedder: HashingEmbedder,
+    *,
+    chunk_tokens: int,
+    overlap_tokens: int,
+) -> None:
+    """Ingest a folder with the fake embedder; small chunks make neighbours and pages matter."""
+    ingest(
+        [corpus],
+        index_dir,
+        model="fake",
+        fingerprint="fake-1",
+        load_embedder=lambda: embedder,
+        chunk_tokens=chunk_tokens,
+        overlap_tokens=overlap_tokens,
+        max_file_bytes=1_000_000,
+    )
+
+
 def index_of(tmp_path: Path, embedder: HashingEmbedder) -> StoredIndex:
     corpus = tmp_path / "docs"
     corpus.mkdir()
     (corpus / "farm.txt").write_text("Farm notes\n\n" + "\n\n".join(SENTENCES) + "\n")
     (corpus / "other.txt").write_text("Other notes\n\nThe pond freezes in January.\n")
-    ingest(
-        [corpus],
-        tmp_path / "index",
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=lambda: embedder,
-        chunk_tokens=20,  # a sentence or two a chunk, so neighbours matter
-        overlap_tokens=6,
-        max_file_bytes=1_000_000,
-    )
+    build(corpus, tmp_path / "index", embedder, chunk_tokens=20, overlap_tokens=6)
     return StoredIndex.open(tmp_path / "index")
 
 
@@ -132,16 +144,7 @@ def test_a_pages_summary_line_lifts_its_passages_over_the_same_words_elsewhere(
         page = f"<html><head><title>Notes</title></head><body>{body}</body></html>"
         (corpus / name).write_text(page)
     embedder = HashingEmbedder()
-    ingest(
-        [corpus],
-        tmp_path / "index",
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=lambda: embedder,
-        chunk_tokens=20,
-        overlap_tokens=0,
-        max_file_bytes=1_000_000,
-    )
+    build(corpus, tmp_path / "index", embedder, chunk_tokens=20, overlap_tokens=0)
     index = StoredIndex.open(tmp_path / "index")
     question = make_query(index, embedder, "alpaca shearing: is wool washed in cold water?")
 
@@ -170,16 +173,7 @@ def test_a_citation_links_to_the_documents_own_address_before_the_base_url(
     embedder = HashingEmbedder()
 
     def cited(question: str) -> tuple[str, str]:
-        ingest(
-            [corpus],
-            tmp_path / "index",
-            model="fake",
-            fingerprint="fake-1",
-            load_embedder=lambda: embedder,
-            chunk_tokens=40,
-            overlap_tokens=0,
-            max_file_bytes=1_000_000,
-        )
+        build(corpus, tmp_path / "index", embedder, chunk_tokens=40, overlap_tokens=0)
         index = StoredIndex.open(tmp_path / "index")
         try:
             query = make_query(index, embedder, question)
