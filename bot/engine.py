@@ -21,7 +21,7 @@ from index.manifest import IndexSpec
 from index.records import Hit
 from index.search import make_query, search
 from index.store import StoredIndex, live_generation
-from ingest.pipeline import IngestReport, Progress, ingest
+from ingest.pipeline import IngestPlan, IngestReport, Progress, ingest
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +73,7 @@ def run_ingest(
         if embedder
         else embedding_fingerprint(settings.embedding.model, settings.embedding.precision)
     )
-    return ingest(
-        paths or [settings.sources],
-        settings.index_dir,
+    plan = IngestPlan(
         model=settings.embedding.model,
         fingerprint=fingerprint,
         load_embedder=lambda: _ingest_embedder(settings, embedder, distributed),
@@ -83,10 +81,11 @@ def run_ingest(
         overlap_tokens=settings.chunking.overlap_tokens,
         max_file_bytes=int(settings.ingest.max_file_mb * 1_000_000),
         file_seconds=settings.ingest.file_seconds,
-        rebuild=rebuild,
-        progress=progress,
         index_type=settings.vectors.type,
         ann_threshold=settings.vectors.ann_threshold,
+    )
+    return ingest(
+        paths or [settings.sources], settings.index_dir, plan, rebuild=rebuild, progress=progress
     )
 
 

@@ -205,21 +205,28 @@ def _exclusive(index_dir: Path) -> Iterator[None]:
         yield
 
 
+@dataclass(frozen=True, slots=True)
+class IngestPlan:
+    """How an ingest reads, cuts and embeds documents: all but which files and where to."""
+
+    model: str
+    fingerprint: str  # of the model and precision: an index built otherwise is rebuilt
+    load_embedder: Callable[[], Embedder]  # called only when something needs embedding
+    chunk_tokens: int
+    overlap_tokens: int
+    max_file_bytes: int
+    file_seconds: float = 0.0  # per-file time budget; 0: none
+    index_type: str = "auto"
+    ann_threshold: int = 50_000
+
+
 def ingest(
     paths: Sequence[Path],
     index_dir: Path,
+    plan: IngestPlan,
     *,
-    model: str,
-    fingerprint: str,
-    load_embedder: Callable[[], Embedder],
-    chunk_tokens: int,
-    overlap_tokens: int,
-    max_file_bytes: int,
-    file_seconds: float = 0.0,
     rebuild: bool = False,
     progress: Progress | None = None,
-    index_type: str = "auto",
-    ann_threshold: int = 50_000,
 ) -> IngestReport:
     """Bring the index at index_dir in line with the documents under paths."""
     started = time.perf_counter()
@@ -231,9 +238,7 @@ def ingest(
         )
     with _exclusive(index_dir):
         remove_staging(index_dir)  # a killed ingest's half-written generation
-        previous, rebuilt_because = _previous_index(
-            index_dir, fingerprint, chunk_tokens, overlap_tokens, rebuild
-        )
+        previous, rebuilt_because = _previous_index(index_dir, plan, rebuild)
         try:
             return _ingest_locked(
                 files,
@@ -242,17 +247,9 @@ def ingest(
                 previous,
                 rebuilt_because,
                 started,
-                model=model,
-                fingerprint=fingerprint,
-                load_embedder=load_embedder,
-                chunk_tokens=chunk_tokens,
-                overlap_tokens=overlap_tokens,
-                max_file_bytes=max_file_bytes,
-                file_seconds=file_seconds,
+                plan,
                 progress=progress,
                 roots=paths,
-                index_type=index_type,
-                ann_threshold=ann_threshold,
             )
         finally:
             if previous is not None:
@@ -260,7 +257,7 @@ def ingest(
 
 
 def _previous_index(
-    index_dir: Path, fingerprint: str, chunk_tokens: int, overlap_tokens: int, rebuild: bool
+    index_dir: Path, plan: IngestPlan, rebuild: bool
 ) -> tuple[StoredIndex | None, str]:
     """Open the live index if its vectors can be reused, else say why everything is re-embedded."""
     if rebuild:
@@ -275,10 +272,10 @@ def _previous_index(
     spec = previous.manifest.spec
     wanted = IndexSpec(
         model=spec.model,
-        model_fingerprint=fingerprint,
+        model_fingerprint=plan.fingerprint,
         dimension=spec.dimension,
-        chunk_tokens=chunk_tokens,
-        overlap_tokens=overlap_tokens,
+        chunk_tokens=plan.chunk_tokens,
+        overlap_tokens=plan.overlap_tokens,
     )
     differences = wanted.differences(spec)
     if differences:
@@ -301,18 +298,10 @@ def _ingest_locked(
     previous: StoredIndex | None,
     rebuilt_because: str,
     started: float,
+    plan: IngestPlan,
     *,
-    model: str,
-    fingerprint: str,
-    load_embedder: Callable[[], Embedder],
-    chunk_tokens: int,
-    overlap_tokens: int,
-    max_file_bytes: int,
-    file_seconds: float,
     progress: Progress | None,
     roots: Sequence[Path],
-    index_type: str,
-    ann_threshold: int,
 ) -> IngestReport:
     old = previous.documents() if previous is not None else {}
     by_hash = {record.content_hash: (record, first) for record, first in old.values()}
@@ -357,19 +346,21 @@ def _ingest_locked(
             unchanged += 1
             continue
         if embedder is None:
-            embedder = load_embedder()
+            embedder = plan.load_embedder()
         try:
-            with _time_budget(file_seconds):
-                document, notes = load_document(item.path, item.source, max_bytes=max_file_bytes)
+            with _time_budget(plan.file_seconds):
+                document, notes = load_document(
+                    item.path, item.source, max_bytes=plan.max_file_bytes
+                )
                 chunks = chunk_document(
                     document,
                     embedder.count_tokens,
-                    max_tokens=chunk_tokens,
-                    overlap_tokens=overlap_tokens,
+                    max_tokens=plan.chunk_tokens,
+                    overlap_tokens=plan.overlap_tokens,
                 )
         except _OutOfTime:
             skipped.append(
-                f"skipped {item.path}: reading it took over {file_seconds:g} s; raise "
+                f"skipped {item.path}: reading it took over {plan.file_seconds:g} s; raise "
                 "CITEBOT_INGEST__FILE_SECONDS if the file is simply large"
             )
             continue
@@ -399,7 +390,7 @@ def _ingest_locked(
         )
 
     total_chunks = sum(len(c) for _, c, _ in kept.values()) + sum(len(c) for _, c in fresh.values())
-    kind = choose_kind(index_type, total_chunks, ann_threshold)
+    kind = choose_kind(plan.index_type, total_chunks, plan.ann_threshold)
     kind_changed = previous is not None and previous.manifest.index_type != kind
     changed = bool(fresh or removed or rebuilt_because or previous is None or kind_changed)
 
@@ -433,7 +424,7 @@ def _ingest_locked(
     # page is about, which a passage deep in the page may not say.
     summarised = [s for s in order if s in fresh and fresh[s][0].summary]
     if embedder is None and (to_embed or previous is None):
-        embedder = load_embedder()
+        embedder = plan.load_embedder()
     summary_vectors: dict[str, Vectors] = {}
     if previous is not None and summary_from:
         reused = previous.summary_vectors(summary_from.values())
@@ -467,11 +458,11 @@ def _ingest_locked(
         check_alignment(embedder, all_chunks, stacked, fresh=set(fresh))
 
     spec = IndexSpec(
-        model=model,
-        model_fingerprint=fingerprint,
+        model=plan.model,
+        model_fingerprint=plan.fingerprint,
         dimension=dimension,
-        chunk_tokens=chunk_tokens,
-        overlap_tokens=overlap_tokens,
+        chunk_tokens=plan.chunk_tokens,
+        overlap_tokens=plan.overlap_tokens,
     )
     manifest = Manifest(
         spec=spec,

@@ -38,7 +38,7 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {repo!r})
     from index import store
-    from ingest.pipeline import ingest
+    from ingest.pipeline import IngestPlan, ingest
     from tests.fakes import HashingEmbedder
 
     name, nth = sys.argv[1], int(sys.argv[2])
@@ -52,26 +52,16 @@ CHILD = textwrap.dedent("""
         return real(*args, **kwargs)
 
     setattr(store, name, killing)
-    ingest([Path(sys.argv[3])], Path(sys.argv[4]), model="fake", fingerprint="fake-1",
-           load_embedder=HashingEmbedder, chunk_tokens=80, overlap_tokens=10,
-           max_file_bytes=10**7)
+    ingest([Path(sys.argv[3])], Path(sys.argv[4]),
+           IngestPlan("fake", "fake-1", HashingEmbedder, 80, 10, 10**7))
     print("finished without being killed")
 """)
 
 
 def fake_ingest(corpus: Path, index_dir: Path) -> None:
-    from ingest.pipeline import ingest
+    from ingest.pipeline import IngestPlan, ingest
 
-    ingest(
-        [corpus],
-        index_dir,
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=HashingEmbedder,
-        chunk_tokens=80,
-        overlap_tokens=10,
-        max_file_bytes=10**7,
-    )
+    ingest([corpus], index_dir, IngestPlan("fake", "fake-1", HashingEmbedder, 80, 10, 10**7))
 
 
 @pytest.mark.parametrize(("point", "nth"), KILL_POINTS)
@@ -257,15 +247,14 @@ _FULL_DISK_INGEST = """
 import resource, signal, sys
 from pathlib import Path
 from index.errors import CitebotError
-from ingest.pipeline import ingest
+from ingest.pipeline import IngestPlan, ingest
 from tests.fakes import HashingEmbedder
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
 limit = int(sys.argv[3])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 try:
-    ingest([Path(sys.argv[1])], Path(sys.argv[2]), model="fake", fingerprint="fake-1",
-           load_embedder=HashingEmbedder, chunk_tokens=80, overlap_tokens=10,
-           max_file_bytes=10_000_000, rebuild=True)
+    ingest([Path(sys.argv[1])], Path(sys.argv[2]),
+           IngestPlan("fake", "fake-1", HashingEmbedder, 80, 10, 10_000_000), rebuild=True)
 except CitebotError as exc:
     print(exc)
     sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -13,24 +14,15 @@ from hypothesis import strategies as st
 
 from index.errors import SourcesError
 from index.store import StoredIndex, live_generation
-from ingest.pipeline import ALIGNMENT_SAMPLE, IngestReport, ingest
+from ingest.pipeline import ALIGNMENT_SAMPLE, IngestPlan, IngestReport, ingest
 from tests.fakes import HashingEmbedder
 
 
 def run(
     corpus: Path, index_dir: Path, embedder: HashingEmbedder, **options: object
 ) -> IngestReport:
-    return ingest(
-        [corpus],
-        index_dir,
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=lambda: embedder,
-        chunk_tokens=80,
-        overlap_tokens=10,
-        max_file_bytes=10_000_000,
-        **options,  # type: ignore[arg-type]
-    )
+    plan = IngestPlan("fake", "fake-1", lambda: embedder, 80, 10, 10_000_000)
+    return ingest([corpus], index_dir, dataclasses.replace(plan, **options))  # type: ignore[arg-type]
 
 
 def test_ingest_first_run_adds_every_document(
@@ -73,12 +65,7 @@ def test_ingest_unchanged_corpus_embeds_nothing_and_writes_nothing(
     report = ingest(
         [corpus],
         tmp_path / "index",
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=counting_loader,
-        chunk_tokens=80,
-        overlap_tokens=10,
-        max_file_bytes=10_000_000,
+        IngestPlan("fake", "fake-1", counting_loader, 80, 10, 10_000_000),
     )
     assert (report.added, report.updated, report.unchanged, report.chunks_embedded) == (0, 0, 5, 0)
     assert loads == []  # the model is not even loaded
@@ -177,12 +164,7 @@ def test_ingest_changed_chunk_size_rebuilds_everything(
     report = ingest(
         [corpus],
         tmp_path / "index",
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=lambda: fake_embedder,
-        chunk_tokens=60,
-        overlap_tokens=10,
-        max_file_bytes=10_000_000,
+        IngestPlan("fake", "fake-1", lambda: fake_embedder, 60, 10, 10_000_000),
     )
     assert report.rebuilt_because.startswith("settings changed: chunk size")
     assert report.chunks_embedded == report.chunk_count
@@ -416,12 +398,7 @@ def test_two_folders_that_would_cite_the_same_name_are_refused(
         ingest(
             [tmp_path / "a" / "docs", tmp_path / "b" / "docs"],
             tmp_path / "index",
-            model="fake",
-            fingerprint="fake-1",
-            load_embedder=lambda: fake_embedder,
-            chunk_tokens=80,
-            overlap_tokens=10,
-            max_file_bytes=10_000_000,
+            IngestPlan("fake", "fake-1", lambda: fake_embedder, 80, 10, 10_000_000),
         )
     assert not (tmp_path / "index").exists() or live_generation(tmp_path / "index") is None
 

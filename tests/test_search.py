@@ -11,7 +11,7 @@ from bot.answer import compose_answer, with_links
 from index.records import Chunk
 from index.search import make_query, search
 from index.store import StoredIndex
-from ingest.pipeline import ingest
+from ingest.pipeline import IngestPlan, ingest
 from tests.fakes import HashingEmbedder
 
 SENTENCES = [
@@ -35,16 +35,8 @@ def build(
     overlap_tokens: int,
 ) -> None:
     """Ingest a folder with the fake embedder; small chunks make neighbours and pages matter."""
-    ingest(
-        [corpus],
-        index_dir,
-        model="fake",
-        fingerprint="fake-1",
-        load_embedder=lambda: embedder,
-        chunk_tokens=chunk_tokens,
-        overlap_tokens=overlap_tokens,
-        max_file_bytes=1_000_000,
-    )
+    plan = IngestPlan("fake", "fake-1", lambda: embedder, chunk_tokens, overlap_tokens, 1_000_000)
+    ingest([corpus], index_dir, plan)
 
 
 def index_of(tmp_path: Path, embedder: HashingEmbedder) -> StoredIndex:
