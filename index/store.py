@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from secrets import token_hex
@@ -247,6 +247,13 @@ def _write_chunks(
         connection.close()
 
 
+def _in_batches(values: Sequence[Any]) -> Iterator[tuple[Sequence[Any], str]]:
+    """Split values for SQL IN lists: each batch with its run of "?" placeholders."""
+    for start in range(0, len(values), _SQL_BATCH):
+        batch = values[start : start + _SQL_BATCH]
+        yield batch, ",".join("?" * len(batch))
+
+
 def remove_staging(root: Path) -> None:
     """Delete staging folders an interrupted ingest left; call only while holding the lock."""
     if root.is_dir():
@@ -428,11 +435,14 @@ class StoredIndex:
 
     def summary_vectors(self, sources: Iterable[str]) -> dict[str, Vectors]:
         """Return the stored summary-line vectors of the given documents that have one."""
-        rows = self._select_in(
-            "SELECT source, summary_vector FROM documents "
-            "WHERE source IN ({marks}) AND summary_vector IS NOT NULL",
-            list(sources),
-        )
+        rows: list[Any] = []
+        for batch, marks in _in_batches(list(sources)):
+            with self._lock:
+                rows += self._db.execute(
+                    f"SELECT source, summary_vector FROM documents "  # noqa: S608
+                    f"WHERE source IN ({marks}) AND summary_vector IS NOT NULL",
+                    batch,
+                ).fetchall()
         return {row[0]: self._vector_from(row[1]) for row in rows}
 
     def document_rows(self, chunk_ids: Sequence[int]) -> list[int]:
@@ -446,33 +456,30 @@ class StoredIndex:
 
     def document_urls(self, rows: Iterable[int]) -> dict[int, str]:
         """Return, by document row, the addresses documents give for themselves."""
-        found = self._select_in(
-            "SELECT rowid, url FROM documents WHERE rowid IN ({marks}) AND url != ''",
-            sorted(set(rows)),
-        )
+        found: list[Any] = []
+        for batch, marks in _in_batches(sorted(set(rows))):
+            with self._lock:
+                found += self._db.execute(
+                    f"SELECT rowid, url FROM documents "  # noqa: S608
+                    f"WHERE rowid IN ({marks}) AND url != ''",
+                    batch,
+                ).fetchall()
         return {row[0]: row[1] for row in found}
 
     def summary_similarities(self, query: Vectors, rows: Iterable[int]) -> dict[int, float]:
         """Return, by document row, how similar each document's summary line is to the query."""
-        stored = self._select_in(
-            "SELECT rowid, summary_vector FROM documents "
-            "WHERE rowid IN ({marks}) AND summary_vector IS NOT NULL",
-            sorted(set(rows)),
-        )
+        stored: list[Any] = []
+        for batch, marks in _in_batches(sorted(set(rows))):
+            with self._lock:
+                stored += self._db.execute(
+                    f"SELECT rowid, summary_vector FROM documents "  # noqa: S608
+                    f"WHERE rowid IN ({marks}) AND summary_vector IS NOT NULL",
+                    batch,
+                ).fetchall()
         if not stored:
             return {}
         scores = np.vstack([self._vector_from(row[1]) for row in stored]) @ query.reshape(-1)
         return {row[0]: float(score) for row, score in zip(stored, scores, strict=True)}
-
-    def _select_in(self, query: str, values: Sequence[object]) -> list[Any]:
-        """Run a query whose IN list is {marks} over values, in batches of host parameters."""
-        found: list[Any] = []
-        for start in range(0, len(values), _SQL_BATCH):
-            batch = values[start : start + _SQL_BATCH]
-            marks = ",".join("?" * len(batch))
-            with self._lock:
-                found += self._db.execute(query.format(marks=marks), batch).fetchall()
-        return found
 
     def _vector_from(self, blob: bytes) -> Vectors:
         vector = np.frombuffer(blob, dtype=np.float32)
