@@ -24,6 +24,9 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 PDF_SUFFIXES = frozenset({".pdf"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+# How messages name the formats, each by its usual suffix: ".txt, .md, .html or .pdf".
+_USUAL_SUFFIXES = (".txt", ".md", ".html", ".pdf")
+SUPPORTED_LIST = ", ".join(_USUAL_SUFFIXES[:-1]) + " or " + _USUAL_SUFFIXES[-1]
 
 _BULLET = re.compile(r"^(?:[-*+•▪◦‣⁃]|\d{1,3}[.)])\s+")
 _TITLE_LIMIT = 120
@@ -45,7 +48,7 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
     if suffix not in SUPPORTED_SUFFIXES:
         raise SkippedFile(
             path,
-            f"unsupported file type {suffix or '(none)'}; convert it to .txt, .md, .html or .pdf",
+            f"unsupported file type {suffix or '(none)'}; convert it to {SUPPORTED_LIST}",
         )
     try:
         size = path.stat().st_size

@@ -32,7 +32,7 @@ from index.store import (
 )
 from index.vectors import choose_kind
 from ingest.chunker import chunk_document
-from ingest.loaders import SUPPORTED_SUFFIXES, SkippedFile, load_document
+from ingest.loaders import SUPPORTED_LIST, SUPPORTED_SUFFIXES, SkippedFile, load_document
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
                 elif path.suffix.lower() in SUPPORTED_SUFFIXES:
                     found.append(path)
                 else:
-                    ignored.append(f"ignored {path}: not .txt, .md, .html or .pdf")
+                    ignored.append(f"ignored {path}: not {SUPPORTED_LIST}")
     return sorted(set(found)), ignored
 
 
@@ -233,7 +233,7 @@ def ingest(
     files, ignored = discover(paths)
     if not files:
         raise SourcesError(
-            f"no .txt, .md, .html or .pdf files under {', '.join(map(str, paths))}; "
+            f"no {SUPPORTED_LIST} files under {', '.join(map(str, paths))}; "
             "add documents or pass another folder"
         )
     with _exclusive(index_dir):
