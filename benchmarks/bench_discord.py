@@ -19,8 +19,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=50)
     args = parser.parse_args()
 
+    from tests.discord_harness import RunningClient
     from tests.fake_discord import BOT_ID, FakeDiscord
-    from tests.test_discord import RunningClient
 
     work = scratch_folder("citebot-discord-bench-")
     bot, core_ms = warm_bot(args.messages)

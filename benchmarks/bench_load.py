@@ -13,7 +13,7 @@ from common import percentile, report, scratch_folder, warm_bot
 
 
 def main() -> None:
-    from tests.test_load import BURST, discord_burst, slack_burst
+    from tests.bursts import BURST, discord_burst, slack_burst
 
     work = scratch_folder("citebot-load-")
     bot, core = warm_bot(BURST)

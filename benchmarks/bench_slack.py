@@ -20,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from tests.fake_slack import FakeSlack
-    from tests.test_slack import HttpBot, make_slack, slack_settings
+    from tests.slack_harness import HttpBot, make_slack, slack_settings
 
     work = scratch_folder("citebot-slack-bench-")
     bot, core_ms = warm_bot(args.requests)

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from tests.conftest import SOURCES
-
-CITEBOT = Path(sys.executable).with_name("citebot")
-
-
-def run_citebot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script in cwd, with no CITEBOT_ settings from outside."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
-    return subprocess.run(
-        [str(CITEBOT), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+from tests.console_script import run_citebot
 
 
 def use_index(monkeypatch: pytest.MonkeyPatch, index_dir: Path) -> None:

@@ -21,8 +21,8 @@ from index.embedder import Embedder
 from index.lexical import to_terms
 from index.store import StoredIndex, live_generation
 from tests.conftest import REPO, SOURCES
+from tests.console_script import CITEBOT
 from tests.fakes import HashingEmbedder
-from tests.test_cli import CITEBOT
 
 # Each point is a function write_index calls; the child kills itself with SIGKILL inside it.
 KILL_POINTS = [

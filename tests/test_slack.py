@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
-import http.client
 import json
 import logging
 import socket
@@ -27,26 +24,25 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.answer import NOT_FOUND, Answer, Citation, Quote
 from bot.cli import main
 from bot.engine import Citebot, run_ingest
-from bot.feedback import FeedbackStore
 from bot.guard import APOLOGY, RateLimiter, Refusal
-from bot.seen_events import SeenEvents
 from bot.settings import Settings
 from bot.slack_adapter import (
     BLOCK_LIMIT,
-    MAX_BODY_BYTES,
     SECTION_LIMIT,
-    SlackBot,
-    make_http_server,
     question_from_event,
     to_slack_messages,
 )
 from index.errors import ConfigError
 from tests.fake_slack import FakeSlack
 from tests.fakes import HashingEmbedder
-
-BOT_TOKEN = "xoxb-test-token-0123456789"
-APP_TOKEN = "xapp-test-token-9876543210"
-SECRET = "signing-secret-abcdef"
+from tests.slack_harness import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SECRET,
+    HttpBot,
+    make_slack,
+    slack_settings,
+)
 
 
 @pytest.fixture
@@ -54,128 +50,6 @@ def fake() -> Iterator[FakeSlack]:
     server = FakeSlack()
     yield server
     server.stop()
-
-
-def slack_settings(fake: FakeSlack, tmp_path: Path, **slack: Any) -> Settings:
-    return Settings(
-        slack_bot_token=BOT_TOKEN,
-        slack_app_token=APP_TOKEN,
-        slack_signing_secret=SECRET,
-        slack={"mode": "http", "api_url": fake.base_url, "port": 0, **slack},
-        data_dir=tmp_path / "state",
-    )
-
-
-def make_slack(bot: Any, settings: Settings, *, rate_limit: int = 100) -> SlackBot:
-    return SlackBot(
-        bot,
-        settings,
-        feedback=FeedbackStore(settings.data_dir / "feedback.sqlite"),
-        seen=SeenEvents(settings.data_dir / "slack-events.sqlite"),
-        limiter=RateLimiter(rate_limit),
-    )
-
-
-class HttpBot:
-    """A SlackBot served by uvicorn on 127.0.0.1, with signed-request helpers."""
-
-    def __init__(self, slack: SlackBot) -> None:
-        self.slack = slack
-        self.server = make_http_server(slack)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def post(
-        self,
-        body: bytes,
-        content_type: str,
-        *,
-        secret: str = SECRET,
-        timestamp: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, str]:
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
-        # Signed over the raw bytes, as Slack does (the SDK's helper wants UTF-8 text).
-        base = b"v0:" + stamp.encode() + b":" + body
-        signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/slack/events",
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": content_type,
-                "X-Slack-Request-Timestamp": stamp,
-                "X-Slack-Signature": signature,
-                **(headers or {}),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def oversize(self, *, chunked: bool) -> int:
-        """Send a body just over the cap, declared up front or streamed; return the status.
-
-        Only what the server reads is sent (headers alone when the length is declared), so its
-        early rejection can't turn into a broken pipe on this side.
-        """
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.putrequest("POST", "/slack/events")
-            connection.putheader("Content-Type", "application/json")
-            if chunked:
-                connection.putheader("Transfer-Encoding", "chunked")
-                connection.endheaders()
-                piece = b"x" * 65536
-                for _ in range(MAX_BODY_BYTES // len(piece) + 1):
-                    connection.send(b"%x\r\n%s\r\n" % (len(piece), piece))
-            else:
-                connection.putheader("Content-Length", str(2 * MAX_BODY_BYTES))
-                connection.endheaders()
-            return connection.getresponse().status
-        finally:
-            connection.close()
-
-    def slash(self, text: str, fake: FakeSlack, **options: Any) -> tuple[int, str]:
-        form = {
-            "command": "/ask",
-            "text": text,
-            "user_id": "U1",
-            "channel_id": "C1",
-            "team_id": "T1",
-            "response_url": fake.response_url(),
-            "trigger_id": "t1",
-        }
-        return self.post(
-            urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded", **options
-        )
-
-    def event(
-        self, event: dict[str, Any], event_id: str = "Ev1", headers: dict[str, str] | None = None
-    ) -> tuple[int, str]:
-        envelope = {
-            "type": "event_callback",
-            "team_id": "T1",
-            "api_app_id": "A1",
-            "event_id": event_id,
-            "event_time": int(time.time()),
-            "event": event,
-        }
-        return self.post(json.dumps(envelope).encode(), "application/json", headers=headers)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture
