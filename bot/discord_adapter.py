@@ -39,6 +39,7 @@ GUILD_NOT_ALLOWED = "citebot isn't enabled in this server; ask an admin to add i
 NO_DIRECT_MESSAGES = "citebot doesn't answer direct messages here; ask in a channel."
 NO_MENTIONS = discord.AllowedMentions.none()
 THREAD_MESSAGES = 50  # a thread's latest messages read for a follow-up's context
+_REMEMBERED_CHANNELS = 10_000  # uncached channels whose kind is remembered
 _MENTION = re.compile(r"<@!?(\d+)>")
 
 
@@ -190,6 +191,8 @@ class CitebotClient(discord.Client):
         self.feedback = feedback
         self.limiter = limiter
         self.tree = app_commands.CommandTree(self)
+        # Uncached channel -> the lookup of its parent (the parent's id for a thread, else None).
+        self._parents: dict[int, asyncio.Future[int | None]] = {}
         _guard_parsers(self._connection.parsers)
         self.tree.command(name="ask", description="Ask the documents a question")(self._ask_command)
         self.tree.error(self._command_failed)
@@ -272,38 +275,58 @@ class CitebotClient(discord.Client):
         except discord.HTTPException:
             logger.exception("replying to message %s failed", message.id)
 
-    async def _thread_of(self, message: discord.Message) -> discord.Thread | None:
-        """Return the thread a guild message was posted in, or None in a plain channel."""
+    async def _thread_of(self, message: discord.Message) -> tuple[int, int] | None:
+        """Return (thread id, parent channel id) when a guild message is in a thread, else None.
+
+        Channels the gateway hasn't described (an uncached guild) are looked up once each and
+        remembered, so a busy channel costs one REST call, not one per mention.
+        """
         channel: Any = message.channel
-        if isinstance(channel, discord.PartialMessageable):  # not cached: ask Discord
-            try:
-                channel = await self.fetch_channel(channel.id)
-            except (discord.HTTPException, discord.InvalidData) as exc:
-                logger.warning(
-                    "cannot tell whether channel %s is a thread (%s); answering without its "
-                    "earlier messages",
-                    channel.id,
-                    exc,
-                )
-                return None
-        return channel if isinstance(channel, discord.Thread) else None
+        if isinstance(channel, discord.Thread):
+            return (channel.id, channel.parent_id)
+        if not isinstance(channel, discord.PartialMessageable):
+            return None
+        lookup = self._parents.get(channel.id)
+        if lookup is None:  # the first mention there asks; mentions arriving meanwhile wait
+            if len(self._parents) >= _REMEMBERED_CHANNELS:
+                self._parents.clear()
+            lookup = asyncio.ensure_future(self._parent_of(channel.id))
+            self._parents[channel.id] = lookup
+        try:
+            parent = await lookup
+        except (discord.HTTPException, discord.InvalidData) as exc:
+            self._parents.pop(channel.id, None)  # try again next time
+            logger.warning(
+                "cannot tell whether channel %s is a thread (%s); answering without its "
+                "earlier messages",
+                channel.id,
+                exc,
+            )
+            return None
+        return None if parent is None else (channel.id, parent)
+
+    async def _parent_of(self, channel_id: int) -> int | None:
+        """Ask Discord for a channel: its parent's id when it is a thread, else None."""
+        fetched = await self.fetch_channel(channel_id)
+        return fetched.parent_id if isinstance(fetched, discord.Thread) else None
 
     async def _earlier_in(
-        self, thread: discord.Thread, message: discord.Message
+        self, thread: tuple[int, int], message: discord.Message
     ) -> list[discord.Message]:
         """Return the thread's messages before this one, oldest first, its opening one included.
 
         A thread started on a message (as citebot's answers are) opens with that message, which
         lives in the parent channel under the thread's id.
         """
-        history = [m async for m in thread.history(limit=THREAD_MESSAGES, before=message)]
+        thread_id, parent_id = thread
+        channel = self.get_partial_messageable(thread_id)
+        history = [m async for m in channel.history(limit=THREAD_MESSAGES, before=message)]
         history.reverse()
-        if thread.parent_id is not None:
-            try:
-                parent = self.get_partial_messageable(thread.parent_id)
-                history.insert(0, await parent.fetch_message(thread.id))
-            except discord.HTTPException:
-                pass  # a thread not started on a message (or the message deleted)
+        try:
+            parent = self.get_partial_messageable(parent_id)
+            history.insert(0, await parent.fetch_message(thread_id))
+        except discord.HTTPException:
+            pass  # a thread not started on a message (or the message deleted)
         return history
 
     async def _answer_message(

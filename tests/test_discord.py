@@ -148,6 +148,17 @@ def test_mention_gets_a_reply_that_pings_nobody(running: RunningClient, fake: Fa
     assert "citebot:up:" in json.dumps(post.body["components"])
 
 
+def test_an_uncached_channel_is_looked_up_once_not_per_mention(
+    running: RunningClient, fake: FakeDiscord
+) -> None:
+    # Before answering, the bot must know whether a mention sits in a thread (to read it).
+    for n in (43, 44):
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", n))
+    fake.wait_for_posts("/channels/500/messages", 2)
+    lookups = [c for c in fake.calls if c.method == "GET" and c.path == "/channels/500"]
+    assert len(lookups) == 1
+
+
 def test_direct_message_is_answered(running: RunningClient, fake: FakeDiscord) -> None:
     message = fake.mention("What did Socrates fear about writing?", 42, guild=False)
     message["mentions"] = []
