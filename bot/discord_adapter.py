@@ -294,8 +294,8 @@ class CitebotClient(discord.Client):
             self._parents[channel.id] = lookup
         try:
             parent = await lookup
-        except (discord.HTTPException, discord.InvalidData) as exc:
-            self._parents.pop(channel.id, None)  # try again next time
+        except Exception as exc:  # refused, unreachable, or a payload discord.py can't read
+            self._parents.pop(channel.id, None)  # not remembered: the next mention asks again
             logger.warning(
                 "cannot tell whether channel %s is a thread (%s); answering without its "
                 "earlier messages",
