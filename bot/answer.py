@@ -61,6 +61,7 @@ class Answer:
     quotes: tuple[Quote, ...]
     citations: tuple[Citation, ...]
     related: tuple[Citation, ...] = ()
+    writer: str = "extractive"  # which answer writer produced it
 
     @property
     def text(self) -> str:
@@ -78,6 +79,7 @@ class Answer:
             "quotes": [{"text": q.text, "n": q.n} for q in self.quotes],
             "citations": [_citation_dict(c) for c in self.citations],
             "related": [_citation_dict(c) for c in self.related],
+            "writer": self.writer,
         }
 
 

@@ -8,8 +8,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.answer import Answer, compose_answer, with_links
+from bot.answer import Answer, with_links
 from bot.settings import Settings
+from bot.writers import AnswerWriter, make_writer
 from index.embedder import (
     Embedder,
     SentenceTransformerEmbedder,
@@ -136,8 +137,15 @@ def recent_context(earlier: Sequence[str], limit: int) -> list[str]:
 class Citebot:
     """A loaded model and index, answering questions; safe to share between threads."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, index: StoredIndex) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        index: StoredIndex,
+        writer: AnswerWriter | None = None,
+    ) -> None:
         self.settings = settings
+        self.writer = writer or make_writer(settings)
         self.embedder = embedder
         self._index = index
         self._rejected: Path | None = None  # a generation that failed to load; not retried
@@ -211,12 +219,7 @@ class Citebot:
         index = self.index  # one generation for the whole question, even if a switch happens
         query = make_query(index, self.embedder, question, context)
         hits = search(index, query, top_k=self.settings.retrieval.top_k)
-        answer = compose_answer(
-            query,
-            hits,
-            min_similarity=self.settings.retrieval.min_similarity,
-            max_quotes=self.settings.retrieval.max_quotes,
-        )
+        answer = self.writer.write(query, hits)
         return with_links(answer, self.settings.sources_base_url)
 
     def close(self) -> None:
