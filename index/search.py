@@ -65,10 +65,8 @@ def make_query(
     words = query_words(searched)
     terms = tuple(stem(word) for word in words)
     frequencies = index.document_frequencies(terms)
-    vector = embedder.embed_batch([question])[0]
-    if context:
-        vector = vector + embedder.embed_batch([context])[0]
-        vector = (vector / max(float(np.linalg.norm(vector)), 1e-9)).astype(np.float32)
+    vectors = embedder.embed_batch([question, context] if context else [question])
+    vector = _unit(vectors.sum(axis=0)) if context else vectors[0]
     return Query(
         text=question,
         terms=terms,
@@ -247,9 +245,12 @@ def _feedback(index: StoredIndex, vector: Vectors, fused: Mapping[int, float]) -
     best = sorted(fused, key=lambda chunk_id: fused[chunk_id], reverse=True)[:_FEEDBACK_PASSAGES]
     if not best:
         return vector
-    moved = vector + _FEEDBACK_WEIGHT * index.vectors_of(best).mean(axis=0)
-    norm = float(np.linalg.norm(moved))
-    return (moved / norm).astype(np.float32) if norm else vector
+    return _unit(vector + _FEEDBACK_WEIGHT * index.vectors_of(best).mean(axis=0))
+
+
+def _unit(vector: Vectors) -> Vectors:
+    """Scale a vector to length one, as stored vectors are, so inner products are cosines."""
+    return (vector / max(float(np.linalg.norm(vector)), 1e-9)).astype(np.float32)
 
 
 def _with_page_summaries(
