@@ -32,7 +32,9 @@ from index.store import (
 )
 from index.vectors import choose_kind
 from ingest.chunker import chunk_document
-from ingest.loaders import SUPPORTED_LIST, SUPPORTED_SUFFIXES, SkippedFile, load_document
+from ingest.formats import SUPPORTED_LIST, SUPPORTED_SUFFIXES
+from ingest.formats.base import SkippedFile
+from ingest.loaders import load_document
 
 logger = logging.getLogger(__name__)
 

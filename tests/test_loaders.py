@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import SkippedFile, load_document
+from ingest.formats.base import SkippedFile
+from ingest.loaders import load_document
 
 LIMIT = 10_000_000
 

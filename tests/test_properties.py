@@ -14,8 +14,10 @@ from bot.answer import Answer, Citation, Quote
 from bot.discord_adapter import CONTENT_LIMIT, EMBEDS_PER_MESSAGE, to_discord_messages
 from bot.guard import Refusal, answer_safely
 from bot.slack_adapter import BLOCK_LIMIT, SECTION_LIMIT, to_slack_messages
+from ingest.formats import FORMATS
+from ingest.formats.base import SkippedFile
 from ingest.html_text import visible_text
-from ingest.loaders import SkippedFile, load_document
+from ingest.loaders import load_document
 
 HOSTILE = [
     "<!channel>",
@@ -129,7 +131,7 @@ def test_refusals_render_safely_everywhere(message: str) -> None:
         assert len(reply.content) <= CONTENT_LIMIT
 
 
-@pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".pdf"])
+@pytest.mark.parametrize("suffix", [entry.suffixes[0] for entry in FORMATS])
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
