@@ -33,8 +33,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="passes over the dev questions")
     args = parser.parse_args()
 
-    from bot.engine import Citebot, load_embedder
-    from bot.evaluate import read_questions
+    from bot.core.engine import Citebot, load_embedder
+    from bot.core.evaluate import read_questions
     from bot.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="citebot-bench-"))

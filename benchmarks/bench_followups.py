@@ -29,7 +29,7 @@ DEPTH = 10
 
 def run_manual(folder: Path, work: Path, pairs: list[dict[str, Any]], cache: VectorCache) -> dict:
     """Ingest one manual (incrementally), then ask each follow-up alone and with context."""
-    from bot.engine import Citebot, load_embedder, run_ingest
+    from bot.core.engine import Citebot, load_embedder, run_ingest
     from bot.settings import Settings
 
     settings = Settings(sources=folder, index_dir=work / "index")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from common import REPO, print_machine
 
-from bot.engine import load_embedder
+from bot.core.engine import load_embedder
 from bot.settings import Settings
 from ingest.chunker import chunk_document
 from ingest.formats.base import SkippedFile

@@ -21,8 +21,8 @@ PRECISIONS = ("float32", "bfloat16", "int8")
 
 
 def main() -> None:
-    from bot.engine import Citebot, load_embedder, run_ingest
-    from bot.evaluate import evaluate, read_questions
+    from bot.core.engine import Citebot, load_embedder, run_ingest
+    from bot.core.evaluate import evaluate, read_questions
     from bot.settings import Settings
     from index.store import StoredIndex
 

@@ -257,7 +257,7 @@ def run_citebot_at(
 
 def run_citebot(folder: Path, work: Path, questions: list[Question], cache: VectorCache) -> dict:
     """Ingest with citebot, then ask every question; return its row and its chunks and vectors."""
-    from bot.engine import Citebot, load_embedder, run_ingest
+    from bot.core.engine import Citebot, load_embedder, run_ingest
     from bot.settings import Settings
 
     settings = Settings(sources=folder, index_dir=work / "index")

@@ -167,8 +167,8 @@ def main() -> None:
 
     from synthetic import touch_share, write_corpus
 
-    from bot.engine import Citebot, load_embedder, run_ingest
-    from bot.evaluate import evaluate, read_questions
+    from bot.core.engine import Citebot, load_embedder, run_ingest
+    from bot.core.evaluate import evaluate, read_questions
     from bot.settings import Settings
     from index.embedder import resolve_model_path
     from index.store import StoredIndex, live_generation

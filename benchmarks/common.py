@@ -40,7 +40,7 @@ def scratch_folder(prefix: str) -> Path:
 
 def warm_bot(count: int) -> tuple[Any, list[float]]:
     """Load a Citebot over ./sources (building the index), warm it, and time `count` answers."""
-    from bot.engine import Citebot
+    from bot.core.engine import Citebot
     from bot.settings import Settings
 
     bot = Citebot.load(Settings(), build_if_missing=True)

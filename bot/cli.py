@@ -18,14 +18,18 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
-from bot.answer import Answer
-from bot.chat_text import clip
+from bot.core.answer import Answer
 from bot.log_redaction import install_redaction
+from bot.platforms import PLATFORMS, platform_named, setup_hint
+from bot.platforms.chat_text import clip
 from bot.settings import Settings
 from index.errors import CitebotError
 
 if TYPE_CHECKING:
-    from bot.engine import Citebot
+    from contextlib import AbstractContextManager
+
+    from bot.core.engine import Citebot
+    from ingest.pipeline import Progress
 
 logger = logging.getLogger("citebot")
 
@@ -69,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         "thread's follow-up is (repeat for several, oldest first)",
     )
 
-    commands.add_parser("slack", help="run the Slack bot (Socket Mode or HTTP, see README)")
-    commands.add_parser("discord", help="run the Discord bot (see README)")
+    for platform in PLATFORMS:
+        commands.add_parser(platform.name, help=platform.help)
     commands.add_parser("serve", help="run every configured chat bot in one process")
     config_docs = commands.add_parser(
         "config-docs", help="print the configuration reference, or rewrite it in a README"
@@ -114,21 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         install_redaction(
-            secret.get_secret_value()
-            for secret in (
-                settings.slack_bot_token,
-                settings.slack_app_token,
-                settings.slack_signing_secret,
-                settings.discord_token,
-            )
-            if secret is not None
+            value for platform in PLATFORMS for value in platform.secret_values(settings)
         )
         handler: Callable[[argparse.Namespace, Settings, Console], int] = {
             "ingest": _ingest,
             "ask": _ask,
             "eval": _eval,
-            "slack": _serve,
-            "discord": _serve,
+            **{platform.name: _serve for platform in PLATFORMS},
             "serve": _serve,
             "doctor": _doctor,
             "config-docs": _config_docs,
@@ -188,7 +184,7 @@ def _progress_bar(console: Console, label: str) -> Iterator[Callable[[int, int],
 
 
 def _ingest(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.engine import run_ingest  # noqa: PLC0415 (keeps `citebot --help` instant)
+    from bot.core.engine import run_ingest  # noqa: PLC0415 (keeps `citebot --help` instant)
 
     with _progress_bar(err, "Embedding chunks") as progress:
         report = run_ingest(
@@ -237,37 +233,26 @@ def _passage_count(value: str) -> int:
 
 
 def _load_bot(settings: Settings, err: Console) -> Citebot:
-    from bot.engine import Citebot  # noqa: PLC0415
-    from index.store import live_generation  # noqa: PLC0415
+    from bot.core.engine import Citebot, load_embedder  # noqa: PLC0415
 
-    if live_generation(settings.index_dir) is None:
-        err.print(
-            f"No index yet: building it from {escape(str(settings.sources))}/ (first run only)…"
-        )
-        with _progress_bar(err, "Embedding chunks") as progress:
-            return Citebot.load(settings, build_if_missing=True, progress=progress)
-    from bot.engine import load_embedder, run_ingest  # noqa: PLC0415
-    from index.errors import IndexMismatchError  # noqa: PLC0415
+    def building(reason: str) -> AbstractContextManager[Progress | None]:
+        err.print(escape(reason[0].upper() + reason[1:]) + "…")
+        return _progress_bar(err, "Embedding chunks")
 
-    with _status(err, "Loading model and index…"):
+    with _status(err, "Loading model…"):
         embedder = load_embedder(settings)
-        try:
-            return Citebot.load(settings, embedder=embedder)
-        except IndexMismatchError as exc:
-            if not settings.sources.exists():
-                raise
-            stale = exc
-    # Built with another model, precision or chunking: its vectors can't answer this question.
-    reason = f"the index at {stale.where} was built with {'; '.join(stale.differences)}"
-    err.print(f"{escape(reason)}: rebuilding it from {escape(str(settings.sources))}/…")
-    with _progress_bar(err, "Embedding chunks") as progress:
-        run_ingest(settings, embedder=embedder, progress=progress)
-    return Citebot.load(settings, embedder=embedder)
+    return Citebot.load(
+        settings,
+        embedder=embedder,
+        build_if_missing=True,
+        rebuild_if_stale=True,
+        building=building,
+    )
 
 
 def _ask(args: argparse.Namespace, settings: Settings, err: Console) -> int:
 
-    from bot.engine import clean_question  # noqa: PLC0415
+    from bot.core.engine import clean_question  # noqa: PLC0415
 
     # Checked before the model loads: a bad question or -k fails in a moment, not seconds.
     question = clean_question(" ".join(args.question), settings.retrieval.max_question_chars)
@@ -313,16 +298,15 @@ def _serve(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     from bot.serve import configured_platforms, serve  # noqa: PLC0415
 
     configured = configured_platforms(settings)
-    wanted = [args.command] if args.command in ("slack", "discord") else configured
-    for platform in wanted:
-        if platform not in configured:
-            token = "SLACK_BOT_TOKEN (xoxb-…)" if platform == "slack" else "DISCORD_TOKEN"
-            raise CitebotError(f"set {token} to run the {platform.title()} bot; see the README")
+    wanted = configured if args.command == "serve" else [args.command]
+    for name in wanted:
+        if name not in configured:
+            platform = platform_named(name)
+            raise CitebotError(
+                f"set {platform.enabled_by} to run the {platform.title} bot; see the README"
+            )
     if not wanted:
-        raise CitebotError(
-            "no chat platform is configured; set SLACK_BOT_TOKEN (and SLACK_APP_TOKEN) and/or "
-            "DISCORD_TOKEN; see the README"
-        )
+        raise CitebotError(f"no chat platform is configured; set {setup_hint()}; see the README")
     serve(_load_bot(settings, err), settings, wanted)
     return 0
 
@@ -367,7 +351,7 @@ def _config_docs(args: argparse.Namespace, settings: Settings, err: Console) -> 
 
 
 def _feedback(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.feedback import read_votes, write_feedback  # noqa: PLC0415
+    from bot.core.feedback import read_votes, write_feedback  # noqa: PLC0415
 
     path = settings.data_dir / "feedback.sqlite"
     if not path.exists():
@@ -392,9 +376,9 @@ def _age(value: str) -> timedelta:
 
 
 def _report(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.engine import load_embedder  # noqa: PLC0415
-    from bot.feedback import read_unanswered  # noqa: PLC0415
-    from bot.gaps import gaps_html, gaps_json, gaps_table, group_gaps  # noqa: PLC0415
+    from bot.core.engine import load_embedder  # noqa: PLC0415
+    from bot.core.feedback import read_unanswered  # noqa: PLC0415
+    from bot.core.gaps import gaps_html, gaps_json, gaps_table, group_gaps  # noqa: PLC0415
 
     path = settings.data_dir / "feedback.sqlite"
     if not path.exists():
@@ -414,7 +398,7 @@ def _report(args: argparse.Namespace, settings: Settings, err: Console) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.evaluate import evaluate, read_questions, report_json  # noqa: PLC0415
+    from bot.core.evaluate import evaluate, read_questions, report_json  # noqa: PLC0415
 
     questions = read_questions(args.file)
     bot = _load_bot(settings, err)

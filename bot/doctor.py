@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.platforms import PLATFORMS, setup_hint
 from bot.settings import Settings
 from index.embedder import (
     embedding_fingerprint,
@@ -146,38 +147,23 @@ def _check_sources(settings: Settings, indexed: dict[str, str]) -> Check:
 def check_tokens(settings: Settings) -> list[Check]:
     """Chat tokens are present and look right; their values are never shown."""
     found: list[Check] = []
-    slack = settings.slack_bot_token
-    if slack is not None:
-        problems = []
-        if not slack.get_secret_value().startswith("xoxb-"):
-            problems.append("SLACK_BOT_TOKEN should start with xoxb-")
-        if settings.slack.mode == "socket":
-            app = settings.slack_app_token
-            if app is None:
-                problems.append("Socket Mode needs SLACK_APP_TOKEN")
-            elif not app.get_secret_value().startswith("xapp-"):
-                problems.append("SLACK_APP_TOKEN should start with xapp-")
-        elif settings.slack_signing_secret is None:
-            problems.append("HTTP mode needs SLACK_SIGNING_SECRET")
+    for platform in PLATFORMS:
+        if not platform.configured(settings):
+            continue
+        problems = platform.problems(settings)
         found.append(
-            Check(
-                "slack",
-                "problem",
-                "; ".join(problems),
-                "copy the tokens from your Slack app's settings (README: Slack)",
-            )
+            Check(platform.name, "problem", "; ".join(problems), platform.fix)
             if problems
-            else _ok("slack", f"tokens set ({settings.slack.mode} mode)")
+            else _ok(platform.name, platform.describe(settings))
         )
-    if settings.discord_token is not None:
-        found.append(_ok("discord", "DISCORD_TOKEN set"))
     if not found:
+        titles = " or ".join(platform.title for platform in PLATFORMS)
         found.append(
             Check(
                 "chat",
                 "warning",
-                "no Slack or Discord token set; only the CLI works",
-                "set SLACK_BOT_TOKEN and SLACK_APP_TOKEN, or DISCORD_TOKEN",
+                f"no {titles} token set; only the CLI works",
+                f"set {setup_hint().replace(' and/or ', ', or ')}",
             )
         )
     return found
@@ -210,7 +196,7 @@ def check_writable(settings: Settings) -> list[Check]:
 
 def check_index_deeply(settings: Settings) -> list[Check]:
     """Re-embed a sample of stored chunks and run SQLite's integrity check (loads the model)."""
-    from bot.engine import load_embedder  # noqa: PLC0415 (torch only for --deep)
+    from bot.core.engine import load_embedder  # noqa: PLC0415 (torch only for --deep)
 
     try:
         index = StoredIndex.open(settings.index_dir)

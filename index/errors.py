@@ -6,7 +6,9 @@ CitebotError
 ├── IndexMismatchError   index built with another model or incompatible parameters
 ├── IndexCorruptError    index files unreadable or inconsistent
 ├── SourcesError         nothing to ingest (missing folder, no supported files)
-└── QuestionError        a question the bot cannot take (empty, too long)
+└── IndexWriteError      a new index generation could not be written (full disk, read-only)
+
+The core adds QuestionError (bot.core.engine): a question it cannot take (empty, too long).
 """
 
 from __future__ import annotations
@@ -41,10 +43,6 @@ class IndexCorruptError(CitebotError):
 
 class SourcesError(CitebotError):
     """The sources to ingest cannot be found or hold nothing ingestible."""
-
-
-class QuestionError(CitebotError):
-    """The question cannot be answered as asked."""
 
 
 class IndexWriteError(CitebotError):

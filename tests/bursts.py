@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.engine import Citebot
+from bot.core.engine import Citebot
 from tests.discord_harness import RunningClient
 from tests.fake_discord import BOT_ID, FakeDiscord
 from tests.fake_slack import FakeSlack

@@ -10,11 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import HashingEmbedder
-
-REPO = Path(__file__).resolve().parent.parent
-SOURCES = REPO / "sources"
-# The dev set is committed so a clone with nothing beside it runs every test.
-DEV_SET = REPO / "tests" / "data" / "dev.jsonl"
+from tests.harness import DEV_SET, SOURCES
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +45,7 @@ def dev_set() -> Path:
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
     """Load the bundled all-MiniLM-L6-v2 once per session."""
-    from bot.engine import load_embedder
+    from bot.core.engine import load_embedder
     from bot.settings import Settings
 
     return load_embedder(Settings())
@@ -58,7 +54,7 @@ def real_embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def real_index_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:  # type: ignore[no-untyped-def]
     """Build the real index of sources/ with the real model, once per session."""
-    from bot.engine import run_ingest
+    from bot.core.engine import run_ingest
     from bot.settings import Settings
 
     index_dir = tmp_path_factory.mktemp("real") / "index"
@@ -70,7 +66,7 @@ def real_index_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> P
 @pytest.fixture(scope="session")
 def real_bot(real_index_dir: Path, real_embedder) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """A Citebot over the real corpus with the real model."""
-    from bot.engine import Citebot
+    from bot.core.engine import Citebot
     from bot.settings import Settings
 
     bot = Citebot.load(Settings(sources=SOURCES, index_dir=real_index_dir), embedder=real_embedder)

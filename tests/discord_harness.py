@@ -7,9 +7,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bot.discord_adapter import CitebotClient, point_at
-from bot.feedback import FeedbackStore
-from bot.guard import RateLimiter
+from bot.core.feedback import FeedbackStore
+from bot.core.guard import RateLimiter
+from bot.platforms.discord.adapter import CitebotClient
+from bot.platforms.discord.internals import point_at
 from bot.settings import Settings
 from tests.fake_discord import FakeDiscord
 

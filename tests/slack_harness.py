@@ -15,11 +15,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bot.feedback import FeedbackStore
-from bot.guard import RateLimiter
-from bot.seen_events import SeenEvents
+from bot.core.feedback import FeedbackStore
+from bot.core.guard import RateLimiter
+from bot.platforms.slack.adapter import MAX_BODY_BYTES, SlackBot, make_http_server
+from bot.platforms.slack.seen_events import SeenEvents
 from bot.settings import Settings
-from bot.slack_adapter import MAX_BODY_BYTES, SlackBot, make_http_server
 from tests.fake_slack import FakeSlack
 
 BOT_TOKEN = "xoxb-test-token-0123456789"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.answer import NOT_FOUND, compose_answer
+from bot.core.answer import NOT_FOUND, compose_answer
 from index.lexical import query_words, stem
 from index.records import Chunk, Hit
 from index.search import Query, unknown_words
@@ -114,7 +114,7 @@ def test_a_quote_never_grows_with_an_endless_sentence() -> None:
 
 
 def test_citation_links_are_the_path_inside_the_sources_folder() -> None:
-    from bot.answer import document_url, with_links
+    from bot.core.answer import document_url, with_links
 
     assert (
         document_url("handbook/guides/intro notes.md", "https://docs.example.com/")

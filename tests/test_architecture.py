@@ -40,9 +40,19 @@ def test_no_pickle_on_any_load_path() -> None:
             assert "torch.load" not in source, path
 
 
+def test_bot_core_names_no_chat_library_or_platform() -> None:
+    """Static, so an import inside a function counts too: the core stays platform-free."""
+    chat = {"slack_bolt", "slack_sdk", "discord", "aiohttp", "uvicorn"}
+    imported = imported_modules("bot/core")
+    assert imported, "bot/core was not read"
+    bad = {m for m in imported if m.split(".")[0] in chat or m.startswith("bot.platforms")}
+    assert not bad, f"bot/core imports {sorted(bad)}"
+
+
 def test_core_imports_no_chat_library() -> None:
     code = (
-        "import sys, bot.engine, bot.cli, bot.answer, bot.evaluate, ingest.pipeline, index.store; "
+        "import sys, bot.core.engine, bot.cli, bot.core.answer, bot.core.evaluate, bot.core.guard, "
+        "bot.core.feedback, bot.core.writers, bot.core.gaps, ingest.pipeline, index.store; "
         "chat = ('slack_bolt', 'slack_sdk', 'discord');"
         "bad = [m for m in sys.modules if m.split('.')[0] in chat];"
         "assert not bad, bad"

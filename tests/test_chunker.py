@@ -12,7 +12,7 @@ from index.errors import ConfigError
 from ingest.chunker import chunk_document
 from ingest.document import Block, Document
 from ingest.loaders import load_document
-from tests.conftest import SOURCES
+from tests.harness import SOURCES
 
 
 def words(texts: list[str]) -> list[int]:

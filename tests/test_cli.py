@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SOURCES
 from tests.console_script import run_citebot
+from tests.harness import SOURCES
 
 
 def use_index(monkeypatch: pytest.MonkeyPatch, index_dir: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import inspect
 import json
 import logging
 import socket
@@ -14,19 +16,19 @@ from typing import Any
 import discord
 import pytest
 
-from bot.answer import NOT_FOUND, Answer, Citation, Quote
-from bot.discord_adapter import (
+from bot.core.answer import NOT_FOUND, Answer, Citation, Quote
+from bot.core.engine import Citebot, run_ingest
+from bot.core.feedback import FeedbackStore
+from bot.core.guard import RateLimiter
+from bot.platforms.discord.adapter import (
     CONTENT_LIMIT,
     EMBEDS_PER_MESSAGE,
     CitebotClient,
-    point_at,
     question_from_message,
     run_client,
     to_discord_messages,
 )
-from bot.engine import Citebot, run_ingest
-from bot.feedback import FeedbackStore
-from bot.guard import RateLimiter
+from bot.platforms.discord.internals import TOUCHED, point_at
 from bot.settings import Settings
 from index.errors import ConfigError
 from tests.discord_harness import TOKEN, RunningClient
@@ -506,3 +508,17 @@ def test_the_askers_replies_in_the_thread_are_answered_only_when_set_to_asker(
             assert discord.Intents._from_value(fake.intents[-1]).message_content
     finally:
         client.stop()
+
+
+@pytest.mark.parametrize(("owner", "attribute"), TOUCHED)
+def test_the_discord_internals_citebot_touches_still_exist(owner: str, attribute: str) -> None:
+    module_name, _, class_name = owner.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if attribute == "_connection":  # an instance attribute, set in Client.__init__
+        assert "self._connection" in inspect.getsource(cls.__init__)
+    elif attribute == "parsers":
+        assert "self.parsers" in inspect.getsource(cls.__init__)
+    else:
+        assert hasattr(cls, attribute), (
+            f"discord.py {discord.__version__} has no {owner}.{attribute}"
+        )

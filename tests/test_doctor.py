@@ -14,7 +14,7 @@ from bot.settings import Settings
 from index.embedder import resolve_precision
 from index.manifest import FORMAT_VERSION
 from index.store import live_generation
-from tests.conftest import SOURCES
+from tests.harness import SOURCES
 
 TOKEN = "xoxb-doctor-secret-123456"
 
@@ -122,7 +122,7 @@ def test_a_word_changed_inside_the_index_is_caught_and_not_copied_forward(
     real_embedder,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    from bot.engine import run_ingest
+    from bot.core.engine import run_ingest
     from index.store import CHUNKS, StoredIndex, live_generation
 
     index_dir = tmp_path / "index"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,15 +16,16 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.engine import Citebot, run_ingest
+from bot.core.engine import Citebot, run_ingest
 from bot.settings import Settings
 from index import store
 from index.embedder import Embedder
+from index.errors import IndexMismatchError
 from index.lexical import to_terms
 from index.store import StoredIndex, live_generation
-from tests.conftest import REPO, SOURCES
 from tests.console_script import CITEBOT
 from tests.fakes import HashingEmbedder
+from tests.harness import REPO, SOURCES
 
 # Each point is a function write_index calls; the child kills itself with SIGKILL inside it.
 KILL_POINTS = [
@@ -159,6 +162,30 @@ def hashing_bot(tmp_path: Path) -> tuple[Citebot, Settings, Path]:
     embedder = HashingEmbedder()
     run_ingest(settings, embedder=embedder)
     return Citebot.load(settings, embedder=embedder), settings, docs
+
+
+def test_load_rebuilds_a_stale_index_only_when_asked_and_says_why(tmp_path: Path) -> None:
+    bot, settings, _ = hashing_bot(tmp_path)
+    bot.close()
+    other_model = HashingEmbedder(fingerprint="fake-2")  # as if the model had changed
+    with pytest.raises(IndexMismatchError) as stale:
+        Citebot.load(settings, embedder=other_model)
+    assert stale.value.where and stale.value.differences
+    reasons: list[str] = []
+
+    def building(reason: str) -> contextlib.AbstractContextManager[None]:
+        reasons.append(reason)
+        return contextlib.nullcontext()
+
+    rebuilt = Citebot.load(settings, embedder=other_model, rebuild_if_stale=True, building=building)
+    assert len(reasons) == 1 and "was built with" in reasons[0] and "rebuilding it" in reasons[0]
+    assert rebuilt.answer("Where do cats sleep?").found
+    rebuilt.close()
+    shutil.rmtree(settings.sources)  # with the sources gone, the old index is all there is
+    with pytest.raises(IndexMismatchError):
+        Citebot.load(
+            settings, embedder=HashingEmbedder(fingerprint="fake-3"), rebuild_if_stale=True
+        )
 
 
 def test_running_bot_picks_up_a_new_index_without_restart(tmp_path: Path) -> None:

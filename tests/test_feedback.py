@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer, Quote
 from bot.cli import main
-from bot.feedback import FeedbackStore, read_unanswered, read_votes, write_feedback
+from bot.core.answer import Answer, Quote
+from bot.core.feedback import FeedbackStore, read_unanswered, read_votes, write_feedback
 from index.errors import ConfigError
 
 
@@ -120,7 +120,7 @@ def test_report_groups_unanswered_questions_by_meaning(
 ) -> None:
     import json
 
-    from bot.gaps import group_gaps
+    from bot.core.gaps import group_gaps
 
     store = FeedbackStore(tmp_path / "feedback.sqlite")
     declined = Answer("", False, (), ())

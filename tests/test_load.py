@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from bot.engine import Citebot
+from bot.core.engine import Citebot
 from tests.bursts import BURST, discord_burst, slack_burst
 
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import Answer, Citation, Quote
-from bot.discord_adapter import CONTENT_LIMIT, EMBEDS_PER_MESSAGE, to_discord_messages
-from bot.guard import Refusal, answer_safely
-from bot.slack_adapter import BLOCK_LIMIT, SECTION_LIMIT, to_slack_messages
+from bot.core.answer import Answer, Citation, Quote
+from bot.core.guard import Refusal, answer_safely
+from bot.platforms.discord.adapter import CONTENT_LIMIT, EMBEDS_PER_MESSAGE, to_discord_messages
+from bot.platforms.slack.adapter import BLOCK_LIMIT, SECTION_LIMIT, to_slack_messages
 from ingest.formats import FORMATS
 from ingest.formats.base import SkippedFile
 from ingest.html_text import visible_text

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Citebot
-from bot.evaluate import evaluate, read_questions
+from bot.core.engine import Citebot
+from bot.core.evaluate import evaluate, read_questions
 from index.cpu_features import has_int8_dot_products
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import compose_answer, with_links
+from bot.core.answer import compose_answer, with_links
 from index.records import Chunk
 from index.search import make_query, search
 from index.store import StoredIndex

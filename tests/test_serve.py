@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SOURCES
 from tests.console_script import CITEBOT
 from tests.fake_discord import BOT_ID, FakeDiscord
 from tests.fake_slack import FakeSlack
+from tests.harness import SOURCES
 
 SLACK_TOKEN = "xoxb-serve-test-000111"
 APP_TOKEN = "xapp-serve-test-222333"

@@ -21,17 +21,17 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.answer import NOT_FOUND, Answer, Citation, Quote
 from bot.cli import main
-from bot.engine import Citebot, run_ingest
-from bot.guard import APOLOGY, RateLimiter, Refusal
-from bot.settings import Settings
-from bot.slack_adapter import (
+from bot.core.answer import NOT_FOUND, Answer, Citation, Quote
+from bot.core.engine import Citebot, run_ingest
+from bot.core.guard import APOLOGY, RateLimiter, Refusal
+from bot.platforms.slack.adapter import (
     BLOCK_LIMIT,
     SECTION_LIMIT,
     question_from_event,
     to_slack_messages,
 )
+from bot.settings import Settings
 from index.errors import ConfigError
 from tests.fake_slack import FakeSlack
 from tests.fakes import HashingEmbedder

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.answer import Answer, Citation, Quote
-from bot.engine import Citebot
+from bot.core.answer import Answer, Citation, Quote
+from bot.core.engine import Citebot
 from index.records import Hit
 from index.search import Query
 

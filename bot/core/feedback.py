@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from bot.answer import Answer
+from bot.core.answer import Answer
 from index.errors import ConfigError
 
 logger = logging.getLogger(__name__)

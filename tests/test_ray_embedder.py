@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.engine import run_ingest
+from bot.core.engine import run_ingest
 from bot.settings import Settings
 from index.records import Chunk
 from index.store import StoredIndex, live_generation
-from tests.conftest import SOURCES
+from tests.harness import SOURCES
 
 ray = pytest.importorskip("ray")
 RAY = Path(sys.executable).with_name("ray")

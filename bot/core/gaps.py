@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bot.feedback import Unanswered
+from bot.core.feedback import Unanswered
 from index.embedder import Embedder
 
 # Cosine above which two questions ask the same thing (MiniLM: paraphrases score 0.7-0.9,

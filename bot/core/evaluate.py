@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from bot.engine import Citebot
+from bot.core.engine import Citebot
 from index.errors import CitebotError
 
 _DEPTH = 10  # how deep MRR looks

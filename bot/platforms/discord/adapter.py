@@ -7,24 +7,26 @@ Pure converters (`question_from_message`, `to_discord_messages`) and one wiring 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import discord
-import yarl
 from discord import app_commands
 
-from bot.answer import NOT_FOUND, Answer
-from bot.chat_text import clip, defuse_mass_mentions, pack_lines
-from bot.engine import Citebot, clean_question
-from bot.feedback import FeedbackStore
-from bot.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
+from bot.core.answer import NOT_FOUND, Answer
+from bot.core.engine import Citebot, QuestionError, clean_question
+from bot.core.feedback import FeedbackStore
+from bot.core.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
+from bot.platforms.base import Running, Shared
+from bot.platforms.chat_text import clip, defuse_mass_mentions, pack_lines
+from bot.platforms.discord.internals import guard_parsers, point_at, start_thread_on
 from bot.settings import Settings
-from index.errors import ConfigError, QuestionError
+from index.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +195,7 @@ class CitebotClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         # Uncached channel -> the lookup of its parent (the parent's id for a thread, else None).
         self._parents: dict[int, asyncio.Future[int | None]] = {}
-        _guard_parsers(self._connection.parsers)
+        guard_parsers(self)
         self.tree.command(name="ask", description="Ask the documents a question")(self._ask_command)
         self.tree.error(self._command_failed)
 
@@ -373,11 +375,8 @@ class CitebotClient(discord.Client):
         """Open a thread on the question; None (answer in place) when Discord refuses one."""
         try:
             # Through HTTP rather than message.create_thread, which needs the guild cached.
-            thread = await self.http.start_thread_with_message(
-                message.channel.id,
-                message.id,
-                name=clip(question, 90) or "citebot",
-                auto_archive_duration=1440,
+            thread_id = await start_thread_on(
+                self, message.channel.id, message.id, clip(question, 90) or "citebot"
             )
         except discord.HTTPException as exc:
             # 50024: the message is itself in a thread; 50013: no Create Public Threads.
@@ -388,7 +387,7 @@ class CitebotClient(discord.Client):
                 exc.code,
             )
             return None
-        return int(thread["id"])
+        return thread_id
 
     async def _ask_command(self, interaction: discord.Interaction[Any], question: str) -> None:
         """Refuse privately, or defer at once (Discord allows 3 s) and answer in a follow-up."""
@@ -488,37 +487,6 @@ def _asked_in(earlier: list[discord.Message], user: int, me: int) -> bool:
     return asked and any(m.author.id == me for m in earlier)
 
 
-def _guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:
-    """Make each gateway event parser log and skip a malformed event instead of raising.
-
-    discord.py parses dispatches inside its connection task; one bad payload would otherwise
-    end that task and take the bot offline.
-    """
-
-    def guarded(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
-        def parse_or_skip(data: Any) -> None:
-            try:
-                parse(data)
-            except Exception:
-                logger.exception("skipped a malformed %s event", event)
-
-        return parse_or_skip
-
-    for event, parse in list(parsers.items()):
-        parsers[event] = guarded(event, parse)
-
-
-def point_at(api_url: str, gateway_url: str) -> tuple[str, yarl.URL]:
-    """Aim discord.py at the given REST and gateway URLs; return the old ones to restore."""
-    from discord.gateway import DiscordWebSocket  # noqa: PLC0415
-    from discord.http import Route  # noqa: PLC0415
-
-    previous = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
-    Route.BASE = api_url.rstrip("/")
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
-    return previous
-
-
 async def run_client(client: CitebotClient, token: str) -> None:
     """Log in and serve until closed; a refused token or an unreachable API is one ConfigError."""
     api = client.settings.discord.api_url
@@ -540,3 +508,22 @@ async def run_client(client: CitebotClient, token: str) -> None:
             f"cannot reach Discord's API at {api} ({exc}); check the network, a proxy, or "
             "CITEBOT_DISCORD__API_URL"
         ) from exc
+
+
+async def start(bot: Citebot, settings: Settings, shared: Shared) -> Running:
+    """Start the Discord bot for `citebot serve`; its task ends early if login fails."""
+    token = settings.discord_token
+    if token is None:
+        raise ConfigError("set DISCORD_TOKEN to run the Discord bot")
+    point_at(settings.discord.api_url, settings.discord.gateway_url)
+    client = CitebotClient(
+        bot=bot, settings=settings, feedback=shared.feedback, limiter=shared.limiter
+    )
+    task = asyncio.create_task(run_client(client, token.get_secret_value()))
+
+    async def stop_discord() -> None:
+        await client.close()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, 10)
+
+    return Running(stop_discord, task)

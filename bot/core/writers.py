@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.answer import Answer, compose_answer
+from bot.core.answer import Answer, compose_answer
 from bot.settings import Settings
 from index.records import Hit
 from index.search import Query

@@ -27,12 +27,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.answer import NOT_FOUND, Answer
-from bot.chat_text import clip, defuse_mass_mentions, pack_lines
-from bot.engine import Citebot
-from bot.feedback import FeedbackStore
-from bot.guard import RateLimiter, Refusal, answer_safely
-from bot.seen_events import SeenEvents
+from bot.core.answer import NOT_FOUND, Answer
+from bot.core.engine import Citebot
+from bot.core.feedback import FeedbackStore
+from bot.core.guard import RateLimiter, Refusal, answer_safely
+from bot.platforms.base import Running, Shared
+from bot.platforms.chat_text import clip, defuse_mass_mentions, pack_lines
+from bot.platforms.slack.seen_events import SeenEvents
 from bot.settings import Settings
 from index.errors import ConfigError
 
@@ -643,3 +644,20 @@ def start_slack(slack: SlackBot) -> Callable[[], None]:
     handler.connect()  # type: ignore[no-untyped-call]
     logger.warning("Slack bot connected over Socket Mode")
     return handler.close
+
+
+async def start(bot: Citebot, settings: Settings, shared: Shared) -> Running:
+    """Start the Slack bot for `citebot serve`, sharing the process's votes and quota."""
+    slack = SlackBot(
+        bot,
+        settings,
+        feedback=shared.feedback,
+        seen=SeenEvents(settings.data_dir / "slack-events.sqlite"),
+        limiter=shared.limiter,
+    )
+    stop = await asyncio.to_thread(start_slack, slack)
+
+    async def stop_slack() -> None:
+        await asyncio.to_thread(stop)
+
+    return Running(stop_slack)

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bot.answer import Answer, with_links
+from bot.core.answer import Answer, with_links
+from bot.core.writers import AnswerWriter, make_writer
 from bot.settings import Settings
-from bot.writers import AnswerWriter, make_writer
 from index.embedder import (
     Embedder,
     SentenceTransformerEmbedder,
     embedding_fingerprint,
     resolve_precision,
 )
-from index.errors import CitebotError, ConfigError, IndexMissingError, QuestionError
+from index.errors import CitebotError, ConfigError, IndexMismatchError, IndexMissingError
 from index.manifest import IndexSpec
 from index.records import Hit
 from index.search import make_query, search
@@ -94,7 +96,7 @@ def _ingest_embedder(settings: Settings, embedder: Embedder | None, distributed:
     local = embedder or load_embedder(settings)
     if not distributed:
         return local
-    from ingest.distributed import RayEmbedder  # noqa: PLC0415 (Ray is optional)
+    from index.ray_embedder import RayEmbedder  # noqa: PLC0415 (Ray is optional)
 
     return RayEmbedder(
         local,
@@ -104,6 +106,10 @@ def _ingest_embedder(settings: Settings, embedder: Embedder | None, distributed:
         batch_size=settings.embedding.batch_size,
         address=settings.ingest.ray_address,
     )
+
+
+class QuestionError(CitebotError):
+    """The question cannot be answered as asked (empty, or too long)."""
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -134,6 +140,17 @@ def recent_context(earlier: Sequence[str], limit: int) -> list[str]:
     return kept[::-1]
 
 
+# How Citebot.load builds an index it needs: told why, it gives the progress display (or None).
+Building = Callable[[str], AbstractContextManager[Progress | None]]
+
+
+def _build(settings: Settings, embedder: Embedder, reason: str, building: Building | None) -> None:
+    logger.warning("%s", reason)
+    with building(reason) if building else contextlib.nullcontext() as progress:
+        report = run_ingest(settings, embedder=embedder, progress=progress)
+    logger.info("%s", report.summary())
+
+
 class Citebot:
     """A loaded model and index, answering questions; safe to share between threads."""
 
@@ -158,9 +175,16 @@ class Citebot:
         *,
         embedder: Embedder | None = None,
         build_if_missing: bool = False,
-        progress: Progress | None = None,
+        rebuild_if_stale: bool = False,
+        building: Building | None = None,
     ) -> Citebot:
-        """Load model and index once; optionally build the index from the sources first."""
+        """Load model and index once, first building a missing or stale index if asked to.
+
+        A stale index was built with another model, precision or chunking: its vectors cannot
+        answer with these settings, so it is rebuilt from the sources (never when they are
+        gone: the old index is all there is). `building` is told why, and gives the progress
+        display for the embedding.
+        """
         embedder = embedder or load_embedder(settings)
         if build_if_missing and live_generation(settings.index_dir) is None:
             if not settings.sources.exists():
@@ -168,9 +192,20 @@ class Citebot:
                     f"no index at {settings.index_dir} and no sources folder {settings.sources}; "
                     "set CITEBOT_SOURCES to your documents and run `citebot ingest`"
                 )
-            report = run_ingest(settings, embedder=embedder, progress=progress)
-            logger.info("%s", report.summary())
-        index = StoredIndex.open(settings.index_dir, expect=expected_spec(settings, embedder))
+            reason = f"no index yet: building it from {settings.sources}/ (first run only)"
+            _build(settings, embedder, reason, building)
+        expect = expected_spec(settings, embedder)
+        try:
+            index = StoredIndex.open(settings.index_dir, expect=expect)
+        except IndexMismatchError as exc:
+            if not (rebuild_if_stale and settings.sources.exists()):
+                raise
+            reason = (
+                f"the index at {exc.where} was built with {'; '.join(exc.differences)}: "
+                f"rebuilding it from {settings.sources}/"
+            )
+            _build(settings, embedder, reason, building)
+            index = StoredIndex.open(settings.index_dir, expect=expect)
         return cls(settings, embedder, index)
 
     @property

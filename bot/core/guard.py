@@ -9,9 +9,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answer import Answer
-from bot.engine import Citebot
-from index.errors import QuestionError
+from bot.core.answer import Answer
+from bot.core.engine import Citebot, QuestionError
 
 logger = logging.getLogger(__name__)
 
