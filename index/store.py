@@ -35,6 +35,7 @@ from index.errors import IndexCorruptError, IndexMissingError, IndexWriteError
 from index.lexical import to_terms
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
+from index.sqlite_files import open_database
 from index.vectors import build_vector_index, configure
 
 CURRENT = "CURRENT"
@@ -205,7 +206,7 @@ def _write_chunks(
     chunks: Sequence[Chunk],
     summary_vectors: Mapping[str, Vectors],
 ) -> None:
-    connection = sqlite3.connect(path)
+    connection = open_database(path)
     try:
         connection.executescript(_SCHEMA)
         first = 0
@@ -279,9 +280,8 @@ class StoredIndex:
         self.folder = folder
         self.manifest = manifest
         self._vectors = vectors
-        uri = f"{(folder / CHUNKS).absolute().as_uri()}?mode=ro"
         try:
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self._db = open_database(folder / CHUNKS, mode="read", threads=True)
         except sqlite3.Error as exc:
             raise IndexCorruptError(
                 f"cannot open {folder / CHUNKS} ({exc}); check its permissions, or {_REBUILD}"

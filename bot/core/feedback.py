@@ -16,6 +16,7 @@ from typing import TextIO, TypeVar
 
 from bot.core.answer import Answer
 from index.errors import ConfigError
+from index.sqlite_files import open_database
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -90,7 +91,7 @@ class FeedbackStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
+        db = open_database(self.path)
         try:
             with db:
                 yield db
@@ -192,16 +193,15 @@ def read_unanswered(path: Path, since: str = "") -> list[Unanswered]:
 
 
 def _read_only(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
-    uri = path.absolute().as_uri()
     try:
-        db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        db = open_database(path, mode="read")
         try:
             return read(db)
         finally:
             db.close()
     except sqlite3.OperationalError:
         # A read-only folder can't hold WAL's shared-memory file; read the file as it stands.
-        db = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        db = open_database(path, mode="frozen")
         try:
             return read(db)
         finally:

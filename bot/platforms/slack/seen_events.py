@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
+
+from index.sqlite_files import open_database
 
 _KEEP_SECONDS = 24 * 3600  # Slack retries for minutes, not days
 
@@ -15,7 +16,7 @@ class SeenEvents:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
+        self._db = open_database(path, threads=True)
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
