@@ -78,7 +78,9 @@ _MODEL_FIXTURES = {"real_embedder", "real_index_dir", "real_bot"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests by what they use, so `-m "not model and not subprocess"` is the fast tier."""
+    """Mark tests by what they use, so `-m "not slow"` is the fast tier."""
     for item in items:
         if _MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.model)
+        if item.get_closest_marker("model") or item.get_closest_marker("subprocess"):
+            item.add_marker(pytest.mark.slow)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "index", "ingest")
 
@@ -49,6 +51,7 @@ def test_bot_core_names_no_chat_library_or_platform() -> None:
     assert not bad, f"bot/core imports {sorted(bad)}"
 
 
+@pytest.mark.subprocess
 def test_core_imports_no_chat_library() -> None:
     code = (
         "import sys, bot.core.engine, bot.cli, bot.core.answer, bot.core.evaluate, bot.core.guard, "

@@ -224,6 +224,7 @@ print(sum(block.text.count("a") for block in document.blocks))
 """
 
 
+@pytest.mark.subprocess
 def test_pathological_rst_loads_in_linear_time_with_nothing_lost(tmp_path: Path) -> None:
     import subprocess
     import sys

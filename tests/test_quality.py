@@ -49,6 +49,7 @@ def test_retrieve_honours_top_k(real_bot: Citebot) -> None:
     assert all(-1.0 <= hit.similarity <= 1.0 for hit in hits)
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("precision", ["bfloat16", "int8"])
 def test_reduced_precision_agrees_with_float32(precision: str) -> None:
     from index.embedder import SentenceTransformerEmbedder
