@@ -62,13 +62,12 @@ class Answer:
     citations: tuple[Citation, ...]
     related: tuple[Citation, ...] = ()
     writer: str = "extractive"  # which answer writer produced it
+    # The reply as read: a writer may give its own; by default the quotes, each with its [n].
+    text: str = ""
 
-    @property
-    def text(self) -> str:
-        """Render the answer as sentences each followed by its citation marker."""
-        if not self.found:
-            return NOT_FOUND
-        return " ".join(f"{quote.text} [{quote.n}]" for quote in self.quotes)
+    def __post_init__(self) -> None:
+        if not self.text:
+            object.__setattr__(self, "text", render_quotes(self.found, self.quotes))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the documented JSON shape of an answer."""
@@ -81,6 +80,13 @@ class Answer:
             "related": [_citation_dict(c) for c in self.related],
             "writer": self.writer,
         }
+
+
+def render_quotes(found: bool, quotes: Sequence[Quote]) -> str:
+    """Render quotes as sentences each followed by its citation marker, or say nothing was found."""
+    if not found:
+        return NOT_FOUND
+    return " ".join(f"{quote.text} [{quote.n}]" for quote in quotes)
 
 
 def _citation_dict(citation: Citation) -> dict[str, Any]:
