@@ -13,12 +13,19 @@ from tests.fakes import HashingEmbedder
 from tests.harness import DEV_SET, SOURCES
 
 
+# The one setting a whole run may force (`CITEBOT_EMBEDDING__PRECISION=int8 scripts/test`), so the
+# suite can be run on each precision path; every other CITEBOT_* variable is cleared.
+FORCED_PRECISION = os.environ.get("CITEBOT_EMBEDDING__PRECISION")
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Drop CITEBOT_* and proxy variables and run each test in its own folder (no stray .env)."""
     for name in list(os.environ):
         if name.startswith("CITEBOT_") or name.lower() in {"http_proxy", "https_proxy"}:
             monkeypatch.delenv(name, raising=False)
+    if FORCED_PRECISION:
+        monkeypatch.setenv("CITEBOT_EMBEDDING__PRECISION", FORCED_PRECISION)
     monkeypatch.chdir(tmp_path)
 
 
