@@ -117,8 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        llm_key = settings.llm.api_key
         install_redaction(
-            value for platform in PLATFORMS for value in platform.secret_values(settings)
+            [value for platform in PLATFORMS for value in platform.secret_values(settings)]
+            + ([llm_key.get_secret_value()] if llm_key else [])
         )
         handler: Callable[[argparse.Namespace, Settings, Console], int] = {
             "ingest": _ingest,
@@ -280,7 +282,13 @@ def _print_answer(console: Console, answer: Answer) -> None:
                 )
         return
     for quote in answer.quotes:
-        console.print(f"“{escape(quote.text)}” [bold cyan]\\[{quote.n}][/]")
+        if quote.span:  # a model's sentence, then the words of the passage it was checked by
+            console.print(f"{escape(quote.text)} [bold cyan]\\[{quote.n}][/]")
+            console.print(f"    [dim]“{escape(quote.span)}”[/]")
+        else:
+            console.print(f"“{escape(quote.text)}” [bold cyan]\\[{quote.n}][/]")
+    if answer.note:
+        console.print(f"[dim]({escape(answer.note)})[/]")
     console.print()
     for citation in answer.citations:
         console.print(f"[bold cyan]\\[{citation.n}][/] [bold]{escape(citation.title)}[/]")

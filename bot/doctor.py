@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import ipaddress
 import os
 import tempfile
+import urllib.parse
 from dataclasses import dataclass
 
 import numpy as np
@@ -238,6 +241,41 @@ def check_index_deeply(settings: Settings) -> list[Check]:
         index.close()
 
 
+def check_writer(settings: Settings) -> Check:
+    """Who writes answers, and whether questions and passages leave this machine."""
+    if settings.writer == "extractive":
+        return _ok("writer", "extractive: sentences quoted verbatim; nothing leaves this machine")
+    llm = settings.llm
+    if not llm.model:
+        return Check(
+            "writer", "problem", "CITEBOT_WRITER=llm without a model", "set CITEBOT_LLM__MODEL"
+        )
+    if importlib.util.find_spec("openai") is None:
+        return Check(
+            "writer", "problem", "CITEBOT_WRITER=llm needs openai", "pip install 'citebot[llm]'"
+        )
+    host = urllib.parse.urlsplit(llm.base_url).hostname or ""
+    if not _stays_here(host):
+        return Check(
+            "writer",
+            "warning",
+            f"llm {llm.model} at {host}: every question and its best passages are sent there",
+            "use a model on this machine or network (Ollama, llama.cpp, vLLM) to keep them here",
+        )
+    return _ok("writer", f"llm {llm.model} at {llm.base_url}; unchecked sentences are dropped")
+
+
+def _stays_here(host: str) -> bool:
+    """Tell whether host is this machine or a private network address."""
+    if host in ("localhost", "") or host.endswith((".local", ".internal", ".lan")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a public name
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
 def run_checks(settings: Settings, *, deep: bool = False) -> list[Check]:
     """Run every check; deep ones re-embed a sample of the index."""
     return [
@@ -245,6 +283,7 @@ def run_checks(settings: Settings, *, deep: bool = False) -> list[Check]:
         *check_index(settings),
         *(check_index_deeply(settings) if deep else []),
         *check_tokens(settings),
+        check_writer(settings),
         *check_writable(settings),
     ]
 

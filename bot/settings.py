@@ -34,6 +34,28 @@ class EmbeddingSettings(BaseModel):
     )
 
 
+class LlmSettings(BaseModel):
+    """The model that writes answers when CITEBOT_WRITER=llm (any OpenAI-compatible API)."""
+
+    base_url: str = Field(
+        "http://127.0.0.1:11434/v1",
+        description="Chat-completions endpoint: Ollama's by default; llama.cpp server, vLLM or a "
+        "hosted API work the same. With a hosted API the question and passages leave this "
+        "machine.",
+    )
+    model: str = Field("", description="Model name as the endpoint knows it, e.g. llama3.1:8b.")
+    api_key: SecretStr | None = Field(
+        None, description="API key, if the endpoint wants one (never logged)."
+    )
+    timeout: float = Field(
+        30.0, gt=0, le=600, description="Seconds to wait for the model before the quoted answer."
+    )
+    max_tokens: int = Field(600, ge=50, le=8192, description="Longest reply the model may write.")
+    passages: int = Field(
+        4, ge=1, le=20, description="Best passages given to the model, numbered for citation."
+    )
+
+
 class ChunkingSettings(BaseModel):
     """How documents are cut into passages."""
 
@@ -208,6 +230,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("data"), description="Folder for feedback and chat state (SQLite files)."
     )
+    writer: Literal["extractive", "llm"] = Field(
+        "extractive",
+        description="Who writes answers. extractive: sentences quoted verbatim (offline). llm: a "
+        "language model (CITEBOT_LLM__*) writes short sentences, each kept only if the words it "
+        "cites are found verbatim in its passage; otherwise the quoted answer is given.",
+    )
+    llm: LlmSettings = Field(default_factory=LlmSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)

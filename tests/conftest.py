@@ -12,7 +12,6 @@ import pytest
 from tests.fakes import HashingEmbedder
 from tests.harness import DEV_SET, SOURCES
 
-
 # The one setting a whole run may force (`CITEBOT_EMBEDDING__PRECISION=int8 scripts/test`), so the
 # suite can be run on each precision path; every other CITEBOT_* variable is cleared.
 FORCED_PRECISION = os.environ.get("CITEBOT_EMBEDDING__PRECISION")

@@ -72,7 +72,17 @@ def test_compose_answer_declines_without_hits() -> None:
 
 def test_compose_answer_to_dict_has_documented_keys() -> None:
     data = compose("How many hours do cats sleep?", HITS).to_dict()
-    assert set(data) == {"question", "answer", "found", "quotes", "citations", "related", "writer"}
+    assert set(data) == {
+        "question",
+        "answer",
+        "found",
+        "quotes",
+        "citations",
+        "related",
+        "writer",
+        "dropped",
+        "note",
+    }
     assert set(data["citations"][0]) == {"n", "title", "source", "location", "text", "score", "url"}
 
 

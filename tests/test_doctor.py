@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.doctor import all_well, check_index, run_checks
+from bot.doctor import all_well, check_index, check_writer, run_checks
 from bot.settings import Settings
-from index.embedder import resolve_precision
 from index.manifest import FORMAT_VERSION
 from index.store import live_generation
 from tests.harness import SOURCES
@@ -62,8 +61,9 @@ def test_doctor_notices_other_chunking(real_index_dir: Path) -> None:
     assert by_name(settings)["index settings"][0] == "problem"
 
 
-def test_doctor_notices_other_precision(real_index_dir: Path) -> None:
-    other = "float32" if resolve_precision("auto") == "int8" else "int8"
+def test_doctor_notices_other_precision(real_index_dir: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    # Other than the one the index was built with (auto's, or the one a run forces).
+    other = "float32" if real_embedder.precision != "float32" else "int8"
     settings = Settings(sources=SOURCES, index_dir=real_index_dir, embedding={"precision": other})
     status, fix = by_name(settings)["index settings"]
     assert (status, fix) == ("problem", "run `citebot ingest` to rebuild with the current settings")
@@ -157,3 +157,20 @@ def test_doctor_notices_an_index_written_in_an_older_format(
     assert f"index format {FORMAT_VERSION - 1} (settings want {FORMAT_VERSION})" in (
         checks["index settings"].detail
     )
+
+
+@pytest.mark.parametrize(
+    ("llm", "status", "words"),
+    [
+        ({"model": ""}, "problem", "without a model"),
+        ({"model": "m", "base_url": "http://127.0.0.1:11434/v1"}, "ok", "unchecked sentences"),
+        ({"model": "m", "base_url": "http://10.0.0.5:8000/v1"}, "ok", "10.0.0.5"),
+        ({"model": "m", "base_url": "https://api.example.com/v1"}, "warning", "are sent there"),
+    ],
+)
+def test_doctor_says_who_writes_and_where_passages_go(
+    llm: dict[str, str], status: str, words: str
+) -> None:
+    check = check_writer(Settings(writer="llm", llm=llm))
+    assert check.status == status and words in check.detail
+    assert check_writer(Settings()).detail.startswith("extractive")

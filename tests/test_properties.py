@@ -73,11 +73,13 @@ def answers(draw: st.DrawFn) -> Answer:
         )
         for n in range(1, count + 1)
     )
+    # A model-written sentence comes with its checked span, and a fallback with its note: both
+    # are as hostile as any document text.
     quotes = tuple(
-        Quote(draw(st.one_of(texts, long_texts)), n)
+        Quote(draw(st.one_of(texts, long_texts)), n, draw(st.one_of(st.just(""), texts)))
         for n in draw(st.lists(st.integers(1, count), min_size=1, max_size=5))
     )
-    return Answer(draw(texts), True, quotes, citations)
+    return Answer(draw(texts), True, quotes, citations, note=draw(st.one_of(st.just(""), texts)))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -781,3 +781,21 @@ def test_the_askers_replies_in_the_thread_are_answered_only_when_set_to_asker(
             assert "IBM and Meta" in all_text(posts[1])
     finally:
         served.stop()
+
+
+def test_a_model_sentence_shows_its_checked_words_and_a_fallback_its_note() -> None:
+    citation = Citation(1, "Cats", "cats.md", "line 3", "Cats sleep <!channel> all day.", 0.5)
+    written = Answer(
+        "q?",
+        True,
+        (Quote("Cats <!here> nap a lot.", 1, "Cats sleep <!channel> all day"),),
+        (citation,),
+        writer="llm",
+    )
+    fell_back = Answer(
+        "q?", True, (Quote("Cats sleep all day.", 1),), (citation,), note="the model failed"
+    )
+    shown = json.dumps(to_slack_messages(written)[0].blocks)
+    assert "Cats &lt;!here&gt; nap a lot. *[1]*\\n> \\u201cCats sleep &lt;!channel&gt;" in shown
+    assert "<!" not in shown
+    assert "_(the model failed)_" in json.dumps(to_slack_messages(fell_back)[0].blocks)

@@ -46,10 +46,15 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """A sentence copied verbatim from citation n's passage."""
+    """A sentence of the answer and the citation n it rests on.
+
+    From the extractive writer, text is copied verbatim from passage n. From a language model,
+    text is the model's sentence and span the words of passage n it cites, checked verbatim.
+    """
 
     text: str
     n: int
+    span: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,8 @@ class Answer:
     writer: str = "extractive"  # which answer writer produced it
     # The reply as read: a writer may give its own; by default the quotes, each with its [n].
     text: str = ""
+    dropped: int = 0  # sentences a model wrote that failed the check and were left out
+    note: str = ""  # why the answer is not the configured writer's, when it fell back
 
     def __post_init__(self) -> None:
         if not self.text:
@@ -75,10 +82,15 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "found": self.found,
-            "quotes": [{"text": q.text, "n": q.n} for q in self.quotes],
+            "quotes": [
+                {"text": q.text, "n": q.n, **({"span": q.span} if q.span else {})}
+                for q in self.quotes
+            ],
             "citations": [_citation_dict(c) for c in self.citations],
             "related": [_citation_dict(c) for c in self.related],
             "writer": self.writer,
+            "dropped": self.dropped,
+            "note": self.note,
         }
 
 
@@ -120,7 +132,7 @@ def compose_answer(
     """Quote the sentences of the best passages that best cover the question, or decline."""
     best_similarity = max((hit.similarity for hit in hits), default=-1.0)
     if best_similarity < min_similarity or query.unknown:
-        related = tuple(_cite(n, hit) for n, hit in enumerate(hits[:3], start=1))
+        related = tuple(cite_hit(n, hit) for n, hit in enumerate(hits[:3], start=1))
         return Answer(query.text, False, (), (), related)
 
     weights = _term_weights(query)
@@ -135,7 +147,7 @@ def compose_answer(
         numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
     quotes = tuple(Quote(c.text, numbers[c.hit.rank]) for c in chosen)
     cited = {hit.rank: hit for hit in hits}
-    citations = tuple(_cite(n, cited[rank]) for rank, n in numbers.items())
+    citations = tuple(cite_hit(n, cited[rank]) for rank, n in numbers.items())
     return Answer(query.text, True, quotes, citations)
 
 
@@ -234,7 +246,8 @@ def document_url(source: str, base_url: str) -> str:
     return base_url.rstrip("/") + "/" + urllib.parse.quote(inside)
 
 
-def _cite(n: int, hit: Hit) -> Citation:
+def cite_hit(n: int, hit: Hit) -> Citation:
+    """Cite a retrieved passage as citation n."""
     chunk = hit.chunk
     return Citation(
         n, chunk.title, chunk.source, chunk.location, hit.passage, hit.similarity, hit.url

@@ -145,7 +145,7 @@ Building = Callable[[str], AbstractContextManager[Progress | None]]
 
 
 def _build(settings: Settings, embedder: Embedder, reason: str, building: Building | None) -> None:
-    logger.warning("%s", reason)
+    logger.info("%s", reason)
     with building(reason) if building else contextlib.nullcontext() as progress:
         report = run_ingest(settings, embedder=embedder, progress=progress)
     logger.info("%s", report.summary())

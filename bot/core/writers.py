@@ -47,4 +47,9 @@ class ExtractiveWriter:
 
 def make_writer(settings: Settings) -> AnswerWriter:
     """Return the writer the settings ask for."""
-    return ExtractiveWriter(settings.retrieval.min_similarity, settings.retrieval.max_quotes)
+    extractive = ExtractiveWriter(settings.retrieval.min_similarity, settings.retrieval.max_quotes)
+    if settings.writer == "llm":
+        from bot.core.llm_writer import LlmWriter  # noqa: PLC0415 (imports the model client)
+
+        return LlmWriter(settings.llm, extractive)
+    return extractive

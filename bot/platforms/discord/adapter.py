@@ -95,7 +95,16 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
                 )
             )
         return [DiscordMessage(content) for content in pack_lines(lines, CONTENT_LIMIT)]
-    contents = pack_lines([f"> “{_safe(q.text)}” **[{q.n}]**" for q in reply.quotes], CONTENT_LIMIT)
+    # A model's sentence is shown with the words of its passage it was checked against.
+    lines = [
+        f"{_safe(q.text)} **[{q.n}]**\n> “{_safe(q.span)}”"
+        if q.span
+        else f"> “{_safe(q.text)}” **[{q.n}]**"
+        for q in reply.quotes
+    ]
+    if reply.note:
+        lines.append(f"-# {_safe(reply.note)}")
+    contents = pack_lines(lines, CONTENT_LIMIT)
     embeds = [
         EmbedSpec(
             title=clip(f"[{c.n}] {c.title}", EMBED_TITLE_LIMIT),

@@ -111,7 +111,15 @@ def _linked(title: str, url: str) -> str:
 
 
 def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
-    quotes = [f"> “{escape(q.text)}” *[{q.n}]*" for q in answer.quotes]
+    # A model's sentence is shown with the words of its passage it was checked against.
+    quotes = [
+        f"{escape(q.text)} *[{q.n}]*\n> “{escape(q.span)}”"
+        if q.span
+        else f"> “{escape(q.text)}” *[{q.n}]*"
+        for q in answer.quotes
+    ]
+    if answer.note:
+        quotes.append(f"_({escape(answer.note)})_")
     blocks = [_section(piece) for piece in pack_lines(quotes, SECTION_LIMIT)]
     blocks.append({"type": "divider"})
     for citation in answer.citations:

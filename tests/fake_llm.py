@@ -1,0 +1,116 @@
+"""A fake OpenAI-compatible chat-completions server on 127.0.0.1 that plays scripted replies."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Scripted:
+    """One reply: the assistant's content, or an HTTP status with an error, after a delay."""
+
+    content: str = ""
+    status: int = 200
+    delay: float = 0.0
+
+
+@dataclass
+class FakeLlm:
+    """Replies in order (the last one repeats); every request body is kept."""
+
+    replies: list[Scripted] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    refuse_json_schema: bool = False
+    base_url: str = ""
+
+    def next_reply(self) -> Scripted:
+        """Return the next scripted reply."""
+        if len(self.replies) > 1:
+            return self.replies.pop(0)
+        return self.replies[0]
+
+
+def faithful_json(*sentences: tuple[str, int, str]) -> str:
+    """A reply in the asked-for JSON: (sentence, cite, span) each."""
+    return json.dumps(
+        {
+            "answerable": True,
+            "sentences": [{"text": t, "cite": n, "span": s} for t, n, s in sentences],
+        }
+    )
+
+
+def _handler(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # no 40 ms stall between headers and body
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Keep the test output quiet."""
+
+        def do_POST(self) -> None:
+            """Answer /chat/completions with the next scripted reply."""
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            fake.requests.append(body)
+            if fake.refuse_json_schema and "response_format" in body:
+                self._send(400, {"error": {"message": "response_format is not supported"}})
+                return
+            reply = fake.next_reply()
+            time.sleep(reply.delay)
+            if reply.status != 200:
+                self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}})
+                return
+            self._send(
+                200,
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "fake"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": reply.content},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                },
+            )
+
+        def _send(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if status == 429:
+                self.send_header("Retry-After", "0")
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (the timeout test): nothing to tell it
+
+    return Handler
+
+
+@contextmanager
+def running_fake_llm(*replies: Scripted) -> Iterator[FakeLlm]:
+    """Serve a FakeLlm on a free loopback port for the duration of the block."""
+    fake = FakeLlm(list(replies))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server.daemon_threads = True
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
