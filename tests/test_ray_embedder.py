@@ -112,11 +112,10 @@ def test_ray_workers_with_another_model_fingerprint_are_refused(
     real_embedder,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    from index.embedder import resolve_precision
     from index.errors import ConfigError
 
     # Workers load the configured precision; the local embedder was loaded with another.
-    other = "float32" if resolve_precision("auto") == "int8" else "int8"
+    other = "float32" if real_embedder.precision != "float32" else "int8"
     settings = Settings(
         sources=SOURCES,
         index_dir=tmp_path / "index",
