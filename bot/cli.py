@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="measure retrieval on a JSONL question file")
     evaluate.add_argument("file", type=Path, help='JSONL lines {"question", "expect": [...]}')
     evaluate.add_argument("--json", action="store_true", help="print metrics as JSON")
+    evaluate.add_argument(
+        "--writer",
+        choices=["extractive", "llm"],
+        help="answer writer to evaluate (default: CITEBOT_WRITER); llm also reports the share "
+        "of the model's sentences that checked out and of answers that fell back to quotes",
+    )
     return parser
 
 
@@ -409,6 +415,8 @@ def _eval(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     from bot.core.evaluate import evaluate, read_questions, report_json  # noqa: PLC0415
 
     questions = read_questions(args.file)
+    if args.writer:
+        settings.writer = args.writer
     bot = _load_bot(settings, err)
     report = evaluate(bot, questions)
     if args.json:

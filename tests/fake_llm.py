@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ class Scripted:
     content: str = ""
     status: int = 200
     delay: float = 0.0
+    # Answer with the first words of passage 1 as both sentence and span (a faithful model).
+    echo_first_passage: bool = False
 
 
 @dataclass
@@ -47,6 +50,12 @@ def faithful_json(*sentences: tuple[str, int, str]) -> str:
     )
 
 
+def _echo(prompt: str) -> str:
+    first = re.search(r'<passage n="1"[^>]*>\n(.*?)\n</passage>', prompt, re.DOTALL)
+    span = " ".join((first.group(1) if first else "").split()[:8])
+    return faithful_json((span + ".", 1, span))
+
+
 def _handler(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         disable_nagle_algorithm = True  # no 40 ms stall between headers and body
@@ -62,6 +71,8 @@ def _handler(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
                 self._send(400, {"error": {"message": "response_format is not supported"}})
                 return
             reply = fake.next_reply()
+            if reply.echo_first_passage:
+                reply = Scripted(_echo(body["messages"][1]["content"]))
             time.sleep(reply.delay)
             if reply.status != 200:
                 self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}})

@@ -240,3 +240,31 @@ def test_cli_ask_with_the_llm_writer_on_the_real_corpus(
     assert all(span in first["citations"][q["n"] - 1]["text"] for q in first["quotes"])
     assert "quoted answer shown" in shown.out + shown.err
     assert "sk-test-secret-value" not in shown.out + shown.err
+
+
+def test_eval_with_the_llm_writer_reports_checked_sentences_and_fallbacks(
+    real_index_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.harness import DEV_SET
+
+    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(real_index_dir))
+    assert main(["eval", "--json", str(DEV_SET)]) == 0
+    quoted = json.loads(capsys.readouterr().out)["metrics"]
+    assert "fell_back" not in quoted  # the extractive report is as it was
+    with running_fake_llm(Scripted(echo_first_passage=True)) as fake:
+        monkeypatch.setenv("CITEBOT_LLM__BASE_URL", fake.base_url)
+        monkeypatch.setenv("CITEBOT_LLM__MODEL", "fake-model")
+        assert main(["eval", "--json", "--writer", "llm", str(DEV_SET)]) == 0
+        faithful = json.loads(capsys.readouterr().out)["metrics"]
+        fake.replies = [Scripted(faithful_json(("Made up.", 1, "words in no passage at all")))]
+        assert main(["eval", "--json", "--writer", "llm", str(DEV_SET)]) == 0
+        unfaithful = json.loads(capsys.readouterr().out)["metrics"]
+    # Retrieval and abstention don't depend on the writer.
+    for name in ("recall@1", "recall@3", "mrr", "answered", "declined"):
+        assert faithful[name] == unfaithful[name] == quoted[name]
+    assert faithful["written_by_writer"] == 1.0 and faithful["fell_back"] == 0.0
+    assert faithful["sentences_verified"] == 1.0 and faithful["sentences_written"] > 0
+    assert unfaithful["written_by_writer"] == 0.0 and unfaithful["fell_back"] == 1.0
+    assert unfaithful["sentences_verified"] == 0.0
+    assert unfaithful["quoted_expected"] == quoted["quoted_expected"]  # the quoted answers

@@ -85,7 +85,11 @@ def test_ray_ingest_writes_the_same_index_as_a_local_ingest(
         similarity = np.sum(
             remote.vectors(0, remote.chunk_count) * local.vectors(0, local.chunk_count), axis=1
         )
-        assert similarity.min() > 0.9999
+        # Workers batch the texts differently; bfloat16's 8-bit mantissa makes padding and batch
+        # shape show (0.996 measured), the other paths agree to the fourth decimal.
+        floor = 0.99 if real_embedder.precision == "bfloat16" else 0.9999
+        path = f"{real_embedder.precision} path"
+        assert similarity.min() > floor, f"{path}: worker vectors differ ({similarity.min():.5f})"
     finally:
         local.close()
         remote.close()

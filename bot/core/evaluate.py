@@ -34,6 +34,10 @@ class QuestionResult:
     found: bool  # the bot answered rather than declined
     quoted: bool  # a quoted sentence holds an expected phrase
     cited: bool  # a cited passage holds an expected phrase
+    writer: str = "extractive"  # which writer's answer was given
+    sentences: int = 0  # sentences a model wrote and citebot kept
+    dropped: int = 0  # sentences a model wrote that failed the check
+    fell_back: bool = False  # the configured writer's answer was replaced by the quoted one
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,7 @@ class EvalReport:
     """Aggregate metrics of an eval run."""
 
     results: tuple[QuestionResult, ...]
+    writer: str = "extractive"  # the configured writer
 
     def metrics(self) -> dict[str, float | int]:
         """Return recall@1/3/5, MRR, answer quality and abstention rates."""
@@ -65,6 +70,25 @@ class EvalReport:
             "declined": share(unanswerable, sum(not r.found for r in unanswerable)),
             "cited_expected": share(answerable, sum(r.cited for r in answerable)),
             "quoted_expected": share(answerable, sum(r.quoted for r in answerable)),
+            **(self._writer_metrics() if self.writer != "extractive" else {}),
+        }
+
+    def _writer_metrics(self) -> dict[str, float | int]:
+        """How a model writer fared: sentences that checked out, answers that fell back."""
+        answered = [r for r in self.results if r.found]
+        kept = sum(r.sentences for r in self.results)
+        written = kept + sum(r.dropped for r in self.results)
+        return {
+            "written_by_writer": round(
+                sum(r.writer == self.writer for r in answered) / len(answered), 4
+            )
+            if answered
+            else 0.0,
+            "fell_back": round(sum(r.fell_back for r in answered) / len(answered), 4)
+            if answered
+            else 0.0,
+            "sentences_written": written,
+            "sentences_verified": round(kept / written, 4) if written else 0.0,
         }
 
 
@@ -113,12 +137,17 @@ def evaluate(bot: Citebot, questions: Sequence[EvalQuestion]) -> EvalReport:
                 answerable=bool(item.expect),
                 rank=rank,
                 found=answer.found,
+                # A model's sentence counts by the words of its passage it was checked against.
                 quoted=bool(item.expect)
-                and _holds(" ".join(q.text for q in answer.quotes), item.expect),
+                and _holds(" ".join(q.span or q.text for q in answer.quotes), item.expect),
                 cited=any(_holds(c.text, item.expect) for c in answer.citations),
+                writer=answer.writer,
+                sentences=len(answer.quotes) if answer.writer != "extractive" else 0,
+                dropped=answer.dropped,
+                fell_back=bool(answer.note),
             )
         )
-    return EvalReport(tuple(results))
+    return EvalReport(tuple(results), bot.writer.name)
 
 
 def report_json(report: EvalReport) -> str:
