@@ -33,6 +33,7 @@ from bot.settings import Settings
 from index.errors import ConfigError
 from tests.discord_harness import TOKEN, RunningClient
 from tests.fake_discord import APP_ID, BOT_ID, HUMAN, FakeDiscord
+from tests.fake_llm import SPAN, Scripted, faithful_json, llm_citebot, running_fake_llm
 from tests.fakes import HashingEmbedder
 
 
@@ -535,3 +536,23 @@ def test_a_model_sentence_shows_its_checked_words_and_a_fallback_its_note() -> N
     shown = to_discord_messages(written)[0].content
     assert shown.startswith("Cats \\*\\*nap\\*\\* @\u2060everyone. **[1]**\n> “Cats sleep all day”")
     assert to_discord_messages(fell_back)[0].content.endswith("-# the model failed")
+
+
+def test_with_a_language_model_citebot_types_then_answers(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    reply = faithful_json(("An adult cat sleeps twelve to sixteen hours a day.", 1, SPAN))
+    with running_fake_llm(Scripted(reply, delay=0.3)) as model:
+        bot = llm_citebot(tmp_path, model.base_url)
+        client = RunningClient(bot, fake, tmp_path)
+        try:
+            fake.dispatch(
+                "MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> How long do cats sleep?", 77)
+            )
+            post = fake.wait_for_posts("/channels/500/messages")[0]
+        finally:
+            client.stop()
+            bot.close()
+    assert fake.wait_for_posts("/channels/500/typing")  # shown while the model wrote
+    assert post.body["content"].startswith("An adult cat sleeps twelve to sixteen hours a day.")
+    assert SPAN in post.body["content"]

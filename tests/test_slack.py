@@ -28,11 +28,13 @@ from bot.core.guard import APOLOGY, RateLimiter, Refusal
 from bot.platforms.slack.adapter import (
     BLOCK_LIMIT,
     SECTION_LIMIT,
+    WORKING,
     question_from_event,
     to_slack_messages,
 )
 from bot.settings import Settings
 from index.errors import ConfigError
+from tests.fake_llm import SPAN, Scripted, faithful_json, llm_citebot, running_fake_llm
 from tests.fake_slack import FakeSlack
 from tests.fakes import HashingEmbedder
 from tests.slack_harness import (
@@ -799,3 +801,37 @@ def test_a_model_sentence_shows_its_checked_words_and_a_fallback_its_note() -> N
     assert "Cats &lt;!here&gt; nap a lot. *[1]*\\n> \\u201cCats sleep &lt;!channel&gt;" in shown
     assert "<!" not in shown
     assert "_(the model failed)_" in json.dumps(to_slack_messages(fell_back)[0].blocks)
+
+
+def test_with_a_language_model_a_working_message_becomes_the_answer(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    reply = faithful_json(("An adult cat sleeps twelve to sixteen hours a day.", 1, SPAN))
+    with running_fake_llm(Scripted(reply, delay=0.3), Scripted(status=503)) as model:
+        bot = llm_citebot(tmp_path, model.base_url)
+        served = HttpBot(make_slack(bot, slack_settings(fake, tmp_path)))
+        try:
+            for ts in ("300.1", "300.2"):
+                served.event(
+                    {
+                        "type": "app_mention",
+                        "user": "U1",
+                        "channel": "C1",
+                        "ts": ts,
+                        "text": "<@UBOT> How long do cats sleep?",
+                    },
+                    event_id=f"Ev{ts}",
+                )
+                fake.wait_for("chat.update", count=1 if ts == "300.1" else 2)
+            status, acked = served.slash("How long do cats sleep?", fake)
+            assert status == 200 and "Looking through the sources" in acked
+            assert "quoted answer shown" in all_text(fake.wait_for("response_url")[0])
+        finally:
+            served.stop()
+            bot.close()
+    working = fake.posted("chat.postMessage")
+    assert [post["text"] for post in working] == [WORKING, WORKING]
+    written, fell_back = (json.dumps(update) for update in fake.posted("chat.update"))
+    assert "An adult cat sleeps twelve to sixteen hours a day. *[1]*" in written
+    assert SPAN in written
+    assert "quoted answer shown" in fell_back and "Cats sleep for most of the day" in fell_back

@@ -347,6 +347,10 @@ class CitebotClient(discord.Client):
         me = self.user
         assert me is not None  # on_message returns early until the client is ready
         question = question_from_message(message.content, me.id)
+        if self.bot.writer.name != "extractive":
+            # A language model takes seconds: "citebot is typing…" until the answer is sent.
+            with contextlib.suppress(discord.HTTPException):
+                await message.channel.typing()
         messages, answer_id = await self._reply_for(
             question,
             user=message.author.id,

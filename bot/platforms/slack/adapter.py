@@ -185,6 +185,10 @@ def to_slack_messages(
     ]
 
 
+# Shown while a language model writes the answer (CITEBOT_WRITER=llm).
+WORKING = ":hourglass_flowing_sand: Looking through the sources…"
+
+
 class SlackBot:
     """The wiring: Slack events in, one core call each, Block Kit messages out."""
 
@@ -285,7 +289,12 @@ class SlackBot:
         respond: Callable[..., Any],
         client: WebClient,
     ) -> None:
-        ack()  # within Slack's 3 seconds; the answer follows through response_url
+        # Within Slack's 3 seconds; the answer follows through response_url. A language model
+        # takes seconds, so the asker is told it is on its way.
+        if self.bot.writer.name == "extractive":
+            ack()
+        else:
+            ack(text=WORKING)
         visibility = self.settings.slack.slash_visibility
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         messages, private = self._reply(command.get("text", ""), user=user, channel=channel)
@@ -345,11 +354,47 @@ class SlackBot:
     def _answer_event(self, event: dict[str, Any], client: WebClient, earlier: list[str]) -> None:
         """Answer a message in its thread (or start one under it); refusals to the asker only."""
         channel, user = event.get("channel", ""), event.get("user", "")
+        thread = event.get("thread_ts") or event.get("ts")
+        working = self._post_working(client, channel, thread)
         messages, private = self._reply(
             question_from_event(event.get("text", "")), user=user, channel=channel, earlier=earlier
         )
-        thread = event.get("thread_ts") or event.get("ts")
+        if working and messages and not private:
+            messages = self._replace_working(client, channel, working, messages)
+        elif working:
+            self._delete(client, channel, working)  # a refusal goes to the asker alone
         self._post(client, channel, messages, thread, only_for=user if private else "")
+
+    def _post_working(self, client: WebClient, channel: str, thread: str | None) -> str:
+        """Post a placeholder while a slow writer (a language model) works; return its ts."""
+        if self.bot.writer.name == "extractive" or self._refusal(channel):
+            return ""  # a quoted answer takes milliseconds: nothing to wait for
+        try:
+            posted = client.chat_postMessage(channel=channel, thread_ts=thread, text=WORKING)
+        except SlackApiError as exc:
+            logger.warning("no working message in %s: %s", channel, exc.response.get("error"))
+            return ""
+        return str(posted.get("ts") or "")
+
+    def _replace_working(
+        self, client: WebClient, channel: str, ts: str, messages: list[SlackMessage]
+    ) -> list[SlackMessage]:
+        """Turn the placeholder into the first message; return the messages still to post."""
+        first = messages[0]
+        try:
+            client.chat_update(channel=channel, ts=ts, text=first.text, blocks=first.blocks)
+        except SlackApiError as exc:
+            logger.warning("could not update the working message: %s", exc.response.get("error"))
+            self._delete(client, channel, ts)
+            return messages
+        return messages[1:]
+
+    @staticmethod
+    def _delete(client: WebClient, channel: str, ts: str) -> None:
+        try:
+            client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as exc:
+            logger.warning("could not remove the working message: %s", exc.response.get("error"))
 
     def _on_message(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("bot_id") or event.get("subtype") or not _replyable(event):
