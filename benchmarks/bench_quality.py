@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -257,9 +258,14 @@ def run_citebot_at(
 
 def run_citebot(folder: Path, work: Path, questions: list[Question], cache: VectorCache) -> dict:
     """Ingest with citebot, then ask every question; return its row and its chunks and vectors."""
-    from bot.core.engine import Citebot, load_embedder, run_ingest
     from bot.settings import Settings
 
+    # A --baseline-ref older than the bot/core layout keeps its engine at bot/engine.py.
+    code = Path(os.environ.get("CITEBOT_BENCH_CODE") or REPO)
+    engine = importlib.import_module(
+        "bot.core.engine" if (code / "bot" / "core").is_dir() else "bot.engine"
+    )
+    Citebot, load_embedder, run_ingest = engine.Citebot, engine.load_embedder, engine.run_ingest
     settings = Settings(sources=folder, index_dir=work / "index")
     embedder = CachedEmbedder(load_embedder(settings), cache)
     report_, ms = timed(lambda: run_ingest(settings, embedder=embedder, rebuild=True))

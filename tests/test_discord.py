@@ -542,17 +542,21 @@ def test_with_a_language_model_citebot_types_then_answers(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:
     reply = faithful_json(("An adult cat sleeps twelve to sixteen hours a day.", 1, SPAN))
-    with running_fake_llm(Scripted(reply, delay=0.3)) as model:
+    with running_fake_llm(Scripted(reply, delay=0.3), Scripted(status=503)) as model:
         bot = llm_citebot(tmp_path, model.base_url)
         client = RunningClient(bot, fake, tmp_path)
         try:
-            fake.dispatch(
-                "MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> How long do cats sleep?", 77)
-            )
+            question = fake.mention(f"<@{BOT_ID}> How long do cats sleep?", 77)
+            fake.dispatch("MESSAGE_CREATE", question)
             post = fake.wait_for_posts("/channels/500/messages")[0]
+            again = fake.mention(f"<@{BOT_ID}> How long do cats sleep?", 78)
+            fake.dispatch("MESSAGE_CREATE", again)  # the model is down now: quotes, with a note
+            fell_back = fake.wait_for_posts("/channels/500/messages", count=2)[1]
         finally:
             client.stop()
             bot.close()
     assert fake.wait_for_posts("/channels/500/typing")  # shown while the model wrote
     assert post.body["content"].startswith("An adult cat sleeps twelve to sixteen hours a day.")
     assert SPAN in post.body["content"]
+    assert "Cats sleep for most of the day" in fell_back.body["content"]
+    assert "-# the language model failed" in fell_back.body["content"]
