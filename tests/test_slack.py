@@ -139,6 +139,7 @@ def test_slash_command_ack_does_not_wait_for_the_answer(
 
     class SlowBot:
         settings = real_bot.settings
+        writer = real_bot.writer
 
         def answer(self, question: str, earlier: Sequence[str] = ()) -> Answer:
             release.wait(10)
@@ -396,6 +397,7 @@ def test_failure_replies_with_apology_and_never_logs_tokens(
 ) -> None:
     class BrokenBot:
         settings = real_bot.settings
+        writer = real_bot.writer
 
         def answer(self, question: str, earlier: Sequence[str] = ()) -> Answer:
             raise RuntimeError(f"index exploded while using {BOT_TOKEN}")
