@@ -240,8 +240,37 @@ def _passage_count(value: str) -> int:
     return count
 
 
-def _load_bot(settings: Settings, err: Console) -> Citebot:
+def _light_bot(settings: Settings) -> Citebot | None:
+    """A Citebot whose questions are embedded by NumPy, when the index allows; else None.
+
+    Loading torch is most of a cold `citebot ask`; a float32 index of a plain BERT model
+    (the bundled one) gets the same question vectors without it (see index/numpy_encoder.py).
+    """
+    from bot.core.engine import Citebot  # noqa: PLC0415
+    from index.embedder import resolve_precision  # noqa: PLC0415
+    from index.errors import IndexMismatchError  # noqa: PLC0415
+    from index.numpy_encoder import NumpyBertEncoder  # noqa: PLC0415
+    from index.store import live_generation  # noqa: PLC0415
+
+    if resolve_precision(settings.embedding.precision) != "float32":
+        return None
+    if live_generation(settings.index_dir) is None:
+        return None  # the index must be built first, with the full model
+    encoder = NumpyBertEncoder.for_model(settings.embedding.model)
+    if encoder is None:
+        return None
+    try:
+        return Citebot.load(settings, embedder=encoder)
+    except IndexMismatchError:
+        return None  # rebuilt by the full path
+
+
+def _load_bot(settings: Settings, err: Console, *, one_question: bool = False) -> Citebot:
     from bot.core.engine import Citebot, load_embedder  # noqa: PLC0415
+
+    light = _light_bot(settings) if one_question else None
+    if light is not None:
+        return light
 
     def building(reason: str) -> AbstractContextManager[Progress | None]:
         err.print(escape(reason[0].upper() + reason[1:]) + "…")
@@ -266,7 +295,7 @@ def _ask(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     question = clean_question(" ".join(args.question), settings.retrieval.max_question_chars)
     if args.top_k is not None:
         settings.retrieval.top_k = args.top_k
-    bot = _load_bot(settings, err)
+    bot = _load_bot(settings, err, one_question=True)
     answer = bot.answer(question, args.after)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))

@@ -1,0 +1,105 @@
+"""Questions embedded by NumPy match the model's own vectors, and `ask` then needs no torch."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedder import resolve_model_path
+from index.numpy_encoder import NumpyBertEncoder
+from index.search import make_query, search
+from index.store import StoredIndex
+from tests.harness import DEV_SET, REPO, SOURCES
+
+POOLING = "1_Pooling/config.json"
+QUESTIONS = [json.loads(line)["question"] for line in DEV_SET.read_text().splitlines()]
+
+
+@pytest.mark.model
+def test_numpy_question_vectors_match_the_model_and_find_the_same_passages(
+    real_index_dir: Path,
+) -> None:
+    from index.embedder import SentenceTransformerEmbedder
+
+    encoder = NumpyBertEncoder.for_model("all-MiniLM-L6-v2")
+    assert encoder is not None
+    exact = SentenceTransformerEmbedder(precision="float32")
+    assert encoder.fingerprint == exact.fingerprint and encoder.dimension == exact.dimension
+    long_text = "the alliance of open models " * 80  # past the 256-token limit: truncated alike
+    texts = [*QUESTIONS, long_text]
+    cosine = (encoder.embed_batch(texts) * exact.embed_batch(texts)).sum(axis=1)
+    assert cosine.min() >= 0.9999, cosine.min()
+    assert encoder.count_tokens([long_text]) == exact.count_tokens([long_text])
+    index = StoredIndex.open(real_index_dir)
+    try:
+        for question in QUESTIONS:
+            ours = search(index, make_query(index, encoder, question), top_k=5)
+            theirs = search(index, make_query(index, exact, question), top_k=5)
+            assert [h.chunk for h in ours] == [h.chunk for h in theirs], question
+    finally:
+        index.close()
+
+
+def _model_copy(tmp_path: Path, change: dict[str, object], file: str) -> Path:
+    folder = resolve_model_path("all-MiniLM-L6-v2")
+    assert folder is not None
+    copy = tmp_path / "model"
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("model.safetensors"))
+    (copy / "model.safetensors").symlink_to(folder / "model.safetensors")
+    path = copy / file
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("change", "file"),
+    [
+        (
+            {"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False},
+            "1_Pooling/config.json",
+        ),
+        ({"model_type": "xlm-roberta"}, "config.json"),
+        ({"hidden_act": "relu"}, "config.json"),
+    ],
+)
+def test_models_the_numpy_encoder_does_not_cover_are_left_to_torch(
+    tmp_path: Path, change: dict[str, object], file: str
+) -> None:
+    assert NumpyBertEncoder.for_model(str(_model_copy(tmp_path, {}, "config.json"))) is not None
+    assert NumpyBertEncoder.for_model(str(_model_copy(tmp_path / "x", change, file))) is None
+
+
+@pytest.mark.subprocess
+def test_a_cold_ask_over_a_float32_index_never_imports_torch(
+    real_index_dir: Path,
+    real_embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    code = (
+        "import sys; from bot.cli import main; "
+        "status = main(['ask', '--json', 'What is SeedAI working on?']); "
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); sys.exit(status)"
+    )
+    env = {**os.environ, "CITEBOT_SOURCES": str(SOURCES), "CITEBOT_INDEX_DIR": str(real_index_dir)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, check=True
+    )
+    answer, marker = done.stdout.rsplit("\n", 2)[0], done.stdout.split()[-1]
+    assert "SeedAI is crafting frameworks" in answer
+    # A float32 index is asked without torch; another precision's (a forced run) needs the model.
+    assert marker == ("NO-TORCH" if real_embedder.precision == "float32" else "TORCH")
+
+
+def test_numpy_erf_is_exact_enough() -> None:
+    from index.numpy_encoder import _erf
+
+    x = np.linspace(-5, 5, 2001, dtype=np.float32)
+    # A&S 7.1.26 errs by under 1.5e-7; float32 rounding adds a few more units of 1e-7.
+    assert np.abs(_erf(x) - np.array([math.erf(v) for v in x])).max() < 5e-7
