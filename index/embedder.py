@@ -119,7 +119,10 @@ def embedding_fingerprint(model: str, precision: str) -> str:
     """Fingerprint the vectors a model gives at a precision; float32 is the model's own."""
     resolved = resolve_precision(precision)
     base = model_fingerprint(model)
-    # Vectors of different precisions differ slightly, so one index never mixes them.
+    # Vectors of different precisions differ slightly, so one index never mixes them; int8
+    # without VNNI uses 7-bit weights (index/int8.py), another set of vectors again.
+    if resolved == "int8" and not has_int8_dot_products():
+        resolved = "int8w7"
     return base if resolved == "float32" else f"{base}-{resolved}"
 
 

@@ -10,7 +10,7 @@ import torch
 from index.cpu_features import has_int8_dot_products
 from index.embedder import embedding_fingerprint, model_fingerprint, resolve_precision
 from index.errors import ConfigError
-from index.int8 import Int8Linear, quantize_linear_layers
+from index.int8 import Int8Linear, quantize_linear_layers, weight_levels
 
 FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 avx2 {extra}\nbugs\t\t: spectre_v1\n"
 
@@ -39,7 +39,8 @@ def test_auto_precision_follows_the_cpu() -> None:
 def test_fingerprint_names_the_precision() -> None:
     model = model_fingerprint("all-MiniLM-L6-v2")
     assert embedding_fingerprint("all-MiniLM-L6-v2", "float32") == model
-    assert embedding_fingerprint("all-MiniLM-L6-v2", "int8") == model + "-int8"
+    int8 = "-int8" if has_int8_dot_products() else "-int8w7"  # 7-bit weights without VNNI
+    assert embedding_fingerprint("all-MiniLM-L6-v2", "int8") == model + int8
 
 
 def test_int8_linear_matches_float_within_quantisation_error() -> None:
@@ -47,10 +48,22 @@ def test_int8_linear_matches_float_within_quantisation_error() -> None:
     linear = torch.nn.Linear(384, 1536)
     inputs = torch.randn(4, 37, 384)
     exact = linear(inputs)
-    approximate = Int8Linear(linear, reduce_range=not has_int8_dot_products())(inputs)
+    levels = weight_levels()  # this CPU's: 8-bit weights with VNNI, 7-bit without
+    approximate = Int8Linear(linear, weight_levels=levels)(inputs)
     assert approximate.shape == exact.shape and approximate.dtype == torch.float32
     error = (approximate - exact).norm() / exact.norm()
-    assert 0 < error < 0.02, error  # int8, not a float copy, and close to it
+    assert 0 < error < 0.02, f"{levels} levels: {error}"  # int8, not a float copy
+
+
+def test_seven_bit_weights_never_overflow_fbgemms_int16_pair_sums() -> None:
+    # The worst case for a CPU without VNNI: every input at the top of its range, every weight
+    # at its largest, so each pair of products sums to 2 x 255 x 63. An overflow would clip.
+    linear = torch.nn.Linear(256, 8, bias=False)
+    with torch.no_grad():
+        linear.weight.fill_(1.0)
+    inputs = torch.cat([torch.zeros(1, 256), torch.full((1, 256), 4.0)])  # inputs span 0..4
+    result = Int8Linear(linear, weight_levels=63)(inputs)
+    assert torch.allclose(result[1], torch.full((8,), 1024.0), rtol=0.01), result[1]
 
 
 def test_quantize_replaces_every_linear_layer() -> None:

@@ -62,14 +62,14 @@ def test_reduced_precision_agrees_with_float32(precision: str) -> None:
     exact = SentenceTransformerEmbedder(precision="float32")
     reduced = SentenceTransformerEmbedder(precision=precision)
     assert reduced.precision == precision
-    assert reduced.fingerprint == f"{exact.fingerprint}-{precision}"
+    seven_bit = precision == "int8" and not has_int8_dot_products()
+    suffix = "int8w7" if seven_bit else precision
+    assert reduced.fingerprint == f"{exact.fingerprint}-{suffix}"
     cosine = (reduced.embed_batch(texts) * exact.embed_batch(texts)).sum(axis=1)
-    # CPUs without VNNI sum int8 products in int16, so int8 runs on 7-bit inputs there
-    # (measured 0.974 on an AVX2-only EPYC, against 0.994 with VNNI).
-    path = precision
+    # CPUs without VNNI sum int8 products in int16, so int8 runs on 7-bit weights there
+    # (0.988 at worst on an AVX2-only EPYC over 87 texts, against 0.994 with VNNI).
+    path = "int8 with 7-bit weights (no VNNI)" if seven_bit else precision
     floor = 0.985
-    if precision == "int8" and not has_int8_dot_products():
-        path, floor = "int8 with 7-bit inputs (no VNNI)", 0.96
     assert cosine.min() >= floor, f"{path}: cosine to float32 {cosine.min():.4f} < {floor}"
 
 
