@@ -79,5 +79,5 @@ def machine() -> str:
 
     path = resolve_precision(Settings().embedding.precision)
     if path == "int8":
-        path = "int8, VNNI" if has_int8_dot_products() else "int8, 7-bit inputs (no VNNI)"
+        path = "int8, VNNI" if has_int8_dot_products() else "int8, 7-bit weights (no VNNI)"
     return f"{describe_cpu()}, {os.cpu_count()} cores; embedding path: {path}"

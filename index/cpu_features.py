@@ -41,3 +41,15 @@ def describe_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     lacks = [flag for flag in _REPORTED_FLAGS if flag not in flags]
     present = ", ".join(has) or "none of " + "/".join(_REPORTED_FLAGS)
     return f"{model} ({present}; no {', '.join(lacks) or '-'})"
+
+
+def int8_weight_levels() -> int:
+    """Return the weights' int8 range, 127 with VNNI, 63 (7 bits) without.
+
+    Without VNNI, fbgemm sums pairs of uint8 x int8 products in int16, which 8-bit inputs times
+    8-bit weights can overflow. torch's answer is 7-bit inputs (reduce_range), one scale for a
+    whole activation tensor: cosine to float32 0.981 (0.968 at worst) on the dev questions and
+    64 passages. 7-bit weights instead, each row with its own scale, keep 8-bit inputs and
+    never overflow (2 x 255 x 63 < 32,767): 0.993 (0.988 at worst), as fast.
+    """
+    return 127 if has_int8_dot_products() else 63

@@ -6,7 +6,7 @@ import warnings
 
 import torch
 
-from index.cpu_features import has_int8_dot_products
+from index.cpu_features import int8_weight_levels
 
 
 class Int8Linear(torch.nn.Module):
@@ -35,21 +35,9 @@ class Int8Linear(torch.nn.Module):
         return result
 
 
-def weight_levels() -> int:
-    """Return the weights' int8 range, 127 with VNNI, 63 (7 bits) without.
-
-    Without VNNI, fbgemm sums pairs of uint8 x int8 products in int16, which 8-bit inputs times
-    8-bit weights can overflow. torch's answer is 7-bit inputs (reduce_range), one scale for a
-    whole activation tensor: cosine to float32 0.981 (0.968 at worst) on the dev questions and
-    64 passages. 7-bit weights instead, each row with its own scale, keep 8-bit inputs and
-    never overflow (2 x 255 x 63 < 32,767): 0.993 (0.988 at worst), as fast.
-    """
-    return 127 if has_int8_dot_products() else 63
-
-
 def quantize_linear_layers(model: torch.nn.Module) -> int:
     """Replace every Linear layer of model with an Int8Linear in place; return how many."""
-    levels = weight_levels()
+    levels = int8_weight_levels()
     replaced = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from index.cpu_features import has_int8_dot_products
+from index.cpu_features import has_int8_dot_products, int8_weight_levels
 from index.embedder import embedding_fingerprint, model_fingerprint, resolve_precision
 from index.errors import ConfigError
-from index.int8 import Int8Linear, quantize_linear_layers, weight_levels
+from index.int8 import Int8Linear, quantize_linear_layers
 
 FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 avx2 {extra}\nbugs\t\t: spectre_v1\n"
 
@@ -48,7 +48,7 @@ def test_int8_linear_matches_float_within_quantisation_error() -> None:
     linear = torch.nn.Linear(384, 1536)
     inputs = torch.randn(4, 37, 384)
     exact = linear(inputs)
-    levels = weight_levels()  # this CPU's: 8-bit weights with VNNI, 7-bit without
+    levels = int8_weight_levels()  # this CPU's: 8-bit weights with VNNI, 7-bit without
     approximate = Int8Linear(linear, weight_levels=levels)(inputs)
     assert approximate.shape == exact.shape and approximate.dtype == torch.float32
     error = (approximate - exact).norm() / exact.norm()
