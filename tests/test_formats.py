@@ -19,6 +19,7 @@ from ingest.loaders import load_document
 from ingest.pipeline import IngestPlan, ingest
 from ingest.rst_text import rst_blocks
 from tests.fakes import HashingEmbedder
+from tests.harness import run_python
 
 LIMIT = 10_000_000
 
@@ -226,18 +227,7 @@ print(sum(block.text.count("a") for block in document.blocks))
 
 @pytest.mark.subprocess
 def test_pathological_rst_loads_in_linear_time_with_nothing_lost(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-c", _HOSTILE_RST, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).parent.parent,
-        check=True,
-    )
-    assert int(done.stdout) == 200_000
+    assert int(run_python(_HOSTILE_RST, str(tmp_path), timeout=60)) == 200_000
 
 
 _RST_PIECES = st.sampled_from(

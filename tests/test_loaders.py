@@ -8,6 +8,7 @@ import pytest
 
 from ingest.formats.base import SkippedFile
 from ingest.loaders import load_document
+from tests.harness import run_python
 
 LIMIT = 10_000_000
 
@@ -216,18 +217,8 @@ print(len(sentence_spans("." * 400_000)), len(dots_text), stray_text.count("x"))
 
 @pytest.mark.subprocess
 def test_pathological_text_and_html_load_in_linear_time(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-c", _HOSTILE_LOAD, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).parent.parent,
-        check=True,
-    )
-    sentences, dots_length, xs = map(int, done.stdout.split())
+    printed = run_python(_HOSTILE_LOAD, str(tmp_path), timeout=120)
+    sentences, dots_length, xs = map(int, printed.split())
     assert sentences == 1
     assert dots_length >= 400_000  # nothing lost
     assert xs == 100_000  # every paragraph's text kept
