@@ -45,9 +45,14 @@ class NumpyBertEncoder:
         self._weights: dict[str, Any] = load_file(str(folder / "model.safetensors"))
         prefix = "bert." if "bert.embeddings.word_embeddings.weight" in self._weights else ""
         self._weights = {key.removeprefix(prefix): value for key, value in self._weights.items()}
+        # Two tokenizers, each set once: the bots embed and count from many threads, and a
+        # setting flipped on a shared one would let a question through untruncated.
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(self._max_length)
         self._tokenizer.no_padding()
+        self._counter = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._counter.no_truncation()
+        self._counter.no_padding()
 
     @classmethod
     def for_model(cls, model: str) -> NumpyBertEncoder | None:
@@ -79,12 +84,8 @@ class NumpyBertEncoder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Count each text's tokens without special tokens (and without truncation)."""
-        counter = self._tokenizer
-        counter.no_truncation()
-        try:
-            return [len(e.ids) for e in counter.encode_batch(list(texts), add_special_tokens=False)]
-        finally:
-            counter.enable_truncation(self._max_length)
+        encodings = self._counter.encode_batch(list(texts), add_special_tokens=False)
+        return [len(encoding.ids) for encoding in encodings]
 
     def embed_batch(self, texts: Sequence[str]) -> Vectors:
         """Embed each text on its own (questions are few): unit vectors, float32."""

@@ -103,3 +103,21 @@ def test_numpy_erf_is_exact_enough() -> None:
     x = np.linspace(-5, 5, 2001, dtype=np.float32)
     # A&S 7.1.26 errs by under 1.5e-7; float32 rounding adds a few more units of 1e-7.
     assert np.abs(_erf(x) - np.array([math.erf(v) for v in x])).max() < 5e-7
+
+
+@pytest.mark.model
+def test_counting_and_embedding_from_many_threads_never_skip_truncation() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = NumpyBertEncoder.for_model("all-MiniLM-L6-v2")
+    assert encoder is not None
+    long_text = "open models and their weights " * 200  # about 1,000 tokens
+
+    def work(n: int) -> int:
+        if n % 2:
+            return encoder.count_tokens([long_text])[0]
+        return int(encoder.embed_batch([long_text]).shape[1])  # fails if not truncated to 256
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(16)))
+    assert set(results[1::2]) == {1000} and set(results[::2]) == {encoder.dimension}
