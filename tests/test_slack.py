@@ -825,6 +825,19 @@ def test_with_a_language_model_a_working_message_becomes_the_answer(
                     event_id=f"Ev{ts}",
                 )
                 fake.wait_for("chat.update", count=1 if ts == "300.1" else 2)
+            served.event(
+                {
+                    "type": "message",
+                    "channel_type": "im",
+                    "user": "U1",
+                    "channel": "D1",
+                    "ts": "300.3",
+                    "text": "How long do cats sleep?",
+                },
+                event_id="EvDM",
+            )
+            updated = fake.wait_for("chat.update", count=3)[2]
+            assert updated["channel"] == "D1" and "quoted answer shown" in json.dumps(updated)
             status, acked = served.slash("How long do cats sleep?", fake)
             assert status == 200 and "Looking through the sources" in acked
             assert "quoted answer shown" in all_text(fake.wait_for("response_url")[0])
@@ -832,8 +845,8 @@ def test_with_a_language_model_a_working_message_becomes_the_answer(
             served.stop()
             bot.close()
     working = fake.posted("chat.postMessage")
-    assert [post["text"] for post in working] == [WORKING, WORKING]
-    written, fell_back = (json.dumps(update) for update in fake.posted("chat.update"))
+    assert [post["text"] for post in working] == [WORKING, WORKING, WORKING]
+    written, fell_back, _ = (json.dumps(update) for update in fake.posted("chat.update"))
     assert "An adult cat sleeps twelve to sixteen hours a day. *[1]*" in written
     assert SPAN in written
     assert "quoted answer shown" in fell_back and "Cats sleep for most of the day" in fell_back

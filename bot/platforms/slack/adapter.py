@@ -400,13 +400,16 @@ class SlackBot:
         if event.get("bot_id") or event.get("subtype") or not _replyable(event):
             return
         if event.get("channel_type") == "im":
-            channel = event.get("channel", "")
+            channel, thread = event.get("channel", ""), event.get("thread_ts")
+            working = self._post_working(client, channel, thread)
             messages, _ = self._reply(  # a DM is private already
                 question_from_event(event.get("text", "")),
                 user=event.get("user", ""),
                 channel=channel,
             )
-            self._post(client, channel, messages, event.get("thread_ts"))
+            if working and messages:
+                messages = self._replace_working(client, channel, working, messages)
+            self._post(client, channel, messages, thread)
             return
         # A channel message is answered only when it follows up the asker's own question.
         bot_user = context.bot_user_id or ""
