@@ -6,6 +6,7 @@ import importlib.util
 import ipaddress
 import os
 import tempfile
+import time
 import urllib.parse
 from dataclasses import dataclass
 
@@ -265,6 +266,32 @@ def check_writer(settings: Settings) -> Check:
     return _ok("writer", f"llm {llm.model} at {llm.base_url}; unchecked sentences are dropped")
 
 
+def check_writer_answers(settings: Settings) -> Check:
+    """The language model endpoint answers a one-word request (doctor --deep)."""
+    import openai  # noqa: PLC0415 (checked installed by check_writer)
+
+    llm = settings.llm
+    key = llm.api_key.get_secret_value() if llm.api_key else "not-needed"
+    client = openai.OpenAI(base_url=llm.base_url, api_key=key, timeout=llm.timeout, max_retries=0)
+    started = time.monotonic()
+    try:
+        client.chat.completions.create(
+            model=llm.model,
+            messages=[{"role": "user", "content": "Reply with the word OK."}],
+            max_tokens=5,
+        )
+    except openai.OpenAIError as exc:
+        status = getattr(exc, "status_code", None)
+        return Check(
+            "writer endpoint",
+            "problem",
+            f"{llm.base_url} did not answer: {type(exc).__name__}{f' {status}' if status else ''}",
+            "check CITEBOT_LLM__BASE_URL, CITEBOT_LLM__MODEL and CITEBOT_LLM__API_KEY; until "
+            "then every answer is the quoted one",
+        )
+    return _ok("writer endpoint", f"{llm.model} answered in {time.monotonic() - started:.1f} s")
+
+
 def _stays_here(host: str) -> bool:
     """Tell whether host is this machine or a private network address."""
     if host in ("localhost", "") or host.endswith((".local", ".internal", ".lan")):
@@ -277,13 +304,16 @@ def _stays_here(host: str) -> bool:
 
 
 def run_checks(settings: Settings, *, deep: bool = False) -> list[Check]:
-    """Run every check; deep ones re-embed a sample of the index."""
+    """Run every check; deep ones re-embed a sample of the index and ask the writer's model."""
+    writer = [check_writer(settings)]
+    if deep and settings.writer == "llm" and writer[0].status != "problem":
+        writer.append(check_writer_answers(settings))
     return [
         check_model(settings),
         *check_index(settings),
         *(check_index_deeply(settings) if deep else []),
         *check_tokens(settings),
-        check_writer(settings),
+        *writer,
         *check_writable(settings),
     ]
 

@@ -174,3 +174,16 @@ def test_doctor_says_who_writes_and_where_passages_go(
     check = check_writer(Settings(writer="llm", llm=llm))
     assert check.status == status and words in check.detail
     assert check_writer(Settings()).detail.startswith("extractive")
+
+
+def test_doctor_deep_asks_the_writers_model_and_names_what_to_fix() -> None:
+    from bot.doctor import check_writer_answers
+    from tests.fake_llm import Scripted, running_fake_llm
+
+    with running_fake_llm(Scripted("OK"), Scripted(status=401)) as fake:
+        settings = Settings(writer="llm", llm={"base_url": fake.base_url, "model": "m"})
+        answered = check_writer_answers(settings)
+        refused = check_writer_answers(settings)
+    assert answered.status == "ok" and answered.detail.startswith("m answered in")
+    assert refused.status == "problem" and "AuthenticationError 401" in refused.detail
+    assert "CITEBOT_LLM__API_KEY" in refused.fix
