@@ -32,7 +32,7 @@ COPY ingest ./ingest
 # pip compiles .pyc files as it installs; torch's C++ headers are only for building extensions.
 # DL3013: this installs the project itself from its folder; pyproject.toml bounds the versions.
 # hadolint ignore=DL3013
-RUN pip install --no-cache-dir ".[slack,discord]" \
+RUN pip install --no-cache-dir ".[slack,discord,llm]" \
     && rm -rf /opt/venv/lib/python3*/site-packages/torch/include
 
 FROM ${BASE_IMAGE}
