@@ -48,6 +48,7 @@ class Query:
     total_chunks: int
     vector: Vectors
     unknown: tuple[str, ...] = ()  # words naming things the corpus never mentions
+    earlier: tuple[str, ...] = ()  # the conversation's previous questions, oldest first
 
 
 def make_query(
@@ -78,6 +79,7 @@ def make_query(
             frequencies,
             embedder.count_tokens,
         ),
+        earlier=tuple(earlier),
     )
 
 

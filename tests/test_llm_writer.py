@@ -243,3 +243,13 @@ def test_eval_with_the_llm_writer_reports_checked_sentences_and_fallbacks(
     assert unfaithful["written_by_writer"] == 0.0 and unfaithful["fell_back"] == 1.0
     assert unfaithful["sentences_verified"] == 0.0
     assert unfaithful["quoted_expected"] == quoted["quoted_expected"]  # the quoted answers
+
+
+def test_a_follow_up_reaches_the_model_with_the_questions_before_it(tmp_path: Path) -> None:
+    reply = faithful_json(("An adult cat sleeps twelve to sixteen hours a day.", 1, SPAN))
+    with running_fake_llm(Scripted(reply)) as fake:
+        bot = llm_citebot(tmp_path, fake.base_url)
+        answer = bot.answer("and for how many hours?", ["Do cats sleep a lot?"])
+    user = fake.requests[0]["messages"][1]["content"]
+    assert user.startswith("Earlier questions in this conversation: Do cats sleep a lot?\n")
+    assert "Question: and for how many hours?" in user and answer.writer == "llm"

@@ -85,9 +85,14 @@ def normalise(text: str) -> str:
     return " ".join(text.translate(_QUOTES).split())
 
 
-def passages_prompt(question: str, hits: Sequence[Hit]) -> str:
-    """Number and fence the passages; a passage cannot close its own fence."""
-    parts = [f"Question: {question}", ""]
+def passages_prompt(question: str, hits: Sequence[Hit], earlier: Sequence[str] = ()) -> str:
+    """Number and fence the passages; a passage cannot close its own fence.
+
+    A follow-up ("and who started it?") is given the conversation's earlier questions, which
+    its passages were searched with.
+    """
+    parts = [f"Earlier questions in this conversation: {' / '.join(earlier)}"] if earlier else []
+    parts += [f"Question: {question}", ""]
     for n, hit in enumerate(hits, start=1):
         body = hit.passage.replace("</passage", "</ passage")
         title = hit.chunk.title.replace('"', "'")
@@ -171,7 +176,7 @@ class LlmWriter:
             return quoted  # declining stays retrieval's call: the model never sees weak passages
         given = list(hits[: self.settings.passages])
         try:
-            answerable, drafted = parse_reply(self._complete(query.text, given))
+            answerable, drafted = parse_reply(self._complete(query, given))
         except ModelReplyError as exc:
             return self._fall_back(quoted, f"the model's reply was unusable ({exc})")
         except self._openai.OpenAIError as exc:
@@ -193,10 +198,10 @@ class LlmWriter:
             )
         return self._answer(query, given, kept, dropped)
 
-    def _complete(self, question: str, hits: Sequence[Hit]) -> str:
+    def _complete(self, query: Query, hits: Sequence[Hit]) -> str:
         messages = [
             {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": passages_prompt(question, hits)},
+            {"role": "user", "content": passages_prompt(query.text, hits, query.earlier)},
         ]
         options: dict[str, Any] = {}
         if not self._schema_refused.is_set():
@@ -217,7 +222,7 @@ class LlmWriter:
                 raise
             # Older llama.cpp and some hosted APIs refuse structured output: ask in words.
             self._schema_refused.set()
-            return self._complete(question, hits)
+            return self._complete(query, hits)
         if not reply.choices:
             raise ModelReplyError("no choices in the reply")
         return reply.choices[0].message.content or ""
