@@ -270,9 +270,10 @@ def check_writer_answers(settings: Settings) -> Check:
     """The language model endpoint answers a one-word request (doctor --deep)."""
     import openai  # noqa: PLC0415 (checked installed by check_writer)
 
+    from bot.core.llm_writer import describe_failure, llm_client  # noqa: PLC0415
+
     llm = settings.llm
-    key = llm.api_key.get_secret_value() if llm.api_key else "not-needed"
-    client = openai.OpenAI(base_url=llm.base_url, api_key=key, timeout=llm.timeout, max_retries=0)
+    client = llm_client(llm, retries=0)
     started = time.monotonic()
     try:
         client.chat.completions.create(
@@ -281,11 +282,10 @@ def check_writer_answers(settings: Settings) -> Check:
             max_tokens=5,
         )
     except openai.OpenAIError as exc:
-        status = getattr(exc, "status_code", None)
         return Check(
             "writer endpoint",
             "problem",
-            f"{llm.base_url} did not answer: {type(exc).__name__}{f' {status}' if status else ''}",
+            f"{llm.base_url} did not answer: {describe_failure(exc)}",
             "check CITEBOT_LLM__BASE_URL, CITEBOT_LLM__MODEL and CITEBOT_LLM__API_KEY; until "
             "then every answer is the quoted one",
         )

@@ -158,12 +158,11 @@ def _erf(x: Vectors) -> Vectors:
 def _is_supported(folder: Path) -> bool:
     """Tell whether a model folder is a plain BERT, mean-pooled and normalised, in safetensors."""
     try:
-        modules = [m["type"] for m in json.loads((folder / "modules.json").read_text())]
+        listed = json.loads((folder / "modules.json").read_text())
+        modules = [m["type"] for m in listed]
         config = json.loads((folder / "config.json").read_text())
         pooling_file = next(
-            (folder / m["path"] / "config.json")
-            for m in json.loads((folder / "modules.json").read_text())
-            if m["type"] == _POOLING
+            folder / m["path"] / "config.json" for m in listed if m["type"] == _POOLING
         )
         pooling = json.loads(pooling_file.read_text())
     except (OSError, ValueError, KeyError, TypeError, StopIteration):

@@ -142,6 +142,20 @@ def is_supported(sentence: Drafted, hits: Sequence[Hit]) -> bool:
     return len(said & present) / len(said) >= MIN_SUPPORT
 
 
+def llm_client(settings: LlmSettings, *, retries: int) -> Any:
+    """Make the OpenAI-compatible client for the configured endpoint, or say what to install."""
+    try:
+        import openai  # noqa: PLC0415 (an optional extra)
+    except ImportError as exc:
+        raise ConfigError(
+            "CITEBOT_WRITER=llm needs the openai package: pip install 'citebot[llm]'"
+        ) from exc
+    key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+    return openai.OpenAI(
+        base_url=settings.base_url, api_key=key, timeout=settings.timeout, max_retries=retries
+    )
+
+
 class LlmWriter:
     """Writes answers with an OpenAI-compatible chat model; falls back to quoting."""
 
@@ -153,19 +167,12 @@ class LlmWriter:
                 "CITEBOT_WRITER=llm needs CITEBOT_LLM__MODEL (the model's name at "
                 f"{settings.base_url}); or set CITEBOT_WRITER=extractive"
             )
-        try:
-            import openai  # noqa: PLC0415 (an optional extra)
-        except ImportError as exc:
-            raise ConfigError(
-                "CITEBOT_WRITER=llm needs the openai package: pip install 'citebot[llm]'"
-            ) from exc
         self.settings = settings
         self.fallback = fallback
-        key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
         # One retry, with the client's backoff, for timeouts, 429 and 5xx; then the quoted answer.
-        self._client = openai.OpenAI(
-            base_url=settings.base_url, api_key=key, timeout=settings.timeout, max_retries=1
-        )
+        self._client = llm_client(settings, retries=1)
+        import openai  # noqa: PLC0415 (an optional extra, present once the client is made)
+
         self._openai = openai
         self._schema_refused = threading.Event()  # the endpoint rejects json_schema output
 
@@ -180,8 +187,8 @@ class LlmWriter:
         except ModelReplyError as exc:
             return self._fall_back(quoted, f"the model's reply was unusable ({exc})")
         except self._openai.OpenAIError as exc:
-            logger.warning("language model failed: %s", _describe(exc))
-            return self._fall_back(quoted, f"the language model failed ({_describe(exc)})")
+            logger.warning("language model failed: %s", describe_failure(exc))
+            return self._fall_back(quoted, f"the language model failed ({describe_failure(exc)})")
         if not answerable or not drafted:
             return self._fall_back(quoted, "the language model found no answer in the passages")
         checked = [sentence for sentence in drafted if is_supported(sentence, given)]
@@ -212,7 +219,7 @@ class LlmWriter:
         try:
             reply = self._client.chat.completions.create(
                 model=self.settings.model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 max_tokens=self.settings.max_tokens,
                 temperature=0,
                 **options,
@@ -252,7 +259,8 @@ class LlmWriter:
         return replace(quoted, note=f"{reason}; quoted answer shown", dropped=dropped)
 
 
-def _describe(exc: Exception) -> str:
+def describe_failure(exc: Exception) -> str:
+    """Name a failed request: its error class and HTTP status, if any."""
     status = getattr(exc, "status_code", None)
     kind = type(exc).__name__
     return f"{kind} {status}" if status else kind
