@@ -240,37 +240,10 @@ def _passage_count(value: str) -> int:
     return count
 
 
-def _light_bot(settings: Settings) -> Citebot | None:
-    """A Citebot whose questions are embedded by NumPy, when the index allows; else None.
-
-    Loading torch is most of a cold `citebot ask`; a float32 index of a plain BERT model
-    (the bundled one) gets the same question vectors without it (see index/numpy_encoder.py),
-    and warm it embeds a question faster too (7.5 ms against 11.1 ms here), so the chat bots
-    and eval use it as well.
-    """
-    from bot.core.engine import Citebot  # noqa: PLC0415
-    from index.embedder import resolve_precision  # noqa: PLC0415
-    from index.errors import IndexMismatchError  # noqa: PLC0415
-    from index.numpy_encoder import NumpyBertEncoder  # noqa: PLC0415
-    from index.store import live_generation  # noqa: PLC0415
-
-    if resolve_precision(settings.embedding.precision) != "float32":
-        return None
-    if live_generation(settings.index_dir) is None:
-        return None  # the index must be built first, with the full model
-    encoder = NumpyBertEncoder.for_model(settings.embedding.model)
-    if encoder is None:
-        return None
-    try:
-        return Citebot.load(settings, embedder=encoder)
-    except IndexMismatchError:
-        return None  # rebuilt by the full path
-
-
 def _load_bot(settings: Settings, err: Console) -> Citebot:
     from bot.core.engine import Citebot, load_embedder  # noqa: PLC0415
 
-    light = _light_bot(settings)
+    light = Citebot.load_without_torch(settings)
     if light is not None:
         return light
 
