@@ -52,11 +52,8 @@ class EvalReport:
         answerable = [r for r in self.results if r.answerable]
         unanswerable = [r for r in self.results if not r.answerable]
 
-        def share(items: Sequence[QuestionResult], hit: float) -> float:
-            return round(hit / len(items), 4) if items else 0.0
-
         def recall(k: int) -> float:
-            return share(answerable, sum(1 for r in answerable if r.rank and r.rank <= k))
+            return _share(answerable, sum(1 for r in answerable if r.rank and r.rank <= k))
 
         return {
             "questions": len(self.results),
@@ -65,11 +62,11 @@ class EvalReport:
             "recall@1": recall(1),
             "recall@3": recall(3),
             "recall@5": recall(5),
-            "mrr": share(answerable, sum(1 / r.rank for r in answerable if r.rank)),
-            "answered": share(answerable, sum(r.found for r in answerable)),
-            "declined": share(unanswerable, sum(not r.found for r in unanswerable)),
-            "cited_expected": share(answerable, sum(r.cited for r in answerable)),
-            "quoted_expected": share(answerable, sum(r.quoted for r in answerable)),
+            "mrr": _share(answerable, sum(1 / r.rank for r in answerable if r.rank)),
+            "answered": _share(answerable, sum(r.found for r in answerable)),
+            "declined": _share(unanswerable, sum(not r.found for r in unanswerable)),
+            "cited_expected": _share(answerable, sum(r.cited for r in answerable)),
+            "quoted_expected": _share(answerable, sum(r.quoted for r in answerable)),
             **(self._writer_metrics() if self.writer != "extractive" else {}),
         }
 
@@ -79,17 +76,16 @@ class EvalReport:
         kept = sum(r.sentences for r in self.results)
         written = kept + sum(r.dropped for r in self.results)
         return {
-            "written_by_writer": round(
-                sum(r.writer == self.writer for r in answered) / len(answered), 4
-            )
-            if answered
-            else 0.0,
-            "fell_back": round(sum(r.fell_back for r in answered) / len(answered), 4)
-            if answered
-            else 0.0,
+            "written_by_writer": _share(answered, sum(r.writer == self.writer for r in answered)),
+            "fell_back": _share(answered, sum(r.fell_back for r in answered)),
             "sentences_written": written,
             "sentences_verified": round(kept / written, 4) if written else 0.0,
         }
+
+
+def _share(items: Sequence[QuestionResult], hit: float) -> float:
+    """Return hit as a share of the items, rounded (0 when there are none)."""
+    return round(hit / len(items), 4) if items else 0.0
 
 
 def read_questions(path: Path) -> list[EvalQuestion]:
