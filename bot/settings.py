@@ -114,7 +114,7 @@ class IngestSettings(BaseModel):
         120.0,
         ge=0,
         description="A file that takes longer than this to read and chunk is skipped with a "
-        "warning (0: no limit). Enforced when ingest runs on the main thread, as the CLI does.",
+        "warning (0: no limit).",
     )
     ray_address: str = Field(
         "auto",

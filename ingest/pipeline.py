@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import fcntl
 import logging
@@ -135,14 +136,23 @@ class _OutOfTime(Exception):
 def _time_budget(seconds: float) -> Iterator[None]:
     """Interrupt the work inside after seconds, so one pathological file can't hold an ingest.
 
-    Python can only interrupt a thread with a signal, and signals reach the main thread; in
-    other threads (or with seconds 0) the work runs unbounded. Native code (the tokenizer) is
-    interrupted when it returns to Python.
+    On the main thread a timer signal interrupts it. Signals reach only the main thread, so on
+    any other (an ingest started from a worker) a timer thread raises the exception in this
+    thread instead. Either way native code (the tokenizer) is interrupted when it returns to
+    Python, and a sleep on a worker thread when it wakes.
     """
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+    if seconds <= 0:
         yield
-        return
+    elif threading.current_thread() is threading.main_thread():
+        with _alarm(seconds):
+            yield
+    else:
+        with _thread_alarm(seconds):
+            yield
 
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
     def expire(signum: int, frame: object) -> None:
         raise _OutOfTime
 
@@ -153,6 +163,33 @@ def _time_budget(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def _thread_alarm(seconds: float) -> Iterator[None]:
+    target = ctypes.c_ulong(threading.get_ident())
+    guard = threading.Lock()
+    state = {"active": True, "fired": False}
+
+    def expire() -> None:
+        with guard:
+            if state["active"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(_OutOfTime))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with guard:
+            state["active"] = False
+            if state["fired"]:
+                # Fired just as the work ended: take back the exception not yet raised, so it
+                # can't surface later in code that has nothing to do with this file.
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)
 
 
 def _is_utf8(name: str) -> bool:

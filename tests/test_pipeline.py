@@ -456,3 +456,31 @@ def test_a_file_over_its_time_budget_is_skipped_and_the_rest_ingested(
     report = run(corpus, tmp_path / "index", fake_embedder, file_seconds=0.5)
     assert report.added == 4  # without the budget the stuck file would load, late, and count
     assert len(report.skipped) == 1 and "reading it took over 0.5 s" in report.skipped[0]
+
+
+def test_the_time_budget_holds_when_ingest_runs_on_a_worker_thread(
+    corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import concurrent.futures
+    import time
+
+    from ingest.loaders import load_document as real_load
+
+    def load_document(path: Path, source: str, *, max_bytes: int) -> object:
+        if path.name.startswith("002"):  # a parser looping on a hostile file, in Python
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                pass
+        return real_load(path, source, max_bytes=max_bytes)
+
+    monkeypatch.setattr("ingest.pipeline.load_document", load_document)
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(1) as worker:  # signals never reach it
+        report = worker.submit(
+            run, corpus, tmp_path / "index", fake_embedder, file_seconds=0.5
+        ).result()
+        # The worker goes on to other work; no late exception may surface there.
+        assert worker.submit(lambda: sum(range(10**6))).result() == sum(range(10**6))
+    assert time.monotonic() - started < 20
+    assert report.added == 4
+    assert len(report.skipped) == 1 and "reading it took over 0.5 s" in report.skipped[0]
