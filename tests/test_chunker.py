@@ -115,3 +115,49 @@ def test_chunks_stay_small_when_words_are_megabytes_long(real_embedder) -> None:
     chunks = chunk_document(document, real_embedder.count_tokens, max_tokens=240, overlap_tokens=32)
     assert max(len(chunk.text) for chunk in chunks) <= 240 * 12
     assert sum(len(chunk.text.replace(" ", "").replace("\n", "")) for chunk in chunks) >= 10_000_000
+
+
+# Loading and chunking one file, peak memory over what the model already holds. Linux's
+# clear_refs resets the high-water mark after the model loads, so only this work is measured.
+_LOAD_AND_CHUNK_MEMORY = """
+import random, sys
+from pathlib import Path
+from index.embedder import SentenceTransformerEmbedder
+from ingest.chunker import chunk_document
+from ingest.loaders import load_document
+
+path = Path(sys.argv[1])
+words = "the commit branch merge rebase index table column migration query field".split()
+rng = random.Random(7)
+with path.open("w") as out:
+    while out.tell() < 6_000_000:
+        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(6, 30)))
+        out.write(sentence.capitalize() + (". " if rng.random() < 0.8 else ".\\n\\n"))
+
+def status(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+
+embedder = SentenceTransformerEmbedder(precision="float32")
+embedder.count_tokens(["warm up the tokenizer"])
+Path("/proc/self/clear_refs").write_text("5")
+before = status("VmRSS:")
+document, _ = load_document(path, path.name, max_bytes=10**8)
+chunks = chunk_document(document, embedder.count_tokens, max_tokens=240, overlap_tokens=32)
+print(path.stat().st_size, status("VmHWM:") - before, len(chunks))
+"""
+
+
+@pytest.mark.subprocess
+@pytest.mark.model
+def test_loading_and_chunking_a_large_file_takes_memory_in_proportion_to_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.harness import run_python
+
+    size, peak, chunks = map(
+        int, run_python(_LOAD_AND_CHUNK_MEMORY, str(tmp_path / "big.txt"), timeout=300).split()
+    )
+    assert chunks > 1000
+    # A 45 MB file once took 4.4 GB (98x: every token's encoding kept alive at once); counted
+    # a batch at a time it is the text, its chunks and a batch of encodings, near 10x.
+    assert peak < 20 * size, f"{peak / size:.1f}x the file's size"
