@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from index.errors import ConfigError
 from ingest.chunker import chunk_document
 from ingest.document import Block, Document
 from ingest.loaders import load_document
-from tests.harness import SOURCES
+from tests.harness import SOURCES, run_python
 
 
 def words(texts: list[str]) -> list[int]:
@@ -151,9 +152,9 @@ print(path.stat().st_size, status("VmHWM:") - before, len(chunks))
 
 @pytest.mark.subprocess
 @pytest.mark.model
-def test_loading_and_chunking_a_large_file_takes_memory_in_proportion_to_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.harness import run_python
-
+def test_loading_and_chunking_a_large_file_takes_memory_in_proportion_to_it(
+    tmp_path: Path,
+) -> None:
     size, peak, chunks = map(
         int, run_python(_LOAD_AND_CHUNK_MEMORY, str(tmp_path / "big.txt"), timeout=300).split()
     )
