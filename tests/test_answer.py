@@ -102,6 +102,14 @@ def test_compose_answer_quotes_no_heading_list_marker_or_repeat() -> None:
     assert all(quote in text for quote in quoted)  # still verbatim
 
 
+def test_a_line_of_bare_markup_is_never_quoted() -> None:
+    # A short best sentence takes the next one with it; a docstring's quotes are not a sentence.
+    text = "Cats sleep sixteen hours a day.\n\"\"\"\n----\nThat is a lot of sleep."
+    answer = compose("How many hours do cats sleep?", [hit(1, text, 0.6)])
+    quoted = [quote.text for quote in answer.quotes]
+    assert quoted and not any(q in ('"""', "----") for q in quoted)
+
+
 def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names() -> None:
     unknown = query("How many hours do cats sleep on Bitbucket?", {"bitbucket": 0})
     answer = compose_answer(unknown, HITS, min_similarity=0.3)

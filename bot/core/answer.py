@@ -171,7 +171,9 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
             marker = _LIST_MARKER.match(line, start, end)
             begin = marker.end() if marker else start
             text = clip_words(line[begin:end], _MAX_QUOTE_CHARS)
-            if not text or _fold(text) in headings or text.rstrip("”\"’' ").endswith("?"):
+            if not any(char.isalnum() for char in text):
+                continue  # markup left alone on a line ('"""', "----") says nothing
+            if _fold(text) in headings or text.rstrip("”\"’' ").endswith("?"):
                 continue  # a heading or a question restated in the text does not answer
             terms = set(to_terms(text))
             coverage = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
