@@ -104,7 +104,7 @@ def test_compose_answer_quotes_no_heading_list_marker_or_repeat() -> None:
 
 def test_a_line_of_bare_markup_is_never_quoted() -> None:
     # A short best sentence takes the next one with it; a docstring's quotes are not a sentence.
-    text = "Cats sleep sixteen hours a day.\n\"\"\"\n----\nThat is a lot of sleep."
+    text = 'Cats sleep sixteen hours a day.\n"""\n----\nThat is a lot of sleep.'
     answer = compose("How many hours do cats sleep?", [hit(1, text, 0.6)])
     quoted = [quote.text for quote in answer.quotes]
     assert quoted and not any(q in ('"""', "----") for q in quoted)
