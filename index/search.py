@@ -177,8 +177,8 @@ def search(
     Each passage is a matching chunk read together with its neighbours in the document: on real
     manuals the sentence that answers often sits just before or after the chunk that matched
     best (recall@5 0.40 -> 0.51 on the Django tuning questions). Passages are grown to about
-    _PASSAGE_CHARS, not a fixed count of chunks: Git MRR 0.439 -> 0.462 on its tuning half,
-    Django 0.564 -> 0.561, and 10% shorter on average (see docs/quality.md).
+    _PASSAGE_CHARS, not a fixed count of chunks: Git MRR 0.439 -> 0.469 on its tuning half,
+    Django 0.564 -> 0.560, and 8% shorter on average (see docs/quality.md).
     """
     pool = max(candidates, top_k)
     terms = selective_terms(query.frequencies, index.chunk_count)

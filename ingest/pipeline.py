@@ -153,6 +153,8 @@ def _time_budget(seconds: float) -> Iterator[None]:
 
 @contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
+    """Raise _OutOfTime in the main thread after seconds, by a timer signal."""
+
     def expire(signum: int, frame: object) -> None:
         raise _OutOfTime
 
@@ -167,6 +169,7 @@ def _alarm(seconds: float) -> Iterator[None]:
 
 @contextmanager
 def _thread_alarm(seconds: float) -> Iterator[None]:
+    """Raise _OutOfTime in this (non-main) thread after seconds, from a timer thread."""
     target = ctypes.c_ulong(threading.get_ident())
     guard = threading.Lock()
     state = {"active": True, "fired": False}
