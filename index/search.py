@@ -287,7 +287,8 @@ def _passages(
     included in several pages, as Git's manual does) is passed over.
     """
     centres: list[int] = []
-    chunks: dict[int, Chunk] = {}
+    # One read for the likely passages; a candidate passed over costs a read of its own.
+    chunks = index.chunks(sorted({i for c in ranked[:top_k] for i in _window(c)}))
     extents: dict[int, tuple[int, int]] = {}
     taken: set[int] = set()
     shown: set[str] = set()
@@ -296,8 +297,9 @@ def _passages(
             break
         if chunk_id in taken:
             continue
-        wanted = range(max(0, chunk_id - 1), chunk_id + _MAX_AFTER + 1)
-        chunks |= index.chunks([i for i in wanted if i not in chunks])
+        missing = [i for i in _window(chunk_id) if i not in chunks]
+        if missing:
+            chunks |= index.chunks(missing)
         centre = chunks[chunk_id]
         if centre.text in shown:
             continue
@@ -318,6 +320,11 @@ def _passages(
         taken.update(range(low - 1, high + 2))
         shown.update(chunks[i].text for i in range(low, high + 1))
     return centres, chunks, extents
+
+
+def _window(chunk_id: int) -> range:
+    """Return the ids a passage around chunk_id may take: the one before, up to _MAX_AFTER after."""
+    return range(max(0, chunk_id - 1), chunk_id + _MAX_AFTER + 1)
 
 
 def _joins(chunks: Mapping[int, Chunk], taken: set[int], centre: Chunk, i: int) -> bool:
