@@ -18,8 +18,9 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from common import REPO, report
@@ -43,6 +44,25 @@ class _HashedVectors:
             row = np.random.default_rng(seed).normal(size=dimension)
             rows.append(row / np.linalg.norm(row))
         return np.asarray(rows, dtype=np.float32)
+
+
+Result = TypeVar("Result")
+
+
+def _status(field: str) -> int:
+    """Return a /proc/self/status memory field in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _peak_over_base(work: Callable[[], Result]) -> tuple[Result, float]:
+    """Run work; return its result and the peak resident memory it added, in MB (Linux)."""
+    Path("/proc/self/clear_refs").write_text("5")  # resets the high-water mark
+    before = _status("VmRSS:")
+    result = work()
+    return result, (_status("VmHWM:") - before) / 1e6
 
 
 def main() -> None:
@@ -78,9 +98,15 @@ def main() -> None:
     }
 
     started = time.perf_counter()
-    first = run_ingest(settings, embedder=_HashedVectors(model))  # type: ignore[arg-type]
+    first, first_peak = _peak_over_base(
+        lambda: run_ingest(settings, embedder=_HashedVectors(model))  # type: ignore[arg-type]
+    )
     pipeline_s = time.perf_counter() - started
-    results |= {"chunks": first.chunk_count, "first_ingest_without_model_s": pipeline_s}
+    results |= {
+        "chunks": first.chunk_count,
+        "first_ingest_without_model_s": pipeline_s,
+        "first_ingest_peak_mb": first_peak,
+    }
 
     # The model's throughput on this corpus's own chunks, as ingest batches them.
     index = StoredIndex.open(settings.index_dir)
@@ -101,7 +127,7 @@ def main() -> None:
 
     changed = touch_share(paths, args.share)
     started = time.perf_counter()
-    again = run_ingest(settings, embedder=model)
+    again, again_peak = _peak_over_base(lambda: run_ingest(settings, embedder=model))
     reingest_s = time.perf_counter() - started
     results |= {
         "changed_documents": changed,
@@ -109,6 +135,7 @@ def main() -> None:
         "reingest_embedded_chunks": again.chunks_embedded,
         "reingest_embedding_estimate_s": again.chunks_embedded / per_second,
         "reingest_share_of_full": reingest_s / full_s,
+        "reingest_peak_mb": again_peak,
     }
     report(f"reingest-{args.chunks}", results)
 

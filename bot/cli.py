@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from bot.core.engine import Citebot
-    from ingest.pipeline import Progress
+    from ingest.writing import Progress
 
 logger = logging.getLogger("citebot")
 
@@ -194,7 +194,7 @@ def _progress_bar(console: Console, label: str) -> Iterator[Callable[[int, int],
 def _ingest(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     from bot.core.engine import run_ingest  # noqa: PLC0415 (keeps `citebot --help` instant)
 
-    with _progress_bar(err, "Embedding chunks") as progress:
+    with _progress_bar(err, "Reading and embedding") as progress:
         report = run_ingest(
             settings,
             list(args.paths) or None,
@@ -249,7 +249,7 @@ def _load_bot(settings: Settings, err: Console) -> Citebot:
 
     def building(reason: str) -> AbstractContextManager[Progress | None]:
         err.print(escape(reason[0].upper() + reason[1:]) + "…")
-        return _progress_bar(err, "Embedding chunks")
+        return _progress_bar(err, "Reading and embedding")
 
     with _status(err, "Loading model…"):
         embedder = load_embedder(settings)

@@ -23,7 +23,8 @@ from index.embedder import (
 from index.errors import CitebotError
 from index.manifest import IndexSpec
 from index.store import StoredIndex, changed_files
-from ingest.pipeline import discover, hash_file, misaligned, source_name, spread
+from ingest.pipeline import discover, hash_file, source_name
+from ingest.writing import misaligned, spread
 
 _DEEP_SAMPLE = 64  # chunks re-embedded by `doctor --deep`
 

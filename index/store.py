@@ -13,6 +13,7 @@ any moment leaves the previous index loadable. Nothing is pickled.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -125,47 +126,166 @@ def write_index(
     """
     if len(chunks) != len(vectors) or sum(d.chunk_count for d in documents) != len(chunks):
         raise ValueError("documents, chunks and vectors disagree in count")
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    name = f"gen-{stamp}-{token_hex(4)}"
-    staging = root / f".tmp-{name}"
-    try:
-        staging.mkdir()
-        _write_chunks(staging / CHUNKS, documents, chunks, summary_vectors or {})
-        index, params = build_vector_index(
-            vectors.reshape(-1, manifest.spec.dimension),
-            manifest.index_type,
-            manifest.index_params,
+    writer = GenerationWriter(root, manifest.spec.dimension)
+    first = 0
+    for document in documents:
+        last = first + document.chunk_count
+        vector = (summary_vectors or {}).get(document.source)
+        writer.add(document, chunks[first:last], vectors[first:last], vector)
+        first = last
+    return writer.finish(manifest)
+
+
+_RAW_VECTORS = "vectors.f32"  # staging only: vectors appended as written, indexed at the end
+_ADD_BATCH = 65_536  # vectors handed to FAISS at a time, so no second copy of them all is made
+
+
+class GenerationWriter:
+    """A new generation written a document at a time beside the live one; finish() switches.
+
+    Nothing is held but the document being added: chunk rows go to SQLite and vectors to a
+    flat file in the staging folder as they come, and the vector index is built from that file
+    at the end. Until finish() renames the folder and moves CURRENT, the live index is untouched,
+    and a failure (or abort()) removes the staging folder.
+    """
+
+    def __init__(self, root: Path, dimension: int, *, expected_bytes: int = 0) -> None:
+        """Open a staging folder under root; expected_bytes sizes the disk-full message."""
+        self.root = root
+        self.dimension = dimension
+        self._expected_bytes = expected_bytes
+        self.chunk_count = 0
+        self.document_count = 0
+        self._text_chars = 0
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.name = f"gen-{stamp}-{token_hex(4)}"
+        self.staging = root / f".tmp-{self.name}"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            self.staging.mkdir()
+            self._connection = open_database(self.staging / CHUNKS)
+            self._connection.executescript(_SCHEMA)
+            self._vectors = (self.staging / _RAW_VECTORS).open("wb")
+        except (OSError, sqlite3.Error) as exc:
+            raise self._failed(exc) from exc
+
+    def add(
+        self,
+        document: IndexedDocument,
+        chunks: Sequence[Chunk],
+        vectors: Vectors,
+        summary_vector: Vectors | None = None,
+    ) -> None:
+        """Write one document's rows and vectors; its chunks take the next ids in order."""
+        if not document.chunk_count == len(chunks) == len(vectors):
+            self.abort()
+            raise ValueError("documents, chunks and vectors disagree in count")
+        try:
+            _write_chunks(self._connection, self.chunk_count, document, chunks, summary_vector)
+            block = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+            self._vectors.write(block.tobytes())
+        except (OSError, sqlite3.Error) as exc:
+            raise self._failed(exc) from exc
+        except BaseException:
+            self.abort()
+            raise
+        self.chunk_count += len(chunks)
+        self.document_count += 1
+        self._text_chars += sum(len(chunk.text) for chunk in chunks)
+
+    def read_back(self, ids: Sequence[int]) -> tuple[list[Chunk], Vectors]:
+        """Return chunks as written so far, with the vectors written for them (a check)."""
+        try:
+            self._vectors.flush()
+            rows = [
+                self._connection.execute(
+                    'SELECT source, title, section, text, unit, start, "end", position '
+                    "FROM chunks WHERE id = ?",
+                    (chunk_id,),
+                ).fetchone()
+                for chunk_id in ids
+            ]
+            raw = np.memmap(self.staging / _RAW_VECTORS, dtype=np.float32, mode="r")
+            vectors = np.array(raw.reshape(-1, self.dimension)[list(ids)], dtype=np.float32)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._failed(exc) from exc
+        return [Chunk(*row) for row in rows], vectors
+
+    def finish(self, manifest: Manifest) -> Path:
+        """Index the vectors, write the manifest, and make this generation the live one."""
+        if (manifest.chunk_count, manifest.document_count) != (
+            self.chunk_count,
+            self.document_count,
+        ):
+            self.abort()
+            raise ValueError("the manifest's counts disagree with what was written")
+        staging = self.staging
+        try:
+            # fts5vocab counts a term's chunks by walking its postings at every question (20 ms
+            # for a common term at 1M chunks); counted once here, a lookup is a B-tree probe.
+            self._connection.execute("INSERT INTO term_counts SELECT term, doc FROM chunk_vocab")
+            self._connection.commit()
+            self._connection.close()
+            self._vectors.close()
+            index, params = self._vector_index(manifest)
+            faiss.write_index(index, str(staging / VECTORS))
+            del index
+            (staging / _RAW_VECTORS).unlink()
+            sums = {file: file_checksum(staging / file) for file in (CHUNKS, VECTORS)}
+            manifest = dataclasses.replace(manifest, index_params=params, checksums=sums)
+            (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+            for file in (CHUNKS, VECTORS, MANIFEST):
+                _fsync_file(staging / file)
+            _fsync_dir(staging)
+            staging.rename(self.root / self.name)
+            pointer = self.root / f".{CURRENT}.{token_hex(4)}"
+            pointer.write_text(self.name + "\n", encoding="utf-8")
+            _fsync_file(pointer)
+            os.replace(pointer, self.root / CURRENT)
+            _fsync_dir(self.root)
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            raise self._failed(exc) from exc
+        except BaseException:
+            self.abort()
+            raise
+        _remove_stale(self.root, keep=self.name)
+        return self.root / self.name
+
+    def abort(self) -> None:
+        """Drop the half-written generation; the live one was never touched."""
+        with contextlib.suppress(Exception):
+            self._connection.close()
+        with contextlib.suppress(Exception):
+            self._vectors.close()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _vector_index(self, manifest: Manifest) -> tuple[faiss.Index, dict[str, Any]]:
+        raw = self.staging / _RAW_VECTORS
+        if self.chunk_count == 0:
+            vectors = np.zeros((0, self.dimension), dtype=np.float32)
+        else:
+            vectors = np.memmap(raw, dtype=np.float32, mode="r").reshape(-1, self.dimension)
+        return build_vector_index(
+            vectors, manifest.index_type, manifest.index_params, add_batch=_ADD_BATCH
         )
-        faiss.write_index(index, str(staging / VECTORS))
-        sums = {file: file_checksum(staging / file) for file in (CHUNKS, VECTORS)}
-        manifest = dataclasses.replace(manifest, index_params=params, checksums=sums)
-        (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-        for file in (CHUNKS, VECTORS, MANIFEST):
-            _fsync_file(staging / file)
-        _fsync_dir(staging)
-        staging.rename(root / name)
-        pointer = root / f".{CURRENT}.{token_hex(4)}"
-        pointer.write_text(name + "\n", encoding="utf-8")
-        _fsync_file(pointer)
-        os.replace(pointer, root / CURRENT)
-        _fsync_dir(root)
-    except (OSError, sqlite3.Error, RuntimeError) as exc:
+
+    def _failed(self, exc: BaseException) -> IndexWriteError:
+        """Remove the staging folder; say what failed and how much space the index needs."""
         # Full disk, quota or a read-only mount: FAISS says "write error", SQLite "database or
         # disk is full", the OS ENOSPC. The half-written generation goes; CURRENT never moved.
-        shutil.rmtree(staging, ignore_errors=True)
-        need = _size_estimate(chunks, vectors)
-        free = shutil.disk_usage(root).free
-        raise IndexWriteError(
-            f"could not write the new index under {root} ({_first_line(exc)}); it needs about "
-            f"{need / 1e6:.0f} MB and {free / 1e6:.0f} MB are free. Free some space and run "
-            "the ingest again; the previous index is still the one served"
-        ) from exc
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _remove_stale(root, keep=name)
-    return root / name
+        self.abort()
+        # Vectors twice (the flat file and the index built from it), text twice (rows, terms).
+        written = self.chunk_count * self.dimension * 8 + 3 * self._text_chars + 1_000_000
+        need = max(written, self._expected_bytes)
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError:
+            free = 0
+        return IndexWriteError(
+            f"could not write the new index under {self.root} ({_first_line(exc)}); it needs "
+            f"about {need / 1e6:.0f} MB and {free / 1e6:.0f} MB are free. Free some space and "
+            "run the ingest again; the previous index is still the one served"
+        )
 
 
 def file_checksum(path: Path) -> str:
@@ -190,62 +310,46 @@ def changed_files(folder: Path, manifest: Manifest) -> list[str]:
     return changed
 
 
-def _size_estimate(chunks: Sequence[Chunk], vectors: Vectors) -> int:
-    """Return about how many bytes a generation takes: vectors, text twice (rows and terms)."""
-    return int(vectors.nbytes + 3 * sum(len(chunk.text) for chunk in chunks) + 1_000_000)
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
 
 def _write_chunks(
-    path: Path,
-    documents: Sequence[IndexedDocument],
+    connection: sqlite3.Connection,
+    first: int,
+    document: IndexedDocument,
     chunks: Sequence[Chunk],
-    summary_vectors: Mapping[str, Vectors],
+    summary_vector: Vectors | None,
 ) -> None:
-    connection = open_database(path)
-    try:
-        connection.executescript(_SCHEMA)
-        first = 0
-        for document in documents:
-            vector = summary_vectors.get(document.source)
-            connection.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    document.source,
-                    document.title,
-                    document.content_hash,
-                    first,
-                    document.chunk_count,
-                    document.summary,
-                    None if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
-                    document.url,
-                ),
-            )
-            first += document.chunk_count
-        connection.executemany(
-            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (i, c.source, c.title, c.section, c.text, c.unit, c.start, c.end, c.position)
-                for i, c in enumerate(chunks)
-            ),
-        )
-        connection.executemany(
-            "INSERT INTO chunk_terms (rowid, body, heading) VALUES (?, ?, ?)",
-            (
-                (i, " ".join(to_terms(c.text)), " ".join(to_terms(f"{c.title} {c.section}")))
-                for i, c in enumerate(chunks)
-            ),
-        )
-        # fts5vocab counts a term's chunks by walking its postings at every question (20 ms
-        # for a common term at 1M chunks); counted once here, a lookup is a B-tree probe.
-        connection.execute("INSERT INTO term_counts SELECT term, doc FROM chunk_vocab")
-        connection.commit()
-    finally:
-        connection.close()
+    """Insert one document's row, its chunks (ids from first on) and their keyword terms."""
+    connection.execute(
+        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            document.source,
+            document.title,
+            document.content_hash,
+            first,
+            document.chunk_count,
+            document.summary,
+            None if summary_vector is None else np.asarray(summary_vector, np.float32).tobytes(),
+            document.url,
+        ),
+    )
+    connection.executemany(
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (i, c.source, c.title, c.section, c.text, c.unit, c.start, c.end, c.position)
+            for i, c in enumerate(chunks, start=first)
+        ),
+    )
+    connection.executemany(
+        "INSERT INTO chunk_terms (rowid, body, heading) VALUES (?, ?, ?)",
+        (
+            (i, " ".join(to_terms(c.text)), " ".join(to_terms(f"{c.title} {c.section}")))
+            for i, c in enumerate(chunks, start=first)
+        ),
+    )
 
 
 def _in_batches(values: Sequence[Any]) -> Iterator[tuple[Sequence[Any], str]]:
@@ -372,6 +476,16 @@ class StoredIndex:
                 wanted,
             ).fetchall()
         return {row[0]: Chunk(*row[1:]) for row in rows}
+
+    def chunk_run(self, first: int, count: int) -> list[Chunk]:
+        """Return chunks first .. first+count-1 in order (a whole document, however long)."""
+        with self._lock:
+            rows = self._db.execute(
+                'SELECT source, title, section, text, unit, start, "end", position '
+                "FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+                (first, first + count - 1),
+            ).fetchall()
+        return [Chunk(*row) for row in rows]
 
     def vectors(self, first: int, count: int) -> Vectors:
         """Return the stored vectors of chunks first .. first+count-1."""

@@ -43,15 +43,17 @@ def default_nprobe(lists: int) -> int:
 
 
 def build_vector_index(
-    vectors: Vectors, kind: str, params: dict[str, Any] | None = None
+    vectors: Vectors, kind: str, params: dict[str, Any] | None = None, *, add_batch: int = 0
 ) -> tuple[faiss.Index, dict[str, Any]]:
-    """Build an index of the given kind over unit vectors; return it and its parameters."""
+    """Build an index of the given kind over unit vectors; return it and its parameters.
+
+    vectors may be a memory map; add_batch > 0 hands them to FAISS that many at a time, so
+    they are never all read into memory beside the index's own copy.
+    """
     dimension = vectors.shape[1]
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if kind == FLAT or len(vectors) == 0:
         flat = faiss.IndexFlatIP(dimension)
-        if len(vectors):
-            flat.add(vectors)
+        _add(flat, vectors, add_batch)
         return flat, {}
     if kind != IVF_SQ8:
         raise ValueError(f"unknown vector index type {kind!r}; use one of {', '.join(KINDS)}")
@@ -65,11 +67,18 @@ def build_vector_index(
     rng = np.random.default_rng(_SEED)
     sample_size = min(len(vectors), lists * _TRAIN_PER_LIST)
     sample = vectors[np.sort(rng.choice(len(vectors), sample_size, replace=False))]
-    ivf.train(sample)
-    ivf.add(vectors)
+    ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
+    _add(ivf, vectors, add_batch)
     ivf.make_direct_map()  # lets reconstruct() serve incremental ingest and scoring
     ivf.nprobe = min(nprobe, lists)
     return ivf, {"nlist": lists, "nprobe": ivf.nprobe}
+
+
+def _add(index: faiss.Index, vectors: Vectors, batch: int) -> None:
+    """Add vectors to index, batch rows at a time (all at once when batch is 0)."""
+    step = batch if batch > 0 else max(len(vectors), 1)
+    for start in range(0, len(vectors), step):
+        index.add(np.ascontiguousarray(vectors[start : start + step], dtype=np.float32))
 
 
 def configure(index: faiss.Index, params: dict[str, Any]) -> None:

@@ -17,29 +17,28 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
-from index.embedder import Embedder, Vectors
+from index.embedder import Embedder
 from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.manifest import IndexSpec, Manifest
-from index.records import Chunk, IndexedDocument
+from index.records import IndexedDocument
 from index.sentences import opening_summary
 from index.store import (
+    CHUNKS,
+    VECTORS,
+    GenerationWriter,
     StoredIndex,
     changed_files,
     file_checksum,
     remove_staging,
-    write_index,
 )
 from index.vectors import choose_kind
 from ingest.chunker import chunk_document
 from ingest.formats import SUPPORTED_LIST, SUPPORTED_SUFFIXES
 from ingest.formats.base import SkippedFile
 from ingest.loaders import load_document
+from ingest.writing import GenerationStream, Progress
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +346,12 @@ def _ingest_locked(
 ) -> IngestReport:
     old = previous.documents() if previous is not None else {}
     by_hash = {record.content_hash: (record, first) for record, first in old.values()}
-    sources = [_Source(path, source_name(path, roots), hash_file(path)) for path in files]
+    # One ordering owns the whole write: the source names. Each document's vectors are written
+    # with its chunks, so a file found in another order can never take another's vectors.
+    sources = sorted(
+        (_Source(path, source_name(path, roots), hash_file(path)) for path in files),
+        key=lambda item: item.source,
+    )
     named: dict[str, Path] = {}
     for item in sources:
         other = named.setdefault(item.source, item.path)
@@ -356,23 +360,53 @@ def _ingest_locked(
                 f"{other} and {item.path} would both be cited as {item.source}; "
                 "ingest their common parent folder instead, or rename one folder"
             )
+    fresh_bytes = {
+        item.source: _size(item.path)
+        for item in sources
+        if item.raw_hash and (item.raw_hash not in by_hash or previous is None)
+    }
+    stream = GenerationStream(
+        lambda dimension: GenerationWriter(
+            index_dir, dimension, expected_bytes=_expected_bytes(previous, fresh_bytes)
+        ),
+        plan.load_embedder,
+        previous,
+        progress=progress,
+        total_bytes=sum(fresh_bytes.values()),
+    )
+    try:
+        return _stream_sources(
+            sources, ignored, previous, old, by_hash, rebuilt_because, started, plan, stream, roots
+        )
+    except BaseException:
+        stream.abort()
+        raise
 
+
+def _stream_sources(
+    sources: list[_Source],
+    ignored: list[str],
+    previous: StoredIndex | None,
+    old: dict[str, tuple[IndexedDocument, int]],
+    by_hash: dict[str, tuple[IndexedDocument, int]],
+    rebuilt_because: str,
+    started: float,
+    plan: IngestPlan,
+    stream: GenerationStream,
+    roots: Sequence[Path],
+) -> IngestReport:
+    """Read, embed and write each source in order; switch to the new generation if it differs."""
     skipped: list[str] = []
     warnings: list[str] = list(ignored)
-    kept: dict[str, tuple[IndexedDocument, list[Chunk], Vectors]] = {}
-    summary_from: dict[str, str] = {}  # kept document -> its source in the previous index
-    fresh: dict[str, tuple[IndexedDocument, list[Chunk]]] = {}
-    embedder: Embedder | None = None
-    added = updated = unchanged = 0
+    present: set[str] = set()
+    added = updated = unchanged = fresh = 0
     for item in sources:
         if not item.raw_hash and item.source in old and previous is not None:
             # Unreadable now (permissions mid-change, a network share gone for a moment):
             # keep the version indexed before rather than dropping the document.
             record, first = old[item.source]
-            stored = previous.chunks(range(first, first + record.chunk_count))
-            chunks = [stored[i] for i in sorted(stored)]
-            kept[item.source] = (record, chunks, previous.vectors(first, record.chunk_count))
-            summary_from[item.source] = item.source
+            stream.keep(record, source=item.source, first=first)
+            present.add(item.source)
             warnings.append(f"{item.path}: cannot be read now; kept the version indexed before")
             unchanged += 1
             continue
@@ -380,15 +414,14 @@ def _ingest_locked(
         if reusable is not None and previous is not None:
             # Same bytes as an indexed document (perhaps moved): reuse its chunks and vectors.
             record, first = reusable
-            stored = previous.chunks(range(first, first + record.chunk_count))
-            chunks = [dataclasses.replace(stored[i], source=item.source) for i in sorted(stored)]
-            vectors = previous.vectors(first, record.chunk_count)
-            kept[item.source] = (dataclasses.replace(record, source=item.source), chunks, vectors)
-            summary_from[item.source] = record.source
+            stream.keep(
+                dataclasses.replace(record, source=item.source), source=record.source, first=first
+            )
+            present.add(item.source)
             unchanged += 1
             continue
-        if embedder is None:
-            embedder = plan.load_embedder()
+        weight = _size(item.path)
+        embedder = stream.embedder  # loaded outside the file's try: a model error is no file's
         try:
             with _time_budget(plan.file_seconds):
                 document, notes = load_document(
@@ -405,38 +438,39 @@ def _ingest_locked(
                 f"skipped {item.path}: reading it took over {plan.file_seconds:g} s; raise "
                 "CITEBOT_INGEST__FILE_SECONDS if the file is simply large"
             )
+            stream.skipped(weight)
             continue
         except SkippedFile as exc:
             skipped.append(str(exc))
+            stream.skipped(weight)
             continue
         except Exception as exc:  # one bad file never stops the rest
             reason = f"{type(exc).__name__}: {exc}"[:300]
             skipped.append(f"skipped {item.path}: it could not be read ({reason})")
+            stream.skipped(weight)
             continue
         warnings.extend(notes)
+        # A document's summary line is embedded on its own too: search uses it to tell what a
+        # page is about, which a passage deep in the page may not say.
         summary = opening_summary(chunks[0].text) if chunks else ""
         record = IndexedDocument(
             document.source, document.title, item.raw_hash, len(chunks), summary, document.url
         )
-        fresh[item.source] = (record, chunks)
+        stream.add(record, chunks, weight=weight)
+        present.add(item.source)
+        fresh += 1
         if item.source in old:
             updated += 1
         else:
             added += 1
-    present = set(kept) | set(fresh)
     removed = sum(1 for source in old if source not in present)
     if not present:
         raise SourcesError(
-            f"none of the {len(files)} files could be ingested ({skipped[0]}); "
+            f"none of the {len(sources)} files could be ingested ({skipped[0]}); "
             "the previous index was left as it was"
         )
 
-    total_chunks = sum(len(c) for _, c, _ in kept.values()) + sum(len(c) for _, c in fresh.values())
-    kind = choose_kind(plan.index_type, total_chunks, plan.ann_threshold)
-    kind_changed = previous is not None and previous.manifest.index_type != kind
-    changed = bool(fresh or removed or rebuilt_because or previous is None or kind_changed)
-
-    def report(*, chunks_embedded: int, chunk_count: int, wrote_index: bool) -> IngestReport:
+    def report(*, chunk_count: int, wrote_index: bool) -> IngestReport:
         return IngestReport(
             added=added,
             updated=updated,
@@ -444,123 +478,55 @@ def _ingest_locked(
             unchanged=unchanged,
             skipped=tuple(skipped),
             warnings=tuple(warnings),
-            chunks_embedded=chunks_embedded,
+            chunks_embedded=stream.chunks_embedded,
             chunk_count=chunk_count,
             seconds=time.perf_counter() - started,
             wrote_index=wrote_index,
             rebuilt_because=rebuilt_because,
         )
 
-    if not changed:
-        return report(
-            chunks_embedded=0,
-            chunk_count=previous.chunk_count if previous else 0,
-            wrote_index=False,
+    if not (fresh or removed or rebuilt_because or previous is None):
+        # Nothing read anew and nothing gone: the index stands, unless it outgrew its kind.
+        kind = choose_kind(plan.index_type, previous.chunk_count, plan.ann_threshold)
+        if kind == previous.manifest.index_type:
+            return report(chunk_count=previous.chunk_count, wrote_index=False)
+
+    def manifest_for(writer: GenerationWriter) -> Manifest:
+        return Manifest(
+            spec=IndexSpec(
+                model=plan.model,
+                model_fingerprint=plan.fingerprint,
+                dimension=writer.dimension,
+                chunk_tokens=plan.chunk_tokens,
+                overlap_tokens=plan.overlap_tokens,
+            ),
+            document_count=writer.document_count,
+            chunk_count=writer.chunk_count,
+            index_type=choose_kind(plan.index_type, writer.chunk_count, plan.ann_threshold),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            sources=[str(root) for root in roots],
+            versions=_versions(),
         )
 
-    # One ordering owns the whole write: the sorted source names. Vectors are embedded and
-    # handed back per source, so a file found in another order can never take another's vectors.
-    order = sorted(present)
-    to_embed = [chunk.embedding_text() for s in order if s in fresh for chunk in fresh[s][1]]
-    # A document's summary line is embedded on its own too: search uses it to tell what a
-    # page is about, which a passage deep in the page may not say.
-    summarised = [s for s in order if s in fresh and fresh[s][0].summary]
-    if embedder is None and (to_embed or previous is None):
-        embedder = plan.load_embedder()
-    summary_vectors: dict[str, Vectors] = {}
-    if previous is not None and summary_from:
-        reused = previous.summary_vectors(summary_from.values())
-        summary_vectors = {new: reused[old] for new, old in summary_from.items() if old in reused}
-    if embedder is not None:
-        embedded = _embed(embedder, to_embed + [fresh[s][0].summary for s in summarised], progress)
-        new_vectors = embedded[: len(to_embed)]
-        summary_vectors |= dict(zip(summarised, embedded[len(to_embed) :], strict=True))
-        dimension = embedder.dimension
-    else:
-        assert previous is not None  # the embedder is loaded whenever there is no previous index
-        new_vectors = np.zeros((0, previous.manifest.spec.dimension), dtype=np.float32)
-        dimension = previous.manifest.spec.dimension
+    stream.finish(manifest_for)
+    assert stream.writer is not None
+    return report(chunk_count=stream.writer.chunk_count, wrote_index=True)
 
-    documents: list[IndexedDocument] = []
-    all_chunks: list[Chunk] = []
-    blocks: list[Vectors] = []
-    offset = 0
-    for source in order:
-        if source in kept:
-            record, chunks, vectors = kept[source]
-        else:
-            record, chunks = fresh[source]
-            vectors = new_vectors[offset : offset + len(chunks)]
-            offset += len(chunks)
-        documents.append(record)
-        all_chunks.extend(chunks)
-        blocks.append(vectors)
-    stacked = np.vstack(blocks) if blocks else np.zeros((0, dimension), dtype=np.float32)
-    if embedder is not None and to_embed:
-        check_alignment(embedder, all_chunks, stacked, fresh=set(fresh))
 
-    spec = IndexSpec(
-        model=plan.model,
-        model_fingerprint=plan.fingerprint,
-        dimension=dimension,
-        chunk_tokens=plan.chunk_tokens,
-        overlap_tokens=plan.overlap_tokens,
-    )
-    manifest = Manifest(
-        spec=spec,
-        document_count=len(documents),
-        chunk_count=len(all_chunks),
-        index_type=kind,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        sources=[str(root) for root in roots],
-        versions=_versions(),
-    )
+def _size(path: Path) -> int:
+    """Return a file's size in bytes, or 0 if it cannot be read."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _expected_bytes(previous: StoredIndex | None, fresh_bytes: dict[str, int]) -> int:
+    """Guess the new generation's size on disk: the old one's, plus three times what's new."""
+    size = sum(fresh_bytes.values()) * 3
     if previous is not None:
-        previous.close()  # its files are about to be replaced
-    write_index(index_dir, manifest, documents, all_chunks, stacked, summary_vectors)
-    return report(chunks_embedded=len(to_embed), chunk_count=len(all_chunks), wrote_index=True)
-
-
-# Re-embedding a text in another batch moves its vector a little (int8 inputs are scaled per
-# batch): cosine stays above 0.98. A vector stored against the wrong chunk measures 0.04-0.19.
-_ALIGNED_COSINE = 0.9
-ALIGNMENT_SAMPLE = 9  # chunks re-embedded per ingest that embeds anything
-
-
-def check_alignment(
-    embedder: Embedder, chunks: Sequence[Chunk], vectors: Vectors, *, fresh: set[str]
-) -> None:
-    """Re-embed a sample of newly embedded chunks and refuse to write if a vector is not theirs."""
-    candidates = [i for i, chunk in enumerate(chunks) if chunk.source in fresh]
-    sample = spread(candidates, ALIGNMENT_SAMPLE)
-    wrong = misaligned(embedder, [chunks[i] for i in sample], vectors[sample])
-    if wrong:
-        chunk, cosine = wrong[0]
-        raise IndexCorruptError(
-            f"the vector stored for {chunk.source} ({chunk.location}) is not that passage's "
-            f"(cosine {cosine:.2f}); the index was not changed. This is a bug in citebot: "
-            "please report it"
-        )
-
-
-def spread(ids: Sequence[int], count: int) -> list[int]:
-    """Pick up to count ids evenly spaced from first to last."""
-    if not ids:
-        return []
-    picks = np.linspace(0, len(ids) - 1, min(len(ids), count))
-    return sorted({ids[round(float(pick))] for pick in picks})
-
-
-def misaligned(
-    embedder: Embedder, chunks: Sequence[Chunk], vectors: Vectors
-) -> list[tuple[Chunk, float]]:
-    """Re-embed chunks; return those whose stored vector (same row) is not theirs, worst first."""
-    if not chunks:
-        return []
-    again = embedder.embed_batch([chunk.embedding_text() for chunk in chunks])
-    cosine = (again * vectors).sum(axis=1)
-    wrong = [(chunk, float(c)) for chunk, c in zip(chunks, cosine, strict=True)]
-    return sorted((item for item in wrong if item[1] < _ALIGNED_COSINE), key=lambda item: item[1])
+        size += sum(_size(previous.folder / name) for name in (CHUNKS, VECTORS))
+    return size + 1_000_000
 
 
 def hash_file(path: Path) -> str:
@@ -569,19 +535,6 @@ def hash_file(path: Path) -> str:
         return file_checksum(path)
     except OSError:
         return ""  # unreadable: the loader reports it by name
-
-
-def _embed(embedder: Embedder, texts: list[str], progress: Progress | None) -> Vectors:
-    """Embed in batches, longest texts together so padding wastes little, reporting progress."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    batch = 256
-    for begin in range(0, len(order), batch):
-        ids = order[begin : begin + batch]
-        vectors[ids] = embedder.embed_batch([texts[i] for i in ids])
-        if progress is not None:
-            progress(min(begin + batch, len(order)), len(order))
-    return vectors
 
 
 def _versions() -> dict[str, str]:

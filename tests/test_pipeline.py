@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from index.errors import SourcesError
 from index.store import StoredIndex, live_generation
-from ingest.pipeline import ALIGNMENT_SAMPLE, IngestPlan, IngestReport, ingest
+from ingest.pipeline import IngestPlan, IngestReport, ingest
+from ingest.writing import ALIGNMENT_SAMPLE
 from tests.fakes import HashingEmbedder
+from tests.harness import run_python
 
 
 def run(
@@ -484,3 +486,59 @@ def test_the_time_budget_holds_when_ingest_runs_on_a_worker_thread(
     assert time.monotonic() - started < 20
     assert report.added == 4
     assert len(report.skipped) == 1 and "reading it took over 0.5 s" in report.skipped[0]
+
+
+# Ingest a corpus of 40 KB text files with the fake embedder; print the corpus's size and the
+# peak memory the ingest took beyond what the process held before (Linux's high-water mark,
+# reset by clear_refs).
+_INGEST_MEMORY = """
+import random, sys
+from pathlib import Path
+from ingest.pipeline import IngestPlan, ingest
+from tests.fakes import HashingEmbedder
+from tests.harness import run_python
+
+root, count = Path(sys.argv[1]), int(sys.argv[2])
+corpus = root / "corpus"
+corpus.mkdir(parents=True)
+words = "the commit branch merge rebase index table column migration query field".split()
+rng = random.Random(7)
+total = 0
+for n in range(count):
+    parts, size = [], 0
+    while size < 40_000:
+        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(6, 30)))
+        parts.append(sentence.capitalize() + ". ")
+        size += len(parts[-1])
+    (corpus / f"doc{n:04d}.txt").write_text("".join(parts))
+    total += size
+
+def status(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+
+Path("/proc/self/clear_refs").write_text("5")
+before = status("VmRSS:")
+plan = IngestPlan("fake", "fake-1", HashingEmbedder, 2000, 100, 10**8)
+report = ingest([corpus], root / "index", plan)
+assert report.chunk_count > count
+print(total, status("VmHWM:") - before)
+"""
+
+
+@pytest.mark.subprocess
+def test_ingest_memory_stays_flat_as_the_corpus_grows(tmp_path: Path) -> None:
+    small_size, small_peak = map(
+        int, run_python(_INGEST_MEMORY, str(tmp_path / "small"), "100", timeout=300).split()
+    )
+    large_size, large_peak = map(
+        int, run_python(_INGEST_MEMORY, str(tmp_path / "large"), "400", timeout=300).split()
+    )
+    # Documents go through in batches of chunks: 12 MB more text should cost little more than
+    # the vector index's own share. Holding the corpus (as ingest once did) cost 3.4x its size.
+    grew = large_peak - small_peak
+    assert grew < 0.25 * (large_size - small_size), (
+        f"peak memory grew {grew / 1e6:.1f} MB for {(large_size - small_size) / 1e6:.1f} MB "
+        "more text"
+    )

@@ -25,7 +25,8 @@ from index.numpy_encoder import NumpyBertEncoder
 from index.records import Hit
 from index.search import make_query, search
 from index.store import StoredIndex, live_generation
-from ingest.pipeline import IngestPlan, IngestReport, Progress, ingest
+from ingest.pipeline import IngestPlan, IngestReport, ingest
+from ingest.writing import Progress
 
 logger = logging.getLogger(__name__)
 
