@@ -3,7 +3,9 @@
 Importing torch and sentence-transformers is most of a cold `citebot ask` (seconds), while one
 question is a few dozen tokens through six small layers. For the models this covers (a plain
 BERT encoder, mean pooling, normalised: all-MiniLM-L6-v2 and its kin) and a float32 index, the
-same weights run here, read from the model's safetensors file, and give the same vectors.
+same weights run here, read from the model's safetensors file, and give the same vectors. An
+int8 index is asked with the same float32 questions: they find its passages as well as its own
+int8 question vectors do, so that index needs no torch to ask either.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import numpy as np
 from index.embedder import Vectors, embedding_fingerprint, resolve_model_path
 
 _POOLING = "sentence_transformers.models.Pooling"
+# Document precisions whose indexes float32 questions may search (bfloat16 was never measured).
+QUESTION_READY = ("float32", "int8")
 _SUPPORTED_MODULES = [
     "sentence_transformers.models.Transformer",
     _POOLING,
@@ -29,14 +33,17 @@ _SUPPORTED_MODULES = [
 class NumpyBertEncoder:
     """An Embedder for questions: the model's own weights, run by NumPy (float32 only)."""
 
-    def __init__(self, model: str, folder: Path) -> None:
+    def __init__(self, model: str, folder: Path, *, documents: str = "float32") -> None:
         from safetensors.numpy import load_file  # noqa: PLC0415 (a small Rust extension)
         from tokenizers import Tokenizer  # noqa: PLC0415
 
         config = json.loads((folder / "config.json").read_text())
         settings = json.loads((folder / "sentence_bert_config.json").read_text())
         self._name = model
-        self._fingerprint = embedding_fingerprint(model, "float32")
+        # Questions are embedded in float32 whatever the documents were embedded in, and may be
+        # asked of an int8 index: over its vectors they rank as well as int8 questions do (the 139
+        # answerable real-manual questions and the dev set; docs/performance.md).
+        self._fingerprint = embedding_fingerprint(model, documents)
         self._heads = int(config["num_attention_heads"])
         self._layers = int(config["num_hidden_layers"])
         self._epsilon = float(config.get("layer_norm_eps", 1e-12))
@@ -55,12 +62,16 @@ class NumpyBertEncoder:
         self._counter.no_padding()
 
     @classmethod
-    def for_model(cls, model: str) -> NumpyBertEncoder | None:
-        """Return an encoder for model if it is a plain BERT with mean pooling, else None."""
+    def for_model(cls, model: str, *, documents: str = "float32") -> NumpyBertEncoder | None:
+        """Return a question encoder for model's index at the documents' precision, or None.
+
+        None when the model is not a plain BERT with mean pooling, or the documents' precision
+        is one its float32 questions were not measured against (only float32 and int8 are).
+        """
         folder = resolve_model_path(model)
-        if folder is None or not _is_supported(folder):
+        if documents not in QUESTION_READY or folder is None or not _is_supported(folder):
             return None
-        return cls(model, folder)
+        return cls(model, folder, documents=documents)
 
     @property
     def name(self) -> str:
@@ -69,7 +80,7 @@ class NumpyBertEncoder:
 
     @property
     def fingerprint(self) -> str:
-        """Return the fingerprint of the model's float32 vectors (these are the same)."""
+        """Return the fingerprint of the document vectors these questions are asked of."""
         return self._fingerprint
 
     @property
