@@ -93,6 +93,11 @@ class RayEmbedder:
         """Count tokens locally: the tokenizer is fast and needs no cluster."""
         return self._local.count_tokens(texts)
 
+    @property
+    def texts_per_call(self) -> int:
+        """Return how many texts one embed_batch call needs to keep every worker busy."""
+        return SHARD * len(self._workers)
+
     def embed_batch(self, texts: Sequence[str]) -> Vectors:
         """Embed shards on the workers, round robin, and reassemble them in order."""
         if not texts:

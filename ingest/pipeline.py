@@ -260,6 +260,16 @@ class IngestPlan:
     index_type: str = "auto"
     ann_threshold: int = 50_000
 
+    def spec(self, model: str, dimension: int) -> IndexSpec:
+        """Return the spec of an index this plan writes (or may reuse) of a model's vectors."""
+        return IndexSpec(
+            model=model,
+            model_fingerprint=self.fingerprint,
+            dimension=dimension,
+            chunk_tokens=self.chunk_tokens,
+            overlap_tokens=self.overlap_tokens,
+        )
+
 
 def ingest(
     paths: Sequence[Path],
@@ -311,14 +321,7 @@ def _previous_index(
     except CitebotError:
         return None, ""
     spec = previous.manifest.spec
-    wanted = IndexSpec(
-        model=spec.model,
-        model_fingerprint=plan.fingerprint,
-        dimension=spec.dimension,
-        chunk_tokens=plan.chunk_tokens,
-        overlap_tokens=plan.overlap_tokens,
-    )
-    differences = wanted.differences(spec)
+    differences = plan.spec(spec.model, spec.dimension).differences(spec)
     if differences:
         previous.close()
         return None, "settings changed: " + "; ".join(differences)
@@ -493,13 +496,7 @@ def _stream_sources(
 
     def manifest_for(writer: GenerationWriter) -> Manifest:
         return Manifest(
-            spec=IndexSpec(
-                model=plan.model,
-                model_fingerprint=plan.fingerprint,
-                dimension=writer.dimension,
-                chunk_tokens=plan.chunk_tokens,
-                overlap_tokens=plan.overlap_tokens,
-            ),
+            spec=plan.spec(plan.model, writer.dimension),
             document_count=writer.document_count,
             chunk_count=writer.chunk_count,
             index_type=choose_kind(plan.index_type, writer.chunk_count, plan.ann_threshold),

@@ -1,11 +1,12 @@
 """Documents on their way into a new generation: queued in order, embedded in batches, written.
 
 An ingest holds at most one batch of documents (and the one being read) in memory, not the
-corpus: fresh documents wait in a queue until about EMBED_BATCH chunks are pending, are
-embedded together (longest texts side by side, so padding wastes little), and are written with
-the unchanged documents between them, in source order. Unchanged documents are read from the
-previous generation one at a time as they are written. Nothing is written, and no staging
-folder made, until something is known to have changed.
+corpus: fresh documents wait in a queue until about EMBED_BATCH chunks are pending (more if the
+embedder has workers to keep busy), are embedded together (longest texts side by side, so
+padding wastes little), and are written with the unchanged documents between them, in source
+order. Unchanged documents are read from the previous generation one at a time as they are
+written. Nothing is written, and no staging folder made, until something is known to have
+changed.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class GenerationStream:
         """Queue a freshly read document; embed and write the queue once a batch is pending."""
         self._queue.append(_Queued(record, chunks, weight))
         self._queued_chunks += len(chunks)
-        if self._queued_chunks >= EMBED_BATCH:
+        if self._queued_chunks >= texts_per_call(self.embedder):
             self.flush()
 
     def skipped(self, weight: int) -> None:
@@ -194,13 +195,22 @@ def _embed(
     """Embed in batches, longest texts together so padding wastes little, reporting progress."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    batch = EMBED_BATCH
+    batch = texts_per_call(embedder)
     for begin in range(0, len(order), batch):
         ids = order[begin : begin + batch]
         vectors[ids] = embedder.embed_batch([texts[i] for i in ids])
         if progress is not None:
             progress(min(begin + batch, len(order)), len(order))
     return vectors
+
+
+def texts_per_call(embedder: Embedder) -> int:
+    """Return the texts to hand an embedder at once: EMBED_BATCH, or more if it asks for more.
+
+    An embedder that spreads each call over workers (a Ray cluster) says how many texts keep
+    them all busy; given EMBED_BATCH it would send one shard to one worker at a time.
+    """
+    return max(EMBED_BATCH, int(getattr(embedder, "texts_per_call", EMBED_BATCH)))
 
 
 def check_alignment(embedder: Embedder, chunks: Sequence[Chunk], vectors: Vectors) -> None:

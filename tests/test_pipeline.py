@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from index.embedder import Vectors
 from index.errors import SourcesError
 from index.store import StoredIndex, live_generation
 from ingest.pipeline import IngestPlan, IngestReport, ingest
-from ingest.writing import ALIGNMENT_SAMPLE
+from ingest.writing import ALIGNMENT_SAMPLE, EMBED_BATCH
 from tests.fakes import HashingEmbedder
 from tests.harness import run_python
 
@@ -486,6 +488,39 @@ def test_the_time_budget_holds_when_ingest_runs_on_a_worker_thread(
     assert time.monotonic() - started < 20
     assert report.added == 4
     assert len(report.skipped) == 1 and "reading it took over 0.5 s" in report.skipped[0]
+
+
+class _WorkerPoolEmbedder(HashingEmbedder):
+    """A fake that, like the Ray embedder, needs many texts a call to keep its workers busy."""
+
+    texts_per_call = 2 * EMBED_BATCH
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    def embed_batch(self, texts: Sequence[str]) -> Vectors:
+        """Record each call's size, then embed."""
+        self.calls.append(len(texts))
+        return super().embed_batch(texts)
+
+
+def test_an_embedder_with_workers_is_handed_enough_texts_to_keep_them_busy(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(100):
+        (corpus / f"note{n:02d}.txt").write_text(
+            f"Note {n}\n\n" + " ".join(f"Sentence {i} of note {n} is here." for i in range(60))
+        )
+    embedder = _WorkerPoolEmbedder()
+    report = ingest(
+        [corpus], tmp_path / "index", IngestPlan("fake", "fake-1", lambda: embedder, 40, 5, 10**7)
+    )
+    assert report.chunk_count > 2 * _WorkerPoolEmbedder.texts_per_call
+    # Two shards' worth a call, not one batch: the first calls carry all of them.
+    assert max(embedder.calls) == _WorkerPoolEmbedder.texts_per_call
 
 
 # Ingest a corpus of 40 KB text files with the fake embedder; print the corpus's size and the
