@@ -190,6 +190,39 @@ def test_ingest_failure_during_embedding_keeps_the_previous_index(
     assert live_generation(tmp_path / "index") == live
 
 
+def test_ingest_failing_after_part_was_written_removes_it_and_keeps_the_previous_index(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "first.txt").write_text("First\n\nThe first note says little.\n")
+    run(corpus, tmp_path / "index", fake_embedder)
+    live = live_generation(tmp_path / "index")
+    for n in range(150):  # enough chunks for several batches: some are written before it fails
+        (corpus / f"note{n:03d}.txt").write_text(
+            f"Note {n}\n\n" + " ".join(f"Sentence {i} of note {n}." for i in range(80))
+        )
+
+    staged: list[int] = []
+
+    class ExplodingLater(HashingEmbedder):
+        def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+            if self.embedded >= 2 * EMBED_BATCH:
+                folders = (tmp_path / "index").glob(".tmp-gen-*")
+                staged.extend(len(list(folder.iterdir())) for folder in folders)
+                raise RuntimeError("out of memory")
+            return super().embed_batch(texts)
+
+    with pytest.raises(RuntimeError):
+        run(corpus, tmp_path / "index", ExplodingLater())
+    assert staged and staged[0] > 0  # part of the new generation was on disk when it failed
+    assert live_generation(tmp_path / "index") == live
+    assert not [p for p in (tmp_path / "index").iterdir() if p.name.startswith(".tmp-")]
+    index = StoredIndex.open(tmp_path / "index")
+    assert set(index.documents()) == {"corpus/first.txt"}
+    index.close()
+
+
 def test_ingest_switches_to_ivf_above_the_threshold_and_back(
     corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
 ) -> None:
@@ -511,7 +544,7 @@ def test_an_embedder_with_workers_is_handed_enough_texts_to_keep_them_busy(
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for n in range(100):
-        (corpus / f"note{n:02d}.txt").write_text(
+        (corpus / f"note{n:03d}.txt").write_text(
             f"Note {n}\n\n" + " ".join(f"Sentence {i} of note {n} is here." for i in range(60))
         )
     embedder = _WorkerPoolEmbedder()
