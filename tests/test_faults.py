@@ -30,6 +30,7 @@ from tests.harness import REPO, SOURCES
 # Each point is a function write_index calls; the child kills itself with SIGKILL inside it.
 KILL_POINTS = [
     ("_write_chunks", 1),  # while the chunk database is written
+    ("_write_chunks", 4),  # documents stream in: a few written, the rest not yet read
     ("_fsync_file", 2),  # after the vectors are written, before everything is synced
     ("_fsync_dir", 1),  # after the new generation is complete, before it is renamed
     ("_fsync_file", 4),  # after the CURRENT pointer is written, before it replaces the old one
