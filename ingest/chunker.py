@@ -21,7 +21,9 @@ _MIN_BUDGET = 16
 # 240-token chunk whole. Counting at least one token per this many characters caps every chunk
 # near 240 x 12 characters whatever the input (ordinary text runs 4-5 characters a token).
 _MAX_CHARS_PER_TOKEN = 12
-_COUNT_BATCH = 2048  # sentences counted per tokenizer call
+# Sentences counted per tokenizer call: the tokenizer holds a call's encodings until it returns.
+# Loading and chunking a 6 MB file peaked at 12x its size with 2,048, 8x with 512, as fast.
+_COUNT_BATCH = 512
 _UNCOUNTED_CHARS = 50_000  # far beyond any chunk: 512 tokens x 12 characters is 6,144
 
 
