@@ -37,7 +37,7 @@ from index.lexical import to_terms
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
 from index.sqlite_files import open_database
-from index.vectors import build_vector_index, configure
+from index.vectors import build_vector_index_from, configure
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -137,7 +137,6 @@ def write_index(
 
 
 _RAW_VECTORS = "vectors.f32"  # staging only: vectors appended as written, indexed at the end
-_ADD_BATCH = 65_536  # vectors handed to FAISS at a time, so no second copy of them all is made
 
 
 class GenerationWriter:
@@ -205,8 +204,13 @@ class GenerationWriter:
                 ).fetchone()
                 for chunk_id in ids
             ]
-            raw = np.memmap(self.staging / _RAW_VECTORS, dtype=np.float32, mode="r")
-            vectors = np.array(raw.reshape(-1, self.dimension)[list(ids)], dtype=np.float32)
+            row_bytes = self.dimension * 4
+            stored = []
+            with (self.staging / _RAW_VECTORS).open("rb") as handle:
+                for chunk_id in ids:
+                    handle.seek(chunk_id * row_bytes)
+                    stored.append(np.frombuffer(handle.read(row_bytes), dtype=np.float32))
+            vectors = np.array(stored, dtype=np.float32).reshape(-1, self.dimension)
         except (OSError, sqlite3.Error) as exc:
             raise self._failed(exc) from exc
         return [Chunk(*row) for row in rows], vectors
@@ -261,12 +265,17 @@ class GenerationWriter:
 
     def _vector_index(self, manifest: Manifest) -> tuple[faiss.Index, dict[str, Any]]:
         raw = self.staging / _RAW_VECTORS
-        if self.chunk_count == 0:
-            vectors = np.zeros((0, self.dimension), dtype=np.float32)
-        else:
-            vectors = np.memmap(raw, dtype=np.float32, mode="r").reshape(-1, self.dimension)
-        return build_vector_index(
-            vectors, manifest.index_type, manifest.index_params, add_batch=_ADD_BATCH
+        row_bytes = self.dimension * 4
+
+        def read_rows(first: int, count: int) -> Vectors:
+            # Read, not mapped: mapped pages of a 1.5 GB file would count as this process's.
+            with raw.open("rb") as handle:
+                handle.seek(first * row_bytes)
+                data = handle.read(count * row_bytes)
+            return np.frombuffer(data, dtype=np.float32).reshape(-1, self.dimension)
+
+        return build_vector_index_from(
+            self.chunk_count, self.dimension, read_rows, manifest.index_type, manifest.index_params
         )
 
     def _failed(self, exc: BaseException) -> IndexWriteError:

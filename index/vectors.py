@@ -4,6 +4,7 @@ quantisation (about 400 bytes a chunk instead of 1,536) for large ones."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import faiss
@@ -42,43 +43,70 @@ def default_nprobe(lists: int) -> int:
     return max(64, lists // 16)
 
 
-def build_vector_index(
-    vectors: Vectors, kind: str, params: dict[str, Any] | None = None, *, add_batch: int = 0
-) -> tuple[faiss.Index, dict[str, Any]]:
-    """Build an index of the given kind over unit vectors; return it and its parameters.
+# Reads rows first .. first+count-1 of the vectors being indexed (an array, or a file read a
+# block at a time, so a million vectors are never all in memory beside the index's own copy).
+RowReader = Callable[[int, int], Vectors]
+_READ_BATCH = 65_536  # rows read and handed to FAISS at a time
 
-    vectors may be a memory map; add_batch > 0 hands them to FAISS that many at a time, so
-    they are never all read into memory beside the index's own copy.
-    """
-    dimension = vectors.shape[1]
-    if kind == FLAT or len(vectors) == 0:
+
+def build_vector_index(
+    vectors: Vectors, kind: str, params: dict[str, Any] | None = None
+) -> tuple[faiss.Index, dict[str, Any]]:
+    """Build an index of the given kind over unit vectors; return it and its parameters."""
+    return build_vector_index_from(
+        len(vectors),
+        vectors.shape[1],
+        lambda first, count: vectors[first : first + count],
+        kind,
+        params,
+    )
+
+
+def build_vector_index_from(
+    count: int,
+    dimension: int,
+    read_rows: RowReader,
+    kind: str,
+    params: dict[str, Any] | None = None,
+) -> tuple[faiss.Index, dict[str, Any]]:
+    """Build an index over count unit vectors read by read_rows; return it and its parameters."""
+    if kind == FLAT or count == 0:
         flat = faiss.IndexFlatIP(dimension)
-        _add(flat, vectors, add_batch)
+        _add(flat, count, read_rows)
         return flat, {}
     if kind != IVF_SQ8:
         raise ValueError(f"unknown vector index type {kind!r}; use one of {', '.join(KINDS)}")
     wanted = dict(params or {})
-    lists = min(int(wanted.get("nlist") or ivf_lists(len(vectors))), max(1, len(vectors) // 39))
+    lists = min(int(wanted.get("nlist") or ivf_lists(count)), max(1, count // 39))
     nprobe = int(wanted.get("nprobe") or default_nprobe(lists))
     quantizer = faiss.IndexFlatIP(dimension)
     ivf = faiss.IndexIVFScalarQuantizer(
         quantizer, dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
     rng = np.random.default_rng(_SEED)
-    sample_size = min(len(vectors), lists * _TRAIN_PER_LIST)
-    sample = vectors[np.sort(rng.choice(len(vectors), sample_size, replace=False))]
-    ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
-    _add(ivf, vectors, add_batch)
+    sample_size = min(count, lists * _TRAIN_PER_LIST)
+    ivf.train(_rows(np.sort(rng.choice(count, sample_size, replace=False)), read_rows))
+    _add(ivf, count, read_rows)
     ivf.make_direct_map()  # lets reconstruct() serve incremental ingest and scoring
     ivf.nprobe = min(nprobe, lists)
     return ivf, {"nlist": lists, "nprobe": ivf.nprobe}
 
 
-def _add(index: faiss.Index, vectors: Vectors, batch: int) -> None:
-    """Add vectors to index, batch rows at a time (all at once when batch is 0)."""
-    step = batch if batch > 0 else max(len(vectors), 1)
-    for start in range(0, len(vectors), step):
-        index.add(np.ascontiguousarray(vectors[start : start + step], dtype=np.float32))
+def _rows(wanted: np.ndarray, read_rows: RowReader) -> Vectors:
+    """Gather the rows numbered in wanted (sorted), reading a block at a time."""
+    parts = []
+    for first in range(0, int(wanted[-1]) + 1 if len(wanted) else 0, _READ_BATCH):
+        inside = wanted[(wanted >= first) & (wanted < first + _READ_BATCH)]
+        if len(inside):
+            parts.append(read_rows(first, _READ_BATCH)[inside - first])
+    return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+
+def _add(index: faiss.Index, count: int, read_rows: RowReader) -> None:
+    """Add count rows to index, a block at a time."""
+    for first in range(0, count, _READ_BATCH):
+        rows = read_rows(first, min(_READ_BATCH, count - first))
+        index.add(np.ascontiguousarray(rows, dtype=np.float32))
 
 
 def configure(index: faiss.Index, params: dict[str, Any]) -> None:
