@@ -32,7 +32,7 @@ ALIGNMENT_SAMPLE = 9  # chunks re-embedded per ingest that embeds anything
 _ALIGNED_COSINE = 0.9
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Queued:
     """A document waiting its turn: fresh (chunks to embed) or kept (read when written)."""
 
