@@ -223,6 +223,31 @@ def test_ingest_failing_after_part_was_written_removes_it_and_keeps_the_previous
     index.close()
 
 
+def test_ingest_progress_counts_the_changed_files_bytes_up_to_their_total(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(30):
+        (corpus / f"note{n:02d}.txt").write_text(
+            f"Note {n}\n\n" + " ".join(f"Sentence {i} of note {n}." for i in range(150))
+        )
+    (corpus / "broken.txt").write_bytes(b"\x00\x01binary" * 100)  # skipped, but read
+    seen: list[tuple[int, int]] = []
+    report = ingest(
+        [corpus],
+        tmp_path / "index",
+        IngestPlan("fake", "fake-1", lambda: fake_embedder, 80, 10, 10**7),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert report.skipped and report.chunk_count > EMBED_BATCH
+    total = sum(path.stat().st_size for path in corpus.iterdir())
+    assert {t for _, t in seen} == {total}
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == total
+    assert len(set(done)) > 3  # it moves during the ingest, not only at the end
+
+
 def test_ingest_switches_to_ivf_above_the_threshold_and_back(
     corpus: Path, tmp_path: Path, fake_embedder: HashingEmbedder
 ) -> None:
