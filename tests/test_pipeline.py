@@ -22,6 +22,15 @@ from tests.fakes import HashingEmbedder
 from tests.harness import run_python
 
 
+def write_notes(corpus: Path, count: int, sentences: int) -> None:
+    """Write count small text files of numbered sentences into corpus (made if missing)."""
+    corpus.mkdir(exist_ok=True)
+    for n in range(count):
+        (corpus / f"note{n:03d}.txt").write_text(
+            f"Note {n}\n\n" + " ".join(f"Sentence {i} of note {n}." for i in range(sentences))
+        )
+
+
 def run(
     corpus: Path, index_dir: Path, embedder: HashingEmbedder, **options: object
 ) -> IngestReport:
@@ -198,10 +207,7 @@ def test_ingest_failing_after_part_was_written_removes_it_and_keeps_the_previous
     (corpus / "first.txt").write_text("First\n\nThe first note says little.\n")
     run(corpus, tmp_path / "index", fake_embedder)
     live = live_generation(tmp_path / "index")
-    for n in range(150):  # enough chunks for several batches: some are written before it fails
-        (corpus / f"note{n:03d}.txt").write_text(
-            f"Note {n}\n\n" + " ".join(f"Sentence {i} of note {n}." for i in range(80))
-        )
+    write_notes(corpus, 150, 80)  # chunks for several batches: some written before it fails
 
     staged: list[int] = []
 
@@ -227,11 +233,7 @@ def test_ingest_progress_counts_the_changed_files_bytes_up_to_their_total(
     tmp_path: Path, fake_embedder: HashingEmbedder
 ) -> None:
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for n in range(30):
-        (corpus / f"note{n:02d}.txt").write_text(
-            f"Note {n}\n\n" + " ".join(f"Sentence {i} of note {n}." for i in range(150))
-        )
+    write_notes(corpus, 30, 150)
     (corpus / "broken.txt").write_bytes(b"\x00\x01binary" * 100)  # skipped, but read
     seen: list[tuple[int, int]] = []
     report = ingest(
@@ -567,11 +569,7 @@ def test_an_embedder_with_workers_is_handed_enough_texts_to_keep_them_busy(
     tmp_path: Path,
 ) -> None:
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for n in range(100):
-        (corpus / f"note{n:03d}.txt").write_text(
-            f"Note {n}\n\n" + " ".join(f"Sentence {i} of note {n} is here." for i in range(60))
-        )
+    write_notes(corpus, 120, 60)
     embedder = _WorkerPoolEmbedder()
     report = ingest(
         [corpus], tmp_path / "index", IngestPlan("fake", "fake-1", lambda: embedder, 40, 5, 10**7)
