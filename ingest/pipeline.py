@@ -78,6 +78,7 @@ class _Source:
     path: Path
     source: str
     raw_hash: str
+    size: int  # bytes, for progress; 0 if unreadable
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
@@ -352,7 +353,7 @@ def _ingest_locked(
     # One ordering owns the whole write: the source names. Each document's vectors are written
     # with its chunks, so a file found in another order can never take another's vectors.
     sources = sorted(
-        (_Source(path, source_name(path, roots), hash_file(path)) for path in files),
+        (_Source(path, source_name(path, roots), hash_file(path), _size(path)) for path in files),
         key=lambda item: item.source,
     )
     named: dict[str, Path] = {}
@@ -364,7 +365,7 @@ def _ingest_locked(
                 "ingest their common parent folder instead, or rename one folder"
             )
     fresh_bytes = {
-        item.source: _size(item.path)
+        item.source: item.size
         for item in sources
         if item.raw_hash and (item.raw_hash not in by_hash or previous is None)
     }
@@ -377,13 +378,10 @@ def _ingest_locked(
         progress=progress,
         total_bytes=sum(fresh_bytes.values()),
     )
-    try:
+    with stream:  # anything raised below removes what was written of the new generation
         return _stream_sources(
             sources, ignored, previous, old, by_hash, rebuilt_because, started, plan, stream, roots
         )
-    except BaseException:
-        stream.abort()
-        raise
 
 
 def _stream_sources(
@@ -423,7 +421,7 @@ def _stream_sources(
             present.add(item.source)
             unchanged += 1
             continue
-        weight = _size(item.path)
+        weight = item.size
         embedder = stream.embedder  # loaded outside the file's try: a model error is no file's
         try:
             with _time_budget(plan.file_seconds):

@@ -67,6 +67,14 @@ class GenerationStream:
         self.writer: GenerationWriter | None = None
         self.chunks_embedded = 0
 
+    def __enter__(self) -> GenerationStream:
+        """Stream inside a with block: an exception leaving it aborts the new generation."""
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.abort()
+
     @property
     def embedder(self) -> Embedder:
         """Load the embedder the first time anything needs it."""
