@@ -327,7 +327,13 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
 
 def run_baselines(citebot: dict, questions: list[Question]) -> dict[str, dict[str, float]]:
     """Dense, BM25 and RRF over citebot's own chunks and vectors."""
-    texts = [c.text for c in citebot["chunks"]]
+    chunks = citebot["chunks"]
+    # Each chunk as the page reads: with the headings that begin at it, as citebot's passages
+    # and LangChain's splits show them.
+    texts = [
+        "\n".join((*chunk.headings_begun(chunks[i - 1] if i else None), chunk.text))
+        for i, chunk in enumerate(chunks)
+    ]
     vectors = citebot["vectors"]
     embedder = citebot["embedder"]._inner
     bm25, bm25_s = timed(lambda: BM25(texts))

@@ -29,6 +29,23 @@ class Chunk:
         )
         return f"{span}, {self.section}" if self.section else span
 
+    def headings_begun(self, before: Chunk | None) -> tuple[str, ...]:
+        """Return the headings of this chunk's section that begin with it, given the chunk before.
+
+        before is the chunk with the id before this one, None when it was not read: then a chunk
+        other than a document's first is taken to continue its section (its location names it).
+        """
+        if not self.section or (before is None and self.position > 0):
+            return ()
+        path = self.section.split(" › ")
+        earlier: list[str] = []
+        if before is not None and before.source == self.source and before.section:
+            earlier = before.section.split(" › ")
+        shared = 0
+        while shared < min(len(path), len(earlier)) and path[shared] == earlier[shared]:
+            shared += 1
+        return tuple(heading for heading in path[shared:] if heading != self.title)
+
     def embedding_text(self) -> str:
         """Return the text to embed: title and section give a passage its context."""
         section = "" if self.section == self.title else self.section  # often the same heading
@@ -47,6 +64,7 @@ class Hit:
     # when the passage doesn't include it: what the page is about, often the answer itself.
     lede: str = ""
     url: str = ""  # the document's own address (canonical link, front matter), when it has one
+    headings: tuple[str, ...] = ()  # section headings shown inside the passage, never quoted
 
     @property
     def passage(self) -> str:

@@ -204,10 +204,11 @@ def search(
     urls = index.document_urls(rows)
     hits = []
     for rank, (chunk_id, row) in enumerate(zip(centres, rows, strict=True), start=1):
-        passage = _joined(chunk_id, extents[chunk_id], chunks)
+        passage, headings = _joined(chunk_id, extents[chunk_id], chunks)
         lede = _lede(passage, chunks.get(firsts.get(chunk_id, -1)))
         url = urls.get(row, "")
-        hits.append(Hit(passage, fused[chunk_id], similarity[chunk_id], rank, lede, url))
+        score = fused[chunk_id]
+        hits.append(Hit(passage, score, similarity[chunk_id], rank, lede, url, headings))
     return hits
 
 
@@ -323,8 +324,12 @@ def _passages(
 
 
 def _window(chunk_id: int) -> range:
-    """Return the ids a passage around chunk_id may take: the one before, up to _MAX_AFTER after."""
-    return range(max(0, chunk_id - 1), chunk_id + _MAX_AFTER + 1)
+    """Return the ids a passage around chunk_id may take, and the one before its first.
+
+    A passage takes the chunk before chunk_id and up to _MAX_AFTER after; the chunk before that
+    tells whether the passage starts a section, whose heading it then shows.
+    """
+    return range(max(0, chunk_id - 2), chunk_id + _MAX_AFTER + 1)
 
 
 def _joins(chunks: Mapping[int, Chunk], taken: set[int], centre: Chunk, i: int) -> bool:
@@ -333,19 +338,34 @@ def _joins(chunks: Mapping[int, Chunk], taken: set[int], centre: Chunk, i: int) 
     return chunk is not None and chunk.source == centre.source and i not in taken
 
 
-def _joined(centre: int, extent: tuple[int, int], chunks: Mapping[int, Chunk]) -> Chunk:
-    """Join a passage's chunks into one, the overlap of each pair said once."""
+def _joined(
+    centre: int, extent: tuple[int, int], chunks: Mapping[int, Chunk]
+) -> tuple[Chunk, tuple[str, ...]]:
+    """Join a passage's chunks into one, the overlap of each pair said once.
+
+    A section that starts inside the passage, or at its first chunk, shows its heading where the
+    document has it, as the page reads. Return the passage and the headings it shows.
+    """
     first, last = extent
-    text = chunks[first].text
-    for i in range(first + 1, last + 1):
-        text = _join_overlapping(text, chunks[i].text)
+    shown: list[str] = []
+    text = ""
+    for i in range(first, last + 1):
+        chunk = chunks[i]
+        headings = chunk.headings_begun(chunks.get(i - 1))
+        shown += headings
+        if headings:
+            # Packing is per section, so no overlap crosses a heading.
+            text = "\n".join(part for part in (text, *headings, chunk.text) if part)
+        else:
+            text = _join_overlapping(text, chunk.text) if text else chunk.text
     inside = [chunks[i] for i in range(first, last + 1)]
-    return dataclasses.replace(
+    passage = dataclasses.replace(
         chunks[centre],
         text=text,
         start=min(chunk.start for chunk in inside),
         end=max(chunk.end for chunk in inside),
     )
+    return passage, tuple(shown)
 
 
 def _join_overlapping(first: str, second: str) -> str:

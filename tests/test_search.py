@@ -81,6 +81,37 @@ def test_a_one_line_section_is_read_with_the_sections_after_it(tmp_path: Path) -
     index.close()
 
 
+def test_a_passage_shows_the_headings_of_the_sections_it_begins_and_never_quotes_them(
+    tmp_path: Path,
+) -> None:
+    # A heading names what its section answers ("Serving files uploaded by a user during
+    # development"): a passage that begins the section shows it where the page has it.
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "barn.md").write_text(
+        "# Barn handbook\n\n## Feeding\n\nHay is given twice a day in the long rack.\n\n"
+        "## Shearing the alpacas\n\n### Before the clip\n\n"
+        "Wool is brushed clean of straw before the clippers run.\n\n"
+        "The mat is laid flat on dry boards.\n"
+    )
+    (corpus / "pond.md").write_text("# Pond\n\nThe duck pond freezes in January.\n")
+    embedder = HashingEmbedder()
+    build(corpus, tmp_path / "index", embedder, chunk_tokens=40, overlap_tokens=0)
+    index = StoredIndex.open(tmp_path / "index")
+    query = make_query(index, embedder, "shearing alpacas wool brushed straw clippers")
+    hit = next(h for h in search(index, query, top_k=2) if "brushed clean" in h.passage)
+    lines = hit.passage.split("\n")
+    shearing = lines.index("Shearing the alpacas")
+    assert lines[shearing + 1] == "Before the clip"  # each heading begun, in the page's order
+    assert lines[shearing + 2].startswith("Wool is brushed clean")
+    assert "Barn handbook" not in lines  # the page title is the citation's own header
+    assert hit.headings == ("Feeding", "Shearing the alpacas", "Before the clip")
+    answer = compose_answer(query, [hit], min_similarity=-1.0)
+    quoted = [quote.text for quote in answer.quotes]
+    assert quoted and not {"Shearing the alpacas", "Before the clip"} & set(quoted)
+    index.close()
+
+
 def test_the_same_text_in_two_pages_is_shown_once(tmp_path: Path) -> None:
     # Git's manual includes one section, word for word, in several pages.
     corpus = tmp_path / "docs"
@@ -216,3 +247,16 @@ def test_a_citation_links_to_the_documents_own_address_before_the_base_url(
     # An incremental ingest copies unchanged documents forward: their address comes along.
     (corpus / "geese.md").write_text("# Geese\n\nGeese honk at dawn.\n")
     assert cited("llamas graze upper meadow") == llamas
+
+
+def test_only_the_headings_a_chunk_begins_are_shown_before_it() -> None:
+    def chunk(section: str, position: int, source: str = "a.html") -> Chunk:
+        return Chunk(source, "Manual", section, "text", "line", 1, 1, position)
+
+    setup = chunk("Setup › Install", 3)
+    assert setup.headings_begun(chunk("Setup › Install", 2)) == ()  # the section goes on
+    assert setup.headings_begun(chunk("Setup", 2)) == ("Install",)
+    assert setup.headings_begun(chunk("Usage › Install", 2)) == ("Setup", "Install")
+    assert setup.headings_begun(None) == ()  # not known to begin: the location names it
+    first = chunk("Manual › Setup", 0)
+    assert first.headings_begun(chunk("Setup", 9, "other.html")) == ("Setup",)  # title left out

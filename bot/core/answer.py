@@ -163,7 +163,9 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
     total = sum(weights.values())
     chunk = hit.chunk
     # Headings are context, not answers: a quote never restates the page title or a heading.
-    headings = {_fold(part) for part in (chunk.title, *chunk.section.split(" › ")) if part}
+    headings = {
+        _fold(part) for part in (chunk.title, *chunk.section.split(" › "), *hit.headings) if part
+    }
     found = []
     offset = 0
     for line in hit.passage.split("\n"):
