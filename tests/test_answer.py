@@ -102,6 +102,17 @@ def test_compose_answer_quotes_no_heading_list_marker_or_repeat() -> None:
     assert all(quote in text for quote in quoted)  # still verbatim
 
 
+def test_a_sections_first_sentence_is_quoted_before_an_equal_one_further_on() -> None:
+    # A section's first sentence says what the section is about.
+    text = "Cats sleep sixteen hours on soft beds.\nNaps\nCats sleep sixteen hours in the sun."
+    chunk = Chunk("cats.md", "Cats", "Care", text, "line", 1, 3, 0)
+    opened = Hit(chunk, 1.0, 0.6, 1, headings=("Naps",))
+    answer = compose_answer(
+        query("How many hours do cats sleep?"), [opened], min_similarity=0.3, max_quotes=1
+    )
+    assert [quote.text for quote in answer.quotes] == ["Cats sleep sixteen hours in the sun."]
+
+
 def test_a_line_of_bare_markup_is_never_quoted() -> None:
     # A short best sentence takes the next one with it; a docstring's quotes are not a sentence.
     text = 'Cats sleep sixteen hours a day.\n"""\n----\nThat is a lot of sleep.'
