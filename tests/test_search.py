@@ -62,6 +62,21 @@ def test_search_reads_a_chunk_with_its_neighbours_once(tmp_path: Path) -> None:
     index.close()
 
 
+def test_a_match_just_past_a_better_passage_is_shown_not_lost(tmp_path: Path) -> None:
+    # The chunk after a passage repeats its last sentence; it once was skipped for that, and the
+    # answer it held with it.
+    embedder = HashingEmbedder()
+    index = index_of(tmp_path, embedder)
+    question = "alpacas prefer the lower field near the barn, and when do the eggs hatch"
+    hits = search(index, make_query(index, embedder, question), top_k=2)
+    shown = "\n".join(hit.passage for hit in hits)
+    assert "Alpacas prefer the lower field" in shown
+    assert "Their eggs hatch after four weeks." in shown
+    for sentence in SENTENCES:
+        assert shown.count(sentence) <= 1
+    index.close()
+
+
 def test_a_one_line_section_is_read_with_the_sections_after_it(tmp_path: Path) -> None:
     # A man page opens with a one-line NAME section; what the command does comes a section on.
     corpus = tmp_path / "docs"
