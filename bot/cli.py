@@ -21,7 +21,7 @@ from rich.markup import escape
 from bot.core.answer import Answer
 from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
-from bot.platforms.chat_text import clip
+from bot.platforms.chat_text import excerpt
 from bot.settings import Settings
 from index.errors import CitebotError
 
@@ -308,8 +308,8 @@ def _print_answer(console: Console, answer: Answer) -> None:
         )
         if citation.url:
             console.print(f"    {escape(citation.url)}")
-        excerpt = clip(citation.text, _EXCERPT)
-        console.print(f"    [dim]{escape(excerpt)}[/]")
+        shown = excerpt(citation.text, answer.quoted_from(citation.n), _EXCERPT)
+        console.print(f"    [dim]{escape(shown)}[/]")
 
 
 def _serve(args: argparse.Namespace, settings: Settings, err: Console) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.platforms.chat_text import excerpt
 from index.clipping import clip_words
 from index.lexical import stem, to_terms
 from index.sentences import sentence_spans, split_sentences
@@ -123,3 +124,21 @@ def test_clip_words_keeps_a_word_that_fits_and_never_passes_the_limit() -> None:
     assert clip_words("x" * 50, 10) == "x" * 9 + "…"  # one long word is cut inside
     for limit in range(1, 40):
         assert len(clip_words("the quick brown fox jumps over the lazy dog", limit)) <= limit
+
+
+def test_an_excerpt_shows_the_quoted_part_of_a_long_passage() -> None:
+    intro = "\n".join(f"Line {n} says little about the matter at hand." for n in range(30))
+    answer = "Wool is washed in cold water before spinning."
+    after = "\n".join(f"Then step {n} follows." for n in range(20))
+    passage = f"{intro}\n{answer}\n{after}"
+    shown = excerpt(passage, ["washed in cold water"], 200)
+    assert shown.startswith("…" + answer) and len(shown) <= 200
+    near_end = excerpt(f"{intro}\n{answer}", [answer], 200)
+    assert near_end.endswith(answer) and len(near_end) <= 200  # the room filled from before
+    folded = " ".join(f"{intro}\n{answer}".split())
+    assert near_end.startswith("…") and folded.endswith(" " + near_end[1:])  # from a whole word
+    assert excerpt(passage, ["not in the passage"], 200).startswith("Line 0 says")
+    assert (
+        excerpt("Short passage.\nWool is washed.", ["Wool"], 200)
+        == "Short passage. Wool is washed."
+    )

@@ -78,6 +78,10 @@ class Answer:
         if not self.text:
             object.__setattr__(self, "text", render_quotes(self.found, self.quotes))
 
+    def quoted_from(self, n: int) -> tuple[str, ...]:
+        """Return the words quoted from citation n, in the answer's order."""
+        return tuple(quote.span or quote.text for quote in self.quotes if quote.n == n)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the documented JSON shape of an answer."""
         return {

@@ -1,10 +1,11 @@
-"""Text helpers both chat adapters share: neutralising mass mentions and clipping excerpts."""
+"""Text helpers the adapters share: neutralising mass mentions and clipping excerpts."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from index.clipping import clip_words
+from index.clipping import ELLIPSIS, clip_words
 
 # A word joiner after "@" keeps "@everyone" readable but stops any client treating it as a ping.
 _MASS_MENTION = re.compile(r"@(?=(?:everyone|here|channel)\b)", re.IGNORECASE)
@@ -19,6 +20,29 @@ def defuse_mass_mentions(text: str) -> str:
 def clip(text: str, limit: int) -> str:
     """Fold whitespace and shorten to at most limit characters between words, marked with …."""
     return clip_words(" ".join(text.split()), limit)
+
+
+def excerpt(text: str, quoted: Sequence[str], limit: int) -> str:
+    """Shorten a passage to limit characters around the first of its quoted words.
+
+    A passage runs to some 1,500 characters and its answer is often far into it: cut from the
+    top, the excerpt would show the reader none of what was quoted. The cut starts at the line
+    the first quote is on, with as much of what comes before as the room leaves.
+    """
+    if len(" ".join(text.split())) <= limit:
+        return clip(text, limit)
+    found = [at for at in (text.find(words) for words in quoted if words) if at >= 0]
+    if not found:
+        return clip(text, limit)
+    start = text.rfind("\n", 0, min(found)) + 1
+    room = limit - len(ELLIPSIS)
+    if len(" ".join(text[start:].split())) < room:  # near the end: fill the room from before
+        start = max(0, len(text) - room)
+        while 0 < start < len(text) and not text[start - 1].isspace():
+            start += 1  # the first whole word
+    if start == 0:
+        return clip(text, limit)
+    return ELLIPSIS + clip(text[start:], room)
 
 
 def pack_lines(lines: list[str], limit: int) -> list[str]:

@@ -23,7 +23,7 @@ from bot.core.engine import Citebot, QuestionError, clean_question
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
 from bot.platforms.base import Running, Shared
-from bot.platforms.chat_text import clip, defuse_mass_mentions, pack_lines
+from bot.platforms.chat_text import clip, defuse_mass_mentions, excerpt, pack_lines
 from bot.platforms.discord.internals import guard_parsers, point_at, start_thread_on
 from bot.settings import Settings
 from index.errors import ConfigError
@@ -108,7 +108,7 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
     embeds = [
         EmbedSpec(
             title=clip(f"[{c.n}] {c.title}", EMBED_TITLE_LIMIT),
-            description=_safe(clip(c.text, EMBED_DESCRIPTION_LIMIT)),
+            description=_safe(excerpt(c.text, reply.quoted_from(c.n), EMBED_DESCRIPTION_LIMIT)),
             footer=clip(f"{c.source}, {c.location} · score {c.score:.2f}", EMBED_FOOTER_LIMIT),
             url=c.url if len(c.url) <= EMBED_URL_LIMIT else "",
         )

@@ -32,7 +32,7 @@ from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely
 from bot.platforms.base import Running, Shared
-from bot.platforms.chat_text import clip, defuse_mass_mentions, pack_lines
+from bot.platforms.chat_text import clip, defuse_mass_mentions, excerpt, pack_lines
 from bot.platforms.slack.seen_events import SeenEvents
 from bot.settings import Settings
 from index.errors import ConfigError
@@ -128,7 +128,7 @@ def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
                 f"*[{citation.n}] {_linked(clip(citation.title, 200), citation.url)}*\n"
                 f"`{escape(clip(citation.source, 200))}`, {escape(citation.location)} "
                 f"· score {citation.score:.2f}\n"
-                f"> {escape(clip(citation.text, EXCERPT_LIMIT))}"
+                f"> {escape(excerpt(citation.text, answer.quoted_from(citation.n), EXCERPT_LIMIT))}"
             )
         )
     return blocks
