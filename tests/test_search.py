@@ -39,18 +39,34 @@ def build(
     ingest([corpus], index_dir, plan)
 
 
-def index_of(tmp_path: Path, embedder: HashingEmbedder) -> StoredIndex:
+def indexed(
+    tmp_path: Path, files: dict[str, str], *, chunk_tokens: int, overlap_tokens: int = 0
+) -> tuple[StoredIndex, HashingEmbedder]:
+    """Write files into a docs folder, ingest it with the fake embedder and open the index."""
     corpus = tmp_path / "docs"
     corpus.mkdir()
-    (corpus / "farm.txt").write_text("Farm notes\n\n" + "\n\n".join(SENTENCES) + "\n")
-    (corpus / "other.txt").write_text("Other notes\n\nThe pond freezes in January.\n")
-    build(corpus, tmp_path / "index", embedder, chunk_tokens=20, overlap_tokens=6)
-    return StoredIndex.open(tmp_path / "index")
+    for name, text in files.items():
+        (corpus / name).write_text(text)
+    embedder = HashingEmbedder()
+    build(
+        corpus,
+        tmp_path / "index",
+        embedder,
+        chunk_tokens=chunk_tokens,
+        overlap_tokens=overlap_tokens,
+    )
+    return StoredIndex.open(tmp_path / "index"), embedder
+
+
+def index_of(tmp_path: Path) -> tuple[StoredIndex, HashingEmbedder]:
+    farm = "Farm notes\n\n" + "\n\n".join(SENTENCES) + "\n"
+    other = "Other notes\n\nThe pond freezes in January.\n"
+    files = {"farm.txt": farm, "other.txt": other}
+    return indexed(tmp_path, files, chunk_tokens=20, overlap_tokens=6)
 
 
 def test_search_reads_a_chunk_with_its_neighbours_once(tmp_path: Path) -> None:
-    embedder = HashingEmbedder()
-    index = index_of(tmp_path, embedder)
+    index, embedder = index_of(tmp_path)
     hits = search(index, make_query(index, embedder, "sheared wool alpacas"), top_k=3)
     best = hits[0].chunk.text
     assert "sheared" in best
@@ -65,8 +81,7 @@ def test_search_reads_a_chunk_with_its_neighbours_once(tmp_path: Path) -> None:
 def test_a_match_just_past_a_better_passage_is_shown_not_lost(tmp_path: Path) -> None:
     # The chunk after a passage repeats its last sentence; it once was skipped for that, and the
     # answer it held with it.
-    embedder = HashingEmbedder()
-    index = index_of(tmp_path, embedder)
+    index, embedder = index_of(tmp_path)
     question = "alpacas prefer the lower field near the barn, and when do the eggs hatch"
     hits = search(index, make_query(index, embedder, question), top_k=2)
     shown = "\n".join(hit.passage for hit in hits)
@@ -79,17 +94,13 @@ def test_a_match_just_past_a_better_passage_is_shown_not_lost(tmp_path: Path) ->
 
 def test_a_one_line_section_is_read_with_the_sections_after_it(tmp_path: Path) -> None:
     # A man page opens with a one-line NAME section; what the command does comes a section on.
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    (corpus / "shear.md").write_text(
+    shear = (
         "# shear(1)\n\n## NAME\n\nshear - cut alpaca wool\n\n## SYNOPSIS\n\nshear [--gentle]\n\n"
         "## DESCRIPTION\n\nClippers run along the flank while the animal lies calm on a mat.\n\n"
         "## OPTIONS\n\nThe gentle flag slows the blade for young animals in their first year.\n"
     )
-    (corpus / "other.md").write_text("# Ponds\n\nThe duck pond freezes in January.\n")
-    embedder = HashingEmbedder()
-    build(corpus, tmp_path / "index", embedder, chunk_tokens=24, overlap_tokens=0)
-    index = StoredIndex.open(tmp_path / "index")
+    other = "# Ponds\n\nThe duck pond freezes in January.\n"
+    index, embedder = indexed(tmp_path, {"shear.md": shear, "other.md": other}, chunk_tokens=24)
     hits = search(index, make_query(index, embedder, "shear cut alpaca wool"), top_k=2)
     assert "shear - cut alpaca wool" in hits[0].chunk.text
     assert "Clippers run along the flank" in hits[0].chunk.text  # two sections on
@@ -101,18 +112,14 @@ def test_a_passage_shows_the_headings_of_the_sections_it_begins_and_never_quotes
 ) -> None:
     # A heading names what its section answers ("Serving files uploaded by a user during
     # development"): a passage that begins the section shows it where the page has it.
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    (corpus / "barn.md").write_text(
+    barn = (
         "# Barn handbook\n\n## Feeding\n\nHay is given twice a day in the long rack.\n\n"
         "## Shearing the alpacas\n\n### Before the clip\n\n"
         "Wool is brushed clean of straw before the clippers run.\n\n"
         "The mat is laid flat on dry boards.\n"
     )
-    (corpus / "pond.md").write_text("# Pond\n\nThe duck pond freezes in January.\n")
-    embedder = HashingEmbedder()
-    build(corpus, tmp_path / "index", embedder, chunk_tokens=40, overlap_tokens=0)
-    index = StoredIndex.open(tmp_path / "index")
+    pond = "# Pond\n\nThe duck pond freezes in January.\n"
+    index, embedder = indexed(tmp_path, {"barn.md": barn, "pond.md": pond}, chunk_tokens=40)
     query = make_query(index, embedder, "shearing alpacas wool brushed straw clippers")
     hit = next(h for h in search(index, query, top_k=2) if "brushed clean" in h.passage)
     lines = hit.passage.split("\n")
@@ -129,22 +136,18 @@ def test_a_passage_shows_the_headings_of_the_sections_it_begins_and_never_quotes
 
 def test_the_same_text_in_two_pages_is_shown_once(tmp_path: Path) -> None:
     # Git's manual includes one section, word for word, in several pages.
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
     shared = "## Shearing\n\nWool is washed in cold water before spinning.\n"
-    for name in ("a.md", "b.md", "c.md"):
-        (corpus / name).write_text(f"# Page {name}\n\nIntro of {name}.\n\n{shared}")
-    embedder = HashingEmbedder()
-    build(corpus, tmp_path / "index", embedder, chunk_tokens=40, overlap_tokens=0)
-    index = StoredIndex.open(tmp_path / "index")
+    pages = {
+        name: f"# Page {name}\n\nIntro of {name}.\n\n{shared}" for name in ("a.md", "b.md", "c.md")
+    }
+    index, embedder = indexed(tmp_path, pages, chunk_tokens=40)
     hits = search(index, make_query(index, embedder, "wool washed in cold water"), top_k=3)
     assert sum("washed in cold water" in hit.chunk.text for hit in hits) == 1
     index.close()
 
 
 def test_search_neighbours_stay_within_their_document(tmp_path: Path) -> None:
-    embedder = HashingEmbedder()
-    index = index_of(tmp_path, embedder)
+    index, embedder = index_of(tmp_path)
     hits = search(index, make_query(index, embedder, "pond freezes january"), top_k=2)
     other = next(hit for hit in hits if hit.chunk.source.endswith("other.txt"))
     assert "Llamas" not in other.chunk.text and "Ducks" not in other.chunk.text
@@ -152,8 +155,7 @@ def test_search_neighbours_stay_within_their_document(tmp_path: Path) -> None:
 
 
 def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> None:
-    embedder = HashingEmbedder()
-    index = index_of(tmp_path, embedder)
+    index, embedder = index_of(tmp_path)
 
     def pieces(words: Sequence[str]) -> list[int]:  # every word unusual English
         return [2] * len(words)
@@ -165,8 +167,7 @@ def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> 
 
 
 def test_a_passage_deep_in_a_document_carries_its_opening_line(tmp_path: Path) -> None:
-    embedder = HashingEmbedder()
-    index = index_of(tmp_path, embedder)
+    index, embedder = index_of(tmp_path)
     hits = search(index, make_query(index, embedder, "ducks nest beside the pond"), top_k=3)
     deep = next(hit for hit in hits if "Ducks nest" in hit.chunk.text)
     assert deep.chunk.position > 1  # far enough in that its window leaves the start out
@@ -183,8 +184,7 @@ def test_a_hit_reports_the_questions_own_similarity_not_the_feedback_vectors(
 ) -> None:
     # Feedback moves the search vector toward the best passages; the similarity that decides
     # whether to answer must still be the question's, or feedback would answer everything.
-    embedder = HashingEmbedder()
-    index = index_of(tmp_path, embedder)
+    index, embedder = index_of(tmp_path)
     query = make_query(index, embedder, "ducks nest beside the pond")
     hits = search(index, query, top_k=3)
     stored = index.similarities(query.vector, [hit_id(index, hit.chunk) for hit in hits])
@@ -204,20 +204,16 @@ def test_a_pages_summary_line_lifts_its_passages_over_the_same_words_elsewhere(
 ) -> None:
     # Two pages share a paragraph word for word; only their opening lines say what each page
     # is about. The question names one page's subject: its copy of the paragraph comes first.
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
     shared = "".join(f"<p>{sentence}</p>" for sentence in SENTENCES[:6])
     closing = "<p>Wool is washed in cold water before spinning.</p>"
+    pages = {}
     for name, summary in (
         ("a.html", "Duck pond upkeep for the farm"),
         ("b.html", "Alpaca shearing guide for the farm"),
     ):
         body = f"<p>{summary}</p>{shared}{closing}"
-        page = f"<html><head><title>Notes</title></head><body>{body}</body></html>"
-        (corpus / name).write_text(page)
-    embedder = HashingEmbedder()
-    build(corpus, tmp_path / "index", embedder, chunk_tokens=20, overlap_tokens=0)
-    index = StoredIndex.open(tmp_path / "index")
+        pages[name] = f"<html><head><title>Notes</title></head><body>{body}</body></html>"
+    index, embedder = indexed(tmp_path, pages, chunk_tokens=20)
 
     def shown(question: str) -> list[str]:
         hits = search(index, make_query(index, embedder, question), top_k=6)
