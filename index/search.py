@@ -282,11 +282,12 @@ def _lede(passage: Chunk, first: Chunk | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Extent:
-    """A passage's first and last chunk ids, and whether a better passage shows the chunk before
-    or after it (then the sentences the two chunks share are that passage's, not this one's)."""
+    """A passage's first and last chunk ids, and whether other passages show the chunks around."""
 
     first: int
     last: int
+    # When another passage shows the chunk before first (or after last), the sentences the two
+    # chunks share are that passage's, not this one's.
     after_shown: bool = False
     before_shown: bool = False
 
@@ -321,7 +322,7 @@ def _passages(
         centre = chunks[chunk_id]
         if centre.text in shown:
             continue
-        grown = _grown(extents, chunks, chunk_id)
+        grown = _grown(extents, chunks, taken, chunk_id)
         if grown is not None:
             extents[grown.centre] = grown.extent
             taken.add(chunk_id)
@@ -368,12 +369,14 @@ def _joins(
 
 @dataclass(frozen=True, slots=True)
 class _Growth:
+    """A passage (by its centre) and the extent it grows to."""
+
     centre: int
     extent: _Extent
 
 
 def _grown(
-    extents: Mapping[int, _Extent], chunks: Mapping[int, Chunk], chunk_id: int
+    extents: Mapping[int, _Extent], chunks: Mapping[int, Chunk], taken: set[int], chunk_id: int
 ) -> _Growth | None:
     """Return a better passage next to chunk_id grown to take it in, if it stays short enough.
 
@@ -385,9 +388,9 @@ def _grown(
         if chunks[centre].source != chunk.source:
             continue
         if chunk_id == extent.last + 1:
-            grown = dataclasses.replace(extent, last=chunk_id, before_shown=False)
+            grown = dataclasses.replace(extent, last=chunk_id, before_shown=chunk_id + 1 in taken)
         elif chunk_id == extent.first - 1:
-            grown = dataclasses.replace(extent, first=chunk_id, after_shown=False)
+            grown = dataclasses.replace(extent, first=chunk_id, after_shown=chunk_id - 1 in taken)
         else:
             continue
         size = sum(len(chunks[i].text) for i in range(grown.first, grown.last + 1))

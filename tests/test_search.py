@@ -92,6 +92,27 @@ def test_a_match_just_past_a_better_passage_is_shown_not_lost(tmp_path: Path) ->
     index.close()
 
 
+def test_no_sentence_is_shown_twice_however_passages_meet(tmp_path: Path) -> None:
+    # Chunks repeat the sentence before them; passages that meet, or grow into each other,
+    # must still show each sentence once.
+    animals = ["llamas", "alpacas", "goats", "ducks", "geese", "sheep", "pigs", "hens"]
+    places = ["meadow", "barn", "river", "orchard", "pond", "field", "yard", "hill"]
+    sentences = [
+        f"The {animal} number {n} rest near the {place} {n}."
+        for n, (animal, place) in enumerate((a, p) for a in animals for p in places[:4])
+    ]
+    notes = "Farm log\n\n" + "\n\n".join(sentences) + "\n"
+    index, embedder = indexed(tmp_path, {"log.txt": notes}, chunk_tokens=40, overlap_tokens=16)
+    for first in range(0, len(sentences), 3):
+        for second in (first + 4, first + 9):
+            words = sentences[first].split()[1:4] + sentences[second % len(sentences)].split()[1:4]
+            hits = search(index, make_query(index, embedder, " ".join(words)), top_k=5)
+            shown = "\n".join(hit.chunk.text for hit in hits)
+            for sentence in sentences:
+                assert shown.count(sentence) <= 1, (words, sentence)
+    index.close()
+
+
 def test_a_one_line_section_is_read_with_the_sections_after_it(tmp_path: Path) -> None:
     # A man page opens with a one-line NAME section; what the command does comes a section on.
     shear = (
