@@ -82,6 +82,7 @@ def test_compose_answer_to_dict_has_documented_keys() -> None:
         "writer",
         "dropped",
         "note",
+        "unknown",
     }
     assert set(data["citations"][0]) == {"n", "title", "source", "location", "text", "score", "url"}
 
@@ -126,6 +127,9 @@ def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names
     answer = compose_answer(unknown, HITS, min_similarity=0.3)
     assert not answer.found and answer.quotes == ()
     assert [c.source for c in answer.related] == ["doc1.txt", "doc2.txt", "doc3.txt"]
+    # The reply says which word the sources never use, so the asker can try their own term.
+    assert answer.text.startswith(NOT_FOUND) and "“bitbucket”" in answer.text
+    assert answer.to_dict()["unknown"] == ["bitbucket"]
     # Numbers, short tokens and plain English words missing from a small corpus never decline.
     detail = query("How many hours do cats sleep in 2024 on a PC?", {"2024": 0, "pc": 0})
     assert compose_answer(detail, HITS, min_similarity=0.3).found

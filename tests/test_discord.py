@@ -119,6 +119,12 @@ def test_to_discord_messages_fits_limits_without_splitting_citations() -> None:
         assert all("@everyone" not in s.description for s in message.embeds)
 
 
+def test_a_reply_declined_for_an_unknown_word_names_it() -> None:
+    declined = Answer("q", False, (), (), (), unknown=("bitbucket",))
+    content = to_discord_messages(declined)[0].content
+    assert content.startswith("**Not in the sources.**") and "“bitbucket”" in content
+
+
 # ---- over the gateway ----------------------------------------------------------------------
 
 

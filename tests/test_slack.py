@@ -116,6 +116,11 @@ def test_to_slack_messages_not_found_looks_different() -> None:
     text = json.dumps(to_slack_messages(declined, answer_id="a")[0].blocks)
     assert "Not in the sources" in text
     assert "[1]" not in text
+    # Declined for a word the sources never use: the reply names it, in the blocks and the
+    # notification text alike.
+    unknown = to_slack_messages(Answer("q?", False, (), (), (), unknown=("bitbucket",)))[0]
+    assert "“bitbucket”" in json.dumps(unknown.blocks, ensure_ascii=False)
+    assert "“bitbucket”" in unknown.text
 
 
 # ---- HTTP mode -----------------------------------------------------------------------------

@@ -73,10 +73,15 @@ class Answer:
     text: str = ""
     dropped: int = 0  # sentences a model wrote that failed the check and were left out
     note: str = ""  # why the answer is not the configured writer's, when it fell back
+    # The question's words the sources never use, when it was declined: what to ask otherwise.
+    unknown: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.text:
-            object.__setattr__(self, "text", render_quotes(self.found, self.quotes))
+            text = render_quotes(self.found, self.quotes)
+            if not self.found and self.unknown:
+                text = f"{text} {unknown_words_hint(self.unknown)}"
+            object.__setattr__(self, "text", text)
 
     def quoted_from(self, n: int) -> tuple[str, ...]:
         """Return the words quoted from citation n, in the answer's order."""
@@ -97,6 +102,7 @@ class Answer:
             "writer": self.writer,
             "dropped": self.dropped,
             "note": self.note,
+            "unknown": list(self.unknown),
         }
 
 
@@ -105,6 +111,12 @@ def render_quotes(found: bool, quotes: Sequence[Quote]) -> str:
     if not found:
         return NOT_FOUND
     return " ".join(f"{quote.text} [{quote.n}]" for quote in quotes)
+
+
+def unknown_words_hint(words: Sequence[str]) -> str:
+    """Say which of the question's words the sources never use, and what to do about it."""
+    named = ", ".join(f"“{word}”" for word in words)
+    return f"They never mention {named}; if they call it something else, ask with that word."
 
 
 def _citation_dict(citation: Citation) -> dict[str, Any]:
@@ -139,7 +151,7 @@ def compose_answer(
     best_similarity = max((hit.similarity for hit in hits), default=-1.0)
     if best_similarity < min_similarity or query.unknown:
         related = tuple(cite_hit(n, hit) for n, hit in enumerate(hits[:3], start=1))
-        return Answer(query.text, False, (), (), related)
+        return Answer(query.text, False, (), (), related, unknown=query.unknown)
 
     weights = _term_weights(query)
     candidates = [

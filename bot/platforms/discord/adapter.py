@@ -18,7 +18,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from bot.core.answer import NOT_FOUND, Answer
+from bot.core.answer import Answer
 from bot.core.engine import Citebot, QuestionError, clean_question
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
@@ -85,7 +85,7 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
     if isinstance(reply, Refusal):
         return [DiscordMessage(clip(_safe(reply.message), CONTENT_LIMIT))]
     if not reply.found:
-        lines = [f"**Not in the sources.** {NOT_FOUND}"]
+        lines = [f"**Not in the sources.** {_safe(reply.text)}"]
         if reply.related:
             lines.append(
                 "-# Closest passages, not evidence: "

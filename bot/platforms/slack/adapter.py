@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.core.answer import NOT_FOUND, Answer
+from bot.core.answer import Answer
 from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely
@@ -136,7 +136,7 @@ def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
 
 def _not_found_blocks(answer: Answer) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
-        _section(f":grey_question: *Not in the sources.* {NOT_FOUND}"),
+        _section(f":grey_question: *Not in the sources.* {escape(answer.text)}"),
     ]
     if answer.related:
         related = [
@@ -161,7 +161,7 @@ def _not_found_blocks(answer: Answer) -> list[dict[str, Any]]:
 
 def _fallback(answer: Answer) -> str:
     if not answer.found:
-        return NOT_FOUND
+        return clip(escape(answer.text), FALLBACK_LIMIT)
     sources = " ".join(f"[{c.n}] {c.title} ({c.source}, {c.location})" for c in answer.citations)
     return clip(escape(f"{answer.text} Sources: {sources}"), FALLBACK_LIMIT)
 
