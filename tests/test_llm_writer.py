@@ -11,8 +11,9 @@ import pytest
 from bot.cli import main
 from bot.core.answer import NOT_FOUND, Answer
 from bot.core.engine import Citebot, run_ingest
-from bot.core.llm_writer import SYSTEM_PROMPT, normalise
+from bot.core.llm_writer import SYSTEM_PROMPT, Drafted, is_supported, normalise
 from bot.settings import Settings
+from index.records import Chunk, Hit
 from tests.fake_llm import SPAN, Scripted, faithful_json, llm_citebot, running_fake_llm
 from tests.fakes import HashingEmbedder
 from tests.harness import SOURCES
@@ -253,3 +254,18 @@ def test_a_follow_up_reaches_the_model_with_the_questions_before_it(tmp_path: Pa
     user = fake.requests[0]["messages"][1]["content"]
     assert user.startswith("Earlier questions in this conversation: Do cats sleep a lot?\n")
     assert "Question: and for how many hours?" in user and answer.writer == "llm"
+
+
+def test_a_heading_shown_in_a_passage_is_no_evidence() -> None:
+    heading = "Serving files uploaded by a user during development"
+    text = f"{heading}\nDuring development, serve them with the static view."
+    chunk = Chunk("static.html", "Managing static files", "Uploads", text, "paragraph", 1, 2, 3)
+    hit = Hit(chunk, 1.0, 0.6, 1, headings=(heading,))
+    on_heading = Drafted("Django serves user uploads during development.", 1, heading)
+    on_text = Drafted(
+        "During development, uploads are served by the static view.",
+        1,
+        "serve them with the static view",
+    )
+    assert not is_supported(on_heading, [hit])
+    assert is_supported(on_text, [hit])

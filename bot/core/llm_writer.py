@@ -131,10 +131,13 @@ def is_supported(sentence: Drafted, hits: Sequence[Hit]) -> bool:
     """Tell whether a drafted sentence's citation, span and words check out against its passage."""
     if not 1 <= sentence.cite <= len(hits) or not sentence.text:
         return False
-    passage = normalise(hits[sentence.cite - 1].passage)
+    hit = hits[sentence.cite - 1]
+    passage = normalise(hit.passage)
     span = normalise(sentence.span)
     if len(span.split()) < MIN_SPAN_WORDS or span not in passage:
         return False
+    if span in {normalise(heading) for heading in (hit.chunk.title, *hit.headings)}:
+        return False  # a heading names a subject; it is no evidence for a sentence about it
     said = set(query_terms(sentence.text))
     if not said:
         return False
