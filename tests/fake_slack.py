@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -121,9 +122,21 @@ class FakeSlack(LoopbackServer):
         if method in self.missing_scopes:
             return web.json_response({"ok": False, "error": "missing_scope"})
         if method == "conversations.replies":
+            # Oldest first, a page at a time, the next page's place in an opaque cursor.
             thread = self.threads.get((str(body.get("channel")), str(body.get("ts"))), [])
-            limit = int(body.get("limit") or 1000)
-            return web.json_response({"ok": True, "messages": thread[:limit], "has_more": False})
+            limit = min(int(body.get("limit") or 1000), 1000)
+            start = int(base64.b64decode(str(body.get("cursor") or "MA==")))
+            page = thread[start : start + limit]
+            more = start + limit < len(thread)
+            cursor = base64.b64encode(str(start + limit).encode()).decode() if more else ""
+            return web.json_response(
+                {
+                    "ok": True,
+                    "messages": page,
+                    "has_more": more,
+                    "response_metadata": {"next_cursor": cursor},
+                }
+            )
         if method == "chat.postMessage":
             problem = self._blocks_problem(body)
             if problem:

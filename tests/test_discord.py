@@ -489,6 +489,31 @@ def test_a_follow_up_in_a_thread_is_searched_with_the_threads_earlier_questions(
         client.stop()
 
 
+def test_a_follow_up_is_searched_with_the_questions_before_it_not_the_threads_chatter(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, reply_in_thread=True)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is the AI Alliance?", 81))
+        _answered_in(fake, "81", 1)
+        bystander = {**HUMAN, "id": "900000000000000009", "username": "bystander"}
+        for n in range(40):  # people talking in the thread, not asking the bot
+            chatter = fake.mention(
+                "see you at the standup tomorrow morning",
+                100 + n,
+                channel_id="81",
+                author=bystander,
+                mentions=False,
+            )
+            fake.dispatch("MESSAGE_CREATE", chatter)
+        follow_up = fake.mention(f"<@{BOT_ID}> and who started it?", 200, channel_id="81")
+        fake.dispatch("MESSAGE_CREATE", follow_up)
+        reply = _answered_in(fake, "81", 2)[1]
+        assert NOT_FOUND not in reply and "IBM and Meta" in reply
+    finally:
+        client.stop()
+
+
 @pytest.mark.parametrize("follow_ups", ["asker", "mention"])
 def test_the_askers_replies_in_the_thread_are_answered_only_when_set_to_asker(
     fake: FakeDiscord, tmp_path: Path, real_bot: Citebot, follow_ups: str

@@ -756,6 +756,23 @@ def test_a_follow_up_in_a_thread_is_searched_with_the_threads_earlier_questions(
     assert NOT_FOUND in all_text(alone)
 
 
+def test_a_follow_up_in_a_long_thread_is_searched_with_its_latest_questions(
+    http_bot: HttpBot, fake: FakeSlack
+) -> None:
+    # Slack gives a thread oldest first, a page at a time: the question a follow-up builds on
+    # sits past the first pages of a long thread.
+    fake.say_in_thread("C1", "500.1", "U2", "lunch plans, anyone?", "500.1")
+    for n in range(450):
+        fake.say_in_thread("C1", "500.1", "U2", "ok", f"600.{n:04d}")
+    _ask_in_thread(http_bot, fake, "What is the AI Alliance?", ts="900.1")
+    fake.wait_for("chat.postMessage")
+    _ask_in_thread(http_bot, fake, "and who started it?", ts="900.9")
+    follow_up = fake.wait_for("chat.postMessage", 2)[1]
+    assert NOT_FOUND not in all_text(follow_up) and "IBM and Meta" in all_text(follow_up)
+    pages = [call for call in fake.posted("conversations.replies") if call.get("cursor")]
+    assert pages, "the thread was read in one page; the test no longer covers paging"
+
+
 def test_without_the_history_scope_a_follow_up_is_answered_alone_with_a_warning(
     http_bot: HttpBot, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:

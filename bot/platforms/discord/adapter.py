@@ -279,7 +279,8 @@ class CitebotClient(discord.Client):
                 earlier = await self._earlier_in(thread, message)
             if not is_dm and not mentioned and not _asked_in(earlier, message.author.id, me.id):
                 return  # people talking in a thread: only the asker's follow-ups are questions
-            context = [question_from_message(m.content, me.id) for m in earlier if not m.author.bot]
+            asker = message.author.id if self.settings.chat.follow_ups == "asker" else None
+            context = _questions_to(me.id, earlier, asker)
             await self._answer_message(
                 message, is_dm=is_dm, in_thread=thread is not None, earlier=context
             )
@@ -492,6 +493,20 @@ async def _tell_privately(interaction: discord.Interaction[Any], text: str) -> N
             )
     except discord.HTTPException as exc:
         logger.warning("could not answer interaction %s: %s", interaction.id, exc)
+
+
+def _questions_to(me: int, earlier: list[discord.Message], asker: int | None) -> list[str]:
+    """Return the questions put to the bot among earlier messages, oldest first.
+
+    A question to the bot mentions it; asker: whose replies are questions too (follow-ups from
+    the asker answered), else None. People's other talk in the thread ("ok", "thanks") is left
+    out: a long thread's chatter would drown the question a follow-up builds on.
+    """
+    return [
+        question_from_message(m.content, me)
+        for m in earlier
+        if not m.author.bot and (any(u.id == me for u in m.mentions) or m.author.id == asker)
+    ]
 
 
 def _asked_in(earlier: list[discord.Message], user: int, me: int) -> bool:

@@ -43,7 +43,8 @@ SECTION_LIMIT = 3000  # characters of text in one section block
 BLOCK_LIMIT = 50  # blocks in one message
 FALLBACK_LIMIT = 3000
 EXCERPT_LIMIT = 500
-THREAD_MESSAGES = 50  # a thread's first messages read for a follow-up's context
+THREAD_PAGE = 200  # messages a page of conversations.replies; Slack advises no more
+THREAD_PAGES = 10  # pages read at most for a follow-up's context
 REQUIRED_SCOPES = ("chat:write", "app_mentions:read")
 OPTIONAL_SCOPES = {
     "commands": "/ask",
@@ -346,10 +347,11 @@ class SlackBot:
             except SlackApiError as exc:
                 logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
 
-    def _on_mention(self, event: dict[str, Any], client: WebClient) -> None:
+    def _on_mention(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not _replyable(event):
             return
-        self._answer_event(event, client, self._earlier_in_thread(event, client))
+        earlier = self._earlier_in_thread(event, client, context.bot_user_id or "")
+        self._answer_event(event, client, earlier)
 
     def _answer_event(self, event: dict[str, Any], client: WebClient, earlier: list[str]) -> None:
         """Answer a message in its thread (or start one under it); refusals to the asker only."""
@@ -417,30 +419,73 @@ class SlackBot:
             return  # mentions arrive as app_mention events too
         thread = self._thread(event, client)
         if _asked_in(thread, event.get("user", ""), bot_user, context.bot_id or ""):
-            self._answer_event(event, client, _earlier(thread, event))
+            self._answer_event(event, client, self._questions_before(thread, event, bot_user))
 
-    def _earlier_in_thread(self, event: dict[str, Any], client: WebClient) -> list[str]:
-        """Return what people wrote before this message in its thread, oldest first."""
-        return _earlier(self._thread(event, client), event)
+    def _earlier_in_thread(
+        self, event: dict[str, Any], client: WebClient, bot_user: str
+    ) -> list[str]:
+        """Return the questions put to the bot before this message in its thread, oldest first."""
+        return self._questions_before(self._thread(event, client), event, bot_user)
+
+    def _questions_before(
+        self, thread: list[dict[str, Any]], event: dict[str, Any], bot_user: str
+    ) -> list[str]:
+        """Return the thread's questions to the bot before the event, oldest first.
+
+        A question to the bot mentions it; with follow-ups from the asker answered, the asker's
+        own replies are questions too. People's other talk in the thread ("ok", "thanks") is left
+        out: a long thread's chatter would drown the question a follow-up builds on.
+        """
+        before = _timestamp(event.get("ts"))
+        asker = event.get("user") if self.settings.chat.follow_ups == "asker" else None
+        questions = []
+        for message in thread:
+            text = str(message.get("text", ""))
+            if message.get("bot_id") or _timestamp(message.get("ts")) >= before:
+                continue
+            mentions_bot = bool(bot_user) and f"<@{bot_user}>" in text
+            if mentions_bot or (asker and message.get("user") == asker):
+                questions.append(question_from_event(text))
+        return questions
 
     def _thread(self, event: dict[str, Any], client: WebClient) -> list[dict[str, Any]]:
-        """Return the messages of the thread an event was posted in ([] when not in one)."""
+        """Return the messages of the thread an event was posted in, oldest first ([] if none).
+
+        Slack gives a thread oldest first, a page at a time, so every page is read: the latest
+        questions, the ones a follow-up builds on, come last.
+        """
         thread, ts = event.get("thread_ts"), event.get("ts")
         if not thread or thread == ts:
             return []
-        try:
-            reply = client.conversations_replies(
-                channel=event.get("channel", ""), ts=thread, limit=THREAD_MESSAGES
-            )
-        except SlackApiError as exc:
+        messages: dict[str, dict[str, Any]] = {}  # by ts: a later page may repeat the parent
+        cursor = None
+        for _ in range(THREAD_PAGES):
+            try:
+                reply = client.conversations_replies(
+                    channel=event.get("channel", ""), ts=thread, limit=THREAD_PAGE, cursor=cursor
+                )
+            except SlackApiError as exc:
+                logger.warning(
+                    "cannot read the thread for context (%s); answering the message with what "
+                    "was read of it. Give the app the channels:history and groups:history scopes",
+                    _api_error(exc),
+                )
+                break
+            page = reply.get("messages")
+            for message in page if isinstance(page, list) else []:
+                if isinstance(message, dict):
+                    messages.setdefault(str(message.get("ts")), message)
+            metadata = reply.get("response_metadata")
+            cursor = metadata.get("next_cursor") if isinstance(metadata, dict) else None
+            if not cursor:
+                break
+        else:
             logger.warning(
-                "cannot read the thread for context (%s); answering the message on its own. "
-                "Give the app the channels:history and groups:history scopes",
-                _api_error(exc),
+                "thread %s is longer than %d messages; its context is read from the first ones",
+                thread,
+                THREAD_PAGE * THREAD_PAGES,
             )
-            return []
-        messages = reply.get("messages")
-        return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+        return list(messages.values())
 
     def _on_feedback(
         self,
@@ -504,16 +549,6 @@ def _check_scopes(client: WebClient) -> None:
     for scope, feature in OPTIONAL_SCOPES.items():
         if scope not in granted:
             logger.warning("the Slack app lacks the %s scope: %s won't work", scope, feature)
-
-
-def _earlier(thread: list[dict[str, Any]], event: dict[str, Any]) -> list[str]:
-    """Return the texts people (not bots) posted in a thread before the event, oldest first."""
-    before = _timestamp(event.get("ts"))
-    return [
-        question_from_event(str(message.get("text", "")))
-        for message in thread
-        if not message.get("bot_id") and _timestamp(message.get("ts")) < before
-    ]
 
 
 def _asked_in(thread: list[dict[str, Any]], user: str, bot_user: str, bot_id: str) -> bool:
