@@ -12,7 +12,8 @@ from index.errors import IndexCorruptError, IndexMismatchError
 # line and its vector; 4: and their own address.
 FORMAT_VERSION = 4
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 3  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept
+CHUNKER_VERSION = 4  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
+# 4: prose wrapped by hand in HTML <pre> read as one paragraph
 
 
 @dataclass(frozen=True, slots=True)

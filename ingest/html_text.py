@@ -92,6 +92,16 @@ _ALNUM = re.compile(r"[^\W_]")
 # A block whose letters are mostly link text is navigation (a table of contents, an index, a
 # "previous | up | next" bar), not content. Real paragraphs that link a term or two stay far below.
 _LINK_SHARE = 0.7
+# Preformatted text that is prose wrapped by hand (AsciiDoc's literal paragraphs: Git's howtos
+# and file-format pages) reads as a paragraph; its lines are not sentences. A "word" may carry
+# punctuation or be a number; code, shell sessions and synopses fail on "$", "--flag", "x = 1".
+_PROSE_WORD = re.compile(r"[(\"'“‘]*[A-Za-z][A-Za-z'’-]*[.,;:!?)\"'”’]*|\(?\d[\d.,%]*[.,;:)]*")
+_PROSE_START = re.compile(r"[(\"'“‘]*[A-Za-z]")
+_SENTENCE_END = re.compile(r"[.!?][\"')”’]*$")
+_MID_SENTENCE = re.compile(r"[A-Za-z,]$")  # a line wrapped inside a sentence ends so
+_PROSE_SHARE = 0.9
+_PROSE_MIN_WORDS = 12
+
 # A whole page this much link text is a book index or table of contents (Sphinx's genindex,
 # contents.html): skipped, or every question about a term would cite the index entry.
 _NAVIGATION_PAGE_SHARE = 0.6
@@ -192,12 +202,11 @@ class _VisibleText(HTMLParser):
 
     def _flush(self, closing: str = "") -> None:
         raw = "".join(self._buffer)
-        code = self._pre > 0 or closing == "pre"
-        if code:
-            lines = (line.rstrip() for line in raw.strip("\n").split("\n"))  # indents matter
-            text = "\n".join(line for line in lines if line.strip())
-        else:
-            text = _SPACE.sub(" ", raw).strip()
+        lines: list[str] = []
+        if self._pre > 0 or closing == "pre":
+            lines = [line.rstrip() for line in raw.strip("\n").split("\n") if line.strip()]
+        code = bool(lines) and not _is_wrapped_prose(lines)
+        text = "\n".join(lines) if code else _SPACE.sub(" ", raw).strip()  # code keeps indents
         linked = sum(len(_ALNUM.findall(part)) for part in self._linked)
         self._buffer.clear()
         self._linked.clear()
@@ -222,6 +231,31 @@ class _VisibleText(HTMLParser):
         self._flush()
         if self._term:
             self.blocks.append(HtmlBlock(self._term, 0))
+
+
+def _is_wrapped_prose(lines: list[str]) -> bool:
+    """Tell whether preformatted lines are sentences wrapped by hand, not code or layout.
+
+    Every line starts at one indent with a word, nearly every token is a word, some sentence
+    ends, and most lines break mid-sentence ("…with "SQUASH???" in its" / "title, to fix…").
+    """
+    if len(lines) < 2:
+        return False
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    words: list[str] = []
+    for line in lines:
+        text = line.lstrip()
+        if len(line) - len(text) != indent or not _PROSE_START.match(text):
+            return False  # nested indents or a line opening with a symbol: code, a list
+        words += text.split()
+    prose = sum(bool(_PROSE_WORD.fullmatch(word)) for word in words)
+    wraps = sum(bool(_MID_SENTENCE.search(line)) for line in lines[:-1])
+    return (
+        len(words) >= _PROSE_MIN_WORDS
+        and prose >= _PROSE_SHARE * len(words)
+        and any(_SENTENCE_END.search(word) for word in words)
+        and 2 * wraps >= len(lines) - 1
+    )
 
 
 @dataclass(frozen=True, slots=True)

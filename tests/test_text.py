@@ -75,6 +75,31 @@ def test_visible_text_keeps_structure_and_drops_link_lists() -> None:
     assert not is_navigation_page(page)
 
 
+def test_prose_wrapped_by_hand_in_pre_reads_as_a_paragraph_and_code_keeps_its_lines() -> None:
+    # AsciiDoc renders an indented paragraph as <pre>: Git's howtos are full of them.
+    prose = """<pre>The
+maintainer often adds an extra commit, with "SQUASH???" in its
+title, to fix things up, before publishing the integration
+branches. These changes are what the maintainer is not 100% committed to.</pre>"""
+    code = """<pre>[user]
+    name = Your Name and more words
+    email = you@example.com, as the rest of the file says.</pre>
+<pre>$ git checkout -b topic
+$ edit and compile and test until it works
+$ git commit --all --message "Add the frotz feature"</pre>
+<pre>System check identified no issues.
+You have unapplied migrations; your app may not work properly.
+Run it.</pre>
+<pre>def handler(request):
+    return HttpResponse("It works, and so does the rest.")</pre>"""
+    (paragraph,) = visible_text(prose).blocks
+    assert not paragraph.code
+    assert 'commit, with "SQUASH???" in its title, to fix things up, before' in paragraph.text
+    blocks = visible_text(code).blocks
+    assert [block.code for block in blocks] == [True] * 4
+    assert all("\n" in block.text for block in blocks)
+
+
 def test_visible_text_recognises_an_index_page() -> None:
     entries = "".join(
         f'<li><a href="p{n}.html">Entry number {n}</a> (module)</li>' for n in range(50)
