@@ -167,3 +167,8 @@ def test_an_excerpt_shows_the_quoted_part_of_a_long_passage() -> None:
         excerpt("Short passage.\nWool is washed.", ["Wool"], 200)
         == "Short passage. Wool is washed."
     )
+    # A heading or a command line ends without punctuation: the break stays visible.
+    structured = "EXAMPLES\ngit push: Works like git push <remote>.\nOPTIONS\n--all: Push all."
+    assert excerpt(structured, ["Push all."], 500) == (
+        "EXAMPLES · git push: Works like git push <remote>. OPTIONS · --all: Push all."
+    )

@@ -22,6 +22,26 @@ def clip(text: str, limit: int) -> str:
     return clip_words(" ".join(text.split()), limit)
 
 
+# A line ending so closes a sentence or clause: the next one follows after a plain space.
+_CLOSED = re.compile(r"[.!?:;,)\]\"”’'…]$")
+# Where a heading, a page title or a code line ends without punctuation: run together with the
+# next line it would read as one ("…git rebase --abort OPTIONS --onto <newbase>…").
+LINE_BREAK = " · "
+
+
+def fold_lines(text: str) -> tuple[str, list[int]]:
+    """Join a passage's lines into one for display; return it and where each line starts."""
+    folded, starts = "", []
+    for line in (" ".join(raw.split()) for raw in text.split("\n")):
+        if not line:
+            continue
+        if folded:
+            folded += " " if _CLOSED.search(folded) else LINE_BREAK
+        starts.append(len(folded))
+        folded += line
+    return folded, starts
+
+
 def excerpt(text: str, quoted: Sequence[str], limit: int) -> str:
     """Shorten a passage to limit characters around the first of its quoted words.
 
@@ -29,20 +49,22 @@ def excerpt(text: str, quoted: Sequence[str], limit: int) -> str:
     top, the excerpt would show the reader none of what was quoted. The cut starts at the line
     the first quote is on, with as much of what comes before as the room leaves.
     """
-    if len(" ".join(text.split())) <= limit:
-        return clip(text, limit)
-    found = [at for at in (text.find(words) for words in quoted if words) if at >= 0]
+    folded, starts = fold_lines(text)
+    if len(folded) <= limit:
+        return folded
+    wanted = (" ".join(words.split()) for words in quoted if words.strip())
+    found = [at for at in (folded.find(words) for words in wanted) if at >= 0]
     if not found:
-        return clip(text, limit)
-    start = text.rfind("\n", 0, min(found)) + 1
+        return clip_words(folded, limit)
+    start = max(at for at in starts if at <= min(found))
     room = limit - len(ELLIPSIS)
-    if len(" ".join(text[start:].split())) < room:  # near the end: fill the room from before
-        start = max(0, len(text) - room)
-        while 0 < start < len(text) and not text[start - 1].isspace():
+    if len(folded) - start < room:  # near the end: fill the room from before
+        start = max(0, len(folded) - room)
+        while 0 < start < len(folded) and not folded[start - 1].isspace():
             start += 1  # the first whole word
     if start == 0:
-        return clip(text, limit)
-    return ELLIPSIS + clip(text[start:], room)
+        return clip_words(folded, limit)
+    return ELLIPSIS + clip_words(folded[start:], room)
 
 
 def pack_lines(lines: list[str], limit: int) -> list[str]:
