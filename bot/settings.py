@@ -137,10 +137,10 @@ class ChatSettings(BaseModel):
     follow_ups: Literal["mention", "asker"] = Field(
         "mention",
         description="In a thread: mention: a message that mentions the bot is answered with "
-        "the questions put to the bot earlier in the thread as context; asker: also any reply by someone who asked "
-        "the bot a question in that thread, without a mention (Slack: subscribe to the "
-        "message.channels and message.groups events; Discord: turn on the Message Content "
-        "intent).",
+        "the questions put to the bot earlier in the thread as context; asker: also any reply "
+        "by someone who asked the bot a question in that thread, without a mention (Slack: "
+        "subscribe to the message.channels and message.groups events; Discord: turn on the "
+        "Message Content intent).",
     )
 
 
