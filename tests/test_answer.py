@@ -122,6 +122,22 @@ def test_a_line_of_bare_markup_is_never_quoted() -> None:
     assert quoted and not any(q in ('"""', "----") for q in quoted)
 
 
+def test_a_short_sentence_takes_the_next_only_if_it_reads_on() -> None:
+    # A table row's cells follow a plugin's one-line summary: a date is no second sentence.
+    row = "pytest-cats: Cats sleep sixteen hours a day.\nFeb 21, 2019\nDogs bark at the cats."
+    quoted = [
+        quote.text for quote in compose("How many hours do cats sleep?", [hit(1, row, 0.6)]).quotes
+    ]
+    assert quoted[0].endswith("Cats sleep sixteen hours a day.") and "Feb 21, 2019" not in quoted
+    assert "Dogs bark at the cats." not in quoted  # nor the row after it, in its place
+    # A sentence left open ends on the command that completes it.
+    open_ended = "To see how long cats sleep, run\ncat sleep --hours\nThe answer is in hours."
+    quoted = [
+        q.text for q in compose("How many hours do cats sleep?", [hit(1, open_ended, 0.6)]).quotes
+    ]
+    assert quoted[:2] == ["To see how long cats sleep, run", "cat sleep --hours"]
+
+
 def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names() -> None:
     unknown = query("How many hours do cats sleep on Bitbucket?", {"bitbucket": 0})
     answer = compose_answer(unknown, HITS, min_similarity=0.3)

@@ -225,15 +225,19 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
     length = len(best.text)
     if len(best.text.split()) < _SHORT_QUOTE_WORDS and max_quotes > 1:
         # A short sentence ("One kind of training is fine tuning.") usually needs the next one.
+        # After a whole sentence, the next must be one too, not a table cell ("Feb 21, 2019");
+        # a sentence left open ("…undo the rebase with") may end in a command line.
+        closed = best.text.rstrip("”\"’' ").endswith((".", "!", "?"))
         following = [
             c
             for c in candidates
             if c.hit is best.hit and c.start > best.start and _fold(c.text) not in seen
         ]
-        if following:
-            chosen.append(min(following, key=lambda c: c.start))
-            seen.add(_fold(chosen[-1].text))
-            length += len(chosen[-1].text)
+        after = min(following, key=lambda c: c.start, default=None)
+        if after and not (closed and len(after.text.split()) < _MIN_QUOTE_WORDS):
+            chosen.append(after)
+            seen.add(_fold(after.text))
+            length += len(after.text)
     for candidate in ranked[1:]:
         if len(chosen) >= max_quotes:
             break
