@@ -52,13 +52,14 @@ def main() -> None:
     """Print recall of the follow-ups alone and with context, per manual."""
     print_machine()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--manuals", nargs="*", default=list(MANUALS))
+    parser.add_argument("--manuals", nargs="*", help="default: the manuals with follow-up pairs")
     parser.add_argument("--work", type=Path, default=REPO / "data" / "bench-quality")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cache = VectorCache(CACHE)
     pairs = [json.loads(line) for line in PAIRS.read_text().splitlines() if line.strip()]
-    folders = fetch(args.manuals, REPO / "data" / "manuals")
+    paired = [name for name in MANUALS if any(pair["manual"] == name for pair in pairs)]
+    folders = fetch(args.manuals or paired, REPO / "data" / "manuals")
     columns = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr"]
     for name, folder in folders.items():
         mine = [pair for pair in pairs if pair["manual"] == name]

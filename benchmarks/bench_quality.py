@@ -5,11 +5,12 @@
     .venv/bin/python benchmarks/bench_quality.py --split tune    # while changing retrieval
     .venv/bin/python benchmarks/bench_quality.py --cold          # timed ingest, no vector cache
 
-The manuals (Git's and Django's HTML documentation, from Debian packages pinned by checksum) are
-fetched by benchmarks/quality/fetch.py. The questions in benchmarks/quality/*.jsonl were written
-as people ask in chat and frozen before any run; each names the phrase a passage must hold to
-answer it, or none when the manual doesn't answer it. Odd-numbered questions are the tuning half,
-even-numbered the reporting half.
+The manuals (Git's, Django's and pytest's HTML documentation, from Debian packages pinned by
+checksum) are fetched by benchmarks/quality/fetch.py. The questions in benchmarks/quality/*.jsonl
+were written as people ask in chat and frozen before any run; each names the phrase a passage
+must hold to answer it, or none when the manual doesn't answer it. For Git and Django the
+odd-numbered questions are the tuning half, the even-numbered the reporting half; pytest is held
+out (all reporting, never tuned on).
 
 Systems, all with the same bundled all-MiniLM-L6-v2:
 - citebot: the real ingest, search and answer.

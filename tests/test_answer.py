@@ -136,6 +136,10 @@ def test_a_short_sentence_takes_the_next_only_if_it_reads_on() -> None:
         q.text for q in compose("How many hours do cats sleep?", [hit(1, open_ended, 0.6)]).quotes
     ]
     assert quoted[:2] == ["To see how long cats sleep, run", "cat sleep --hours"]
+    # So does a whole sentence that leads to code.
+    led = "Set the hours cats sleep.\ncats.sleep(hours=16)\nThe answer is in hours."
+    quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, led, 0.6)]).quotes]
+    assert quoted[:2] == ["Set the hours cats sleep.", "cats.sleep(hours=16)"]
 
 
 def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names() -> None:

@@ -29,6 +29,7 @@ _MAX_QUOTE_CHARS = 600
 # edge when it covers the question as well as another sentence. Quoted on the tuning halves, Git
 # then Django: page lines 0.26 -> 0.31, 0.14 -> 0.17; section openers 0.29 -> 0.34, 0.20 -> 0.26.
 _OPENING_BONUS = 0.1
+_CODE = re.compile(r"[()\[\]{}=_./<>$-]")  # characters of a command or code, not of prose
 # A list item's marker ("- ", "•", "3) ") is layout, not part of the sentence quoted.
 _LIST_MARKER = re.compile(r"(?:[-*+]\s+|[•▪◦‣⁃·]\s*|\d{1,3}[.)]\s+)+")
 
@@ -225,8 +226,8 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
     length = len(best.text)
     if len(best.text.split()) < _SHORT_QUOTE_WORDS and max_quotes > 1:
         # A short sentence ("One kind of training is fine tuning.") usually needs the next one.
-        # After a whole sentence, the next must be one too, not a table cell ("Feb 21, 2019");
-        # a sentence left open ("…undo the rebase with") may end in a command line.
+        # After a whole sentence, a few words that are no sentence and no code are a table's
+        # next cell ("Feb 21, 2019"), not what the sentence leads to ("monkeypatch.setenv(…)").
         closed = best.text.rstrip("”\"’' ").endswith((".", "!", "?"))
         following = [
             c
@@ -234,7 +235,7 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
             if c.hit is best.hit and c.start > best.start and _fold(c.text) not in seen
         ]
         after = min(following, key=lambda c: c.start, default=None)
-        if after and not (closed and len(after.text.split()) < _MIN_QUOTE_WORDS):
+        if after is not None and not (closed and _is_cell(after.text)):
             chosen.append(after)
             seen.add(_fold(after.text))
             length += len(after.text)
@@ -249,6 +250,11 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
         seen.add(_fold(candidate.text))
         length += len(candidate.text)
     return sorted(chosen, key=lambda c: (c.hit.rank, c.start))
+
+
+def _is_cell(text: str) -> bool:
+    """Tell whether text is a few words that are neither a sentence nor code: a table cell."""
+    return len(text.split()) < _MIN_QUOTE_WORDS and not _CODE.search(text)
 
 
 def with_links(answer: Answer, base_url: str | None) -> Answer:
