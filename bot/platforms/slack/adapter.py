@@ -350,8 +350,10 @@ class SlackBot:
     def _on_mention(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not _replyable(event):
             return
-        earlier = self._earlier_in_thread(event, client, context.bot_user_id or "")
-        self._answer_event(event, client, earlier)
+        thread = self._thread(event, client)
+        self._answer_event(
+            event, client, self._questions_before(thread, event, context.bot_user_id or "")
+        )
 
     def _answer_event(self, event: dict[str, Any], client: WebClient, earlier: list[str]) -> None:
         """Answer a message in its thread (or start one under it); refusals to the asker only."""
@@ -420,12 +422,6 @@ class SlackBot:
         thread = self._thread(event, client)
         if _asked_in(thread, event.get("user", ""), bot_user, context.bot_id or ""):
             self._answer_event(event, client, self._questions_before(thread, event, bot_user))
-
-    def _earlier_in_thread(
-        self, event: dict[str, Any], client: WebClient, bot_user: str
-    ) -> list[str]:
-        """Return the questions put to the bot before this message in its thread, oldest first."""
-        return self._questions_before(self._thread(event, client), event, bot_user)
 
     def _questions_before(
         self, thread: list[dict[str, Any]], event: dict[str, Any], bot_user: str
