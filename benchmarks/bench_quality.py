@@ -494,14 +494,26 @@ def main() -> None:
     parser.add_argument(
         "--pages", type=int, help="use only the first N pages of each manual (for timing runs)"
     )
+    parser.add_argument(
+        "--precision",
+        choices=["float32", "int8", "auto"],
+        help="embedding precision for citebot and the baselines over its vectors "
+        "(default: CITEBOT_EMBEDDING__PRECISION, else auto)",
+    )
     args = parser.parse_args()
+    if args.precision:
+        os.environ["CITEBOT_EMBEDDING__PRECISION"] = args.precision
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cache = VectorCache(None if args.cold else CACHE)
     folders = fetch(args.manuals, REPO / "data" / "manuals")
     if args.pages:
         folders = {name: sample(folder, args.pages, args.work) for name, folder in folders.items()}
-    results: dict[str, Any] = {"split": args.split, "cold": args.cold}
+    from bot.settings import Settings
+    from index.embedder import describe_precision
+
+    precision = describe_precision(Settings().embedding.precision)
+    results: dict[str, Any] = {"split": args.split, "cold": args.cold, "precision": precision}
     for name, folder in folders.items():
         questions = read_questions(name, args.split)
         citebot = run_citebot(folder, args.work / name, questions, cache)
@@ -522,7 +534,8 @@ def main() -> None:
             rows["langchain"] = run_langchain(folder, questions, cache)
         print_table(
             f"{name}: {len(questions)} questions ({args.split}), "
-            f"{sum(1 for q in questions if not q.expect)} unanswerable",
+            f"{sum(1 for q in questions if not q.expect)} unanswerable; "
+            f"passages embedded at {precision} (langchain: float32)",
             rows,
         )
         baselines = {system: row for system, row in rows.items() if system in BASELINES}

@@ -74,10 +74,8 @@ def print_machine() -> None:
 def machine() -> str:
     """Describe the CPU, its cores and the embedding path the settings take on it."""
     from bot.settings import Settings
-    from index.cpu_features import describe_cpu, has_int8_dot_products
-    from index.embedder import resolve_precision
+    from index.cpu_features import describe_cpu
+    from index.embedder import describe_precision
 
-    path = resolve_precision(Settings().embedding.precision)
-    if path == "int8":
-        path = "int8, VNNI" if has_int8_dot_products() else "int8, 7-bit weights (no VNNI)"
+    path = describe_precision(Settings().embedding.precision)
     return f"{describe_cpu()}, {os.cpu_count()} cores; embedding path: {path}"

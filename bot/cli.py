@@ -438,6 +438,8 @@ def _eval(args: argparse.Namespace, settings: Settings, err: Console) -> int:
                 f"[yellow]answered unanswerable[/] {escape(result.id)}: {escape(result.question)}"
             )
     width = max(len(name) for name in metrics)
+    # Figures differ slightly between float32 and int8 passages: say which these are.
+    print(f"{'precision':<{width}}  {report.precision}")
     for name, value in metrics.items():
         print(f"{name:<{width}}  {value}")
     return 0

@@ -115,6 +115,14 @@ def resolve_precision(precision: str) -> str:
     return "int8" if has_int8_dot_products() else "float32"
 
 
+def describe_precision(precision: str) -> str:
+    """Name the arithmetic a precision setting runs on this CPU ("int8, VNNI", "float32")."""
+    resolved = resolve_precision(precision)
+    if resolved != "int8":
+        return resolved
+    return "int8, VNNI" if has_int8_dot_products() else "int8, 7-bit weights (no VNNI)"
+
+
 def embedding_fingerprint(model: str, precision: str) -> str:
     """Fingerprint the vectors a model gives at a precision; float32 is the model's own."""
     resolved = resolve_precision(precision)

@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 CITEBOT = Path(sys.executable).with_name("citebot")
+# The one setting the tests pass on: a model-backed test runs at each precision in turn.
+PRECISION = "CITEBOT_EMBEDDING__PRECISION"
 
 
 def run_citebot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script in cwd, with no CITEBOT_ settings from outside."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    """Run the installed console script in cwd, with no CITEBOT_ settings but the precision."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_") or k == PRECISION}
     return subprocess.run(
         [str(CITEBOT), *args],
         cwd=cwd,

@@ -106,7 +106,7 @@ def test_eval_rejects_malformed_file_naming_the_line(
 
 @pytest.mark.model
 @pytest.mark.subprocess
-def test_console_script_builds_index_on_first_ask(tmp_path: Path) -> None:
+def test_console_script_builds_index_on_first_ask(tmp_path: Path, precision: str) -> None:
     """A fresh folder, one command: the index is built from sources, then the question answered."""
     shutil.copytree(SOURCES, tmp_path / "sources")
     result = run_citebot(
@@ -124,7 +124,10 @@ def test_console_script_builds_index_on_first_ask(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_ask_rebuilds_an_index_built_with_other_settings(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    precision: str,
 ) -> None:
     from index.store import StoredIndex
 

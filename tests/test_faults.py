@@ -111,10 +111,18 @@ def test_kill_9_during_ingest_leaves_a_loadable_index(
 
 @pytest.mark.model
 @pytest.mark.subprocess
-def test_kill_9_of_the_real_ingest_process_at_several_moments(tmp_path: Path) -> None:
+def test_kill_9_of_the_real_ingest_process_at_several_moments(
+    tmp_path: Path, precision: str
+) -> None:
     """The real `citebot ingest` (real model) killed at 1.5 s, 4 s and 7 s into a rebuild."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
-    env.update({"CITEBOT_SOURCES": str(SOURCES), "CITEBOT_INDEX_DIR": str(tmp_path / "index")})
+    env.update(
+        {
+            "CITEBOT_SOURCES": str(SOURCES),
+            "CITEBOT_INDEX_DIR": str(tmp_path / "index"),
+            "CITEBOT_EMBEDDING__PRECISION": precision,
+        }
+    )
     subprocess.run([str(CITEBOT), "ingest"], env=env, check=True, capture_output=True, timeout=300)
     first = live_generation(tmp_path / "index")
     for delay in (1.5, 4.0, 7.0):
@@ -137,7 +145,10 @@ def test_kill_9_of_the_real_ingest_process_at_several_moments(tmp_path: Path) ->
 
 @pytest.mark.model
 def test_corrupt_index_gives_the_fix_and_the_fix_works(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    precision: str,
 ) -> None:
     monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
     monkeypatch.setenv("CITEBOT_INDEX_DIR", str(tmp_path / "index"))

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from bot.core.engine import Citebot
+from index.embedder import describe_precision
 from index.errors import CitebotError
 
 _DEPTH = 10  # how deep MRR looks
@@ -46,6 +47,7 @@ class EvalReport:
 
     results: tuple[QuestionResult, ...]
     writer: str = "extractive"  # the configured writer
+    precision: str = ""  # the passages' embedding arithmetic ("int8, VNNI"): figures differ by it
 
     def metrics(self) -> dict[str, float | int]:
         """Return recall@1/3/5, MRR, answer quality and abstention rates."""
@@ -143,13 +145,16 @@ def evaluate(bot: Citebot, questions: Sequence[EvalQuestion]) -> EvalReport:
                 fell_back=bool(answer.note),
             )
         )
-    return EvalReport(tuple(results), bot.writer.name)
+    return EvalReport(
+        tuple(results), bot.writer.name, describe_precision(bot.settings.embedding.precision)
+    )
 
 
 def report_json(report: EvalReport) -> str:
     """Serialise metrics and per-question results."""
     return json.dumps(
         {
+            "precision": report.precision,
             "metrics": report.metrics(),
             "questions": [
                 {

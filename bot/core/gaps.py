@@ -12,10 +12,16 @@ import numpy as np
 from bot.core.feedback import Unanswered
 from index.embedder import Embedder
 
-# Cosine above which two questions ask the same thing (MiniLM: paraphrases score 0.7-0.9,
-# questions on the same topic but about different things 0.4-0.6).
-SAME_QUESTION = 0.7
+# Two groups ask about the same thing when the means of their questions' vectors have a cosine
+# of at least this. Means, not single pairs: wordings of one question can be far apart pairwise
+# ("where can i leave my car" and "Is there parking for employees?": 0.53) while each is close to
+# what the group has in common (0.82-0.95), and other topics stay far (under 0.3). Measured at
+# float32 and int8 (benchmarks/bench_gaps.py): the groups it forms are the same at both.
+SAME_TOPIC = 0.6
 _EXAMPLES = 3
+# Grouping costs the square of the distinct questions in memory and time; past this many, the
+# most asked are grouped and the rest, asked once or twice each, stand alone.
+MAX_GROUPED = 3_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,23 +36,60 @@ class Gap:
     last_asked: str
 
 
+def group_by_meaning(vectors: np.ndarray, threshold: float = SAME_TOPIC) -> list[list[int]]:
+    """Group unit vectors: merge the two closest groups (cosine of their means) while close enough.
+
+    Agglomerative with centroid linkage, so the result does not depend on the order the
+    questions came in, unlike joining each to the first group it is close to.
+    """
+    count = len(vectors)
+    sums = np.array(vectors, dtype=np.float64)
+    groups: list[list[int]] = [[i] for i in range(count)]
+    alive = np.ones(count, dtype=bool)
+    means = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    similarity = means @ means.T
+    np.fill_diagonal(similarity, -np.inf)
+    while count > 1:
+        flat = int(np.argmax(similarity))
+        a, b = divmod(flat, len(vectors))
+        if similarity[a, b] < threshold:
+            break
+        a, b = min(a, b), max(a, b)
+        groups[a].extend(groups[b])
+        groups[b] = []
+        alive[b] = False
+        sums[a] += sums[b]
+        mean = sums[a] / max(float(np.linalg.norm(sums[a])), 1e-12)
+        row = means @ mean
+        means[a] = mean
+        row[~alive] = -np.inf
+        row[a] = -np.inf
+        similarity[a, :] = row
+        similarity[:, a] = row
+        similarity[b, :] = -np.inf
+        similarity[:, b] = -np.inf
+        count -= 1
+    return [sorted(group) for group in groups if group]
+
+
 def group_gaps(
-    unanswered: Sequence[Unanswered], embedder: Embedder, threshold: float = SAME_QUESTION
+    unanswered: Sequence[Unanswered], embedder: Embedder, threshold: float = SAME_TOPIC
 ) -> list[Gap]:
-    """Group questions by meaning (each joins the first group it is close enough to)."""
+    """Group questions by meaning; each group stands for one thing the documents lack."""
     if not unanswered:
         return []
-    vectors = np.asarray(embedder.embed_batch([item.question for item in unanswered]))
-    leaders: list[int] = []
-    members: list[list[int]] = []
-    for i, vector in enumerate(vectors):
-        scores = vectors[leaders] @ vector if leaders else np.zeros(0)
-        best = int(np.argmax(scores)) if len(scores) else -1
-        if best >= 0 and scores[best] >= threshold:
-            members[best].append(i)
-        else:
-            leaders.append(i)
-            members.append([i])
+    asked: dict[str, list[int]] = {}  # each wording once, in the order first asked
+    for i, item in enumerate(unanswered):
+        asked.setdefault(item.question, []).append(i)
+    wordings = sorted(asked, key=lambda text: -len(asked[text]))[:MAX_GROUPED]
+    kept = set(wordings)
+    wordings = [text for text in asked if text in kept]  # back in the order first asked
+    vectors = np.asarray(embedder.embed_batch(wordings))
+    members = [
+        sorted(i for w in group for i in asked[wordings[w]])
+        for group in group_by_meaning(vectors, threshold)
+    ]
+    members += [indices for text, indices in asked.items() if text not in kept]
     gaps = []
     for group in members:
         items = [unanswered[i] for i in group]
