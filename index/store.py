@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -38,6 +39,8 @@ from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
 from index.sqlite_files import open_database
 from index.vectors import build_vector_index_from, configure
+
+logger = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -90,6 +93,40 @@ def _fsync_dir(path: Path) -> None:
 def _fsync_file(path: Path) -> None:
     with path.open("rb+") as handle:
         os.fsync(handle.fileno())
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write data to a new file, flush it to disk, and check its size; any failure raises."""
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+        written = os.fstat(handle.fileno()).st_size
+    if written != len(data):
+        raise OSError(f"{path.name}: {written} of {len(data)} bytes written")
+
+
+def write_vector_index(index: faiss.Index, path: Path) -> None:
+    """Write a FAISS index so that a failed write raises.
+
+    faiss.write_index to a path prints "close error: No space left on device" and returns as if
+    it had worked, leaving a truncated file; through a Python writer every write is ours, and
+    an OSError stops FAISS.
+    """
+    with path.open("wb") as handle:
+        written = 0
+
+        def write(data: bytes) -> None:
+            nonlocal written
+            handle.write(data)
+            written += len(data)
+
+        faiss.write_index(index, faiss.PyCallbackIOWriter(write))  # type: ignore[attr-defined]
+        handle.flush()
+        os.fsync(handle.fileno())
+        size = os.fstat(handle.fileno()).st_size
+    if size != written:
+        raise OSError(f"{path.name}: {size} of {written} bytes written")
 
 
 _GENERATION = re.compile(r"gen-[0-9A-Za-z]+-[0-9a-f]+")
@@ -232,27 +269,36 @@ class GenerationWriter:
             self._connection.close()
             self._vectors.close()
             index, params = self._vector_index(manifest)
-            faiss.write_index(index, str(staging / VECTORS))
+            write_vector_index(index, staging / VECTORS)
             del index
             (staging / _RAW_VECTORS).unlink()
+            _fsync_file(staging / CHUNKS)
             sums = {file: file_checksum(staging / file) for file in (CHUNKS, VECTORS)}
             manifest = dataclasses.replace(manifest, index_params=params, checksums=sums)
-            (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-            for file in (CHUNKS, VECTORS, MANIFEST):
-                _fsync_file(staging / file)
+            write_durably(staging / MANIFEST, manifest.to_json().encode("utf-8"))
             _fsync_dir(staging)
+            # A write is done when it has been read back: the generation is opened as a
+            # question would open it before it may replace the one that serves.
+            verify_generation(staging, manifest)
             staging.rename(self.root / self.name)
             pointer = self.root / f".{CURRENT}.{token_hex(4)}"
-            pointer.write_text(self.name + "\n", encoding="utf-8")
-            _fsync_file(pointer)
+            write_durably(pointer, (self.name + "\n").encode("utf-8"))
             os.replace(pointer, self.root / CURRENT)
-            _fsync_dir(self.root)
-        except (OSError, sqlite3.Error, RuntimeError) as exc:
+        except (OSError, sqlite3.Error, RuntimeError, IndexCorruptError) as exc:
             raise self._failed(exc) from exc
         except BaseException:
             self.abort()
             raise
-        _remove_stale(self.root, keep=self.name)
+        try:
+            _fsync_dir(self.root)
+        except OSError as exc:
+            # The new generation serves, but a power cut could bring the old pointer back:
+            # the old generation stays until a later ingest switches durably.
+            logger.warning("the new index serves, but %s could not be synced (%s)", self.root, exc)
+            return self.root / self.name
+        # Only once CURRENT names the new generation (read back, not assumed) does the old go.
+        if live_generation(self.root) == self.root / self.name:
+            _remove_stale(self.root, keep=self.name)
         return self.root / self.name
 
     def abort(self) -> None:
@@ -294,6 +340,37 @@ class GenerationWriter:
             f"could not write the new index under {self.root} ({_first_line(exc)}); it needs "
             f"about {need / 1e6:.0f} MB and {free / 1e6:.0f} MB are free. Free some space and "
             "run the ingest again; the previous index is still the one served"
+        )
+
+
+def verify_generation(folder: Path, manifest: Manifest) -> None:
+    """Read a written generation back: its manifest, vectors and chunks agree, or raise."""
+    stored = Manifest.from_json(
+        (folder / MANIFEST).read_text(encoding="utf-8"), where=str(folder / MANIFEST)
+    )
+    if stored != manifest:
+        raise IndexCorruptError(f"{folder / MANIFEST} does not read back as written")
+    changed = changed_files(folder, manifest)
+    if changed:
+        raise IndexCorruptError(f"{', '.join(changed)} in {folder} do not read back as written")
+    try:
+        vectors = faiss.read_index(str(folder / VECTORS))
+    except RuntimeError as exc:
+        raise IndexCorruptError(
+            f"{folder / VECTORS} does not read back ({_first_line(exc)})"
+        ) from exc
+    connection = open_database(folder / CHUNKS, mode="read")
+    try:
+        chunks = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        documents = connection.execute("SELECT count(*) FROM documents").fetchone()[0]
+    finally:
+        connection.close()
+    expected = (manifest.chunk_count, manifest.chunk_count, manifest.document_count)
+    if (vectors.ntotal, chunks, documents) != expected or vectors.d != manifest.spec.dimension:
+        raise IndexCorruptError(
+            f"the new index at {folder} reads back {vectors.ntotal} vectors of dimension "
+            f"{vectors.d}, {chunks} chunks and {documents} documents; {expected[0]} chunks of "
+            f"{expected[2]} documents at dimension {manifest.spec.dimension} were written"
         )
 
 

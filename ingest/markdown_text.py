@@ -13,24 +13,51 @@ from ingest.document import Block
 # CommonMark plus GitHub's tables and strikethrough; raw HTML is read as text, never rendered.
 _PARSER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 _FRONT_MATTER_LINES = 200
+# Front matter is a few fields; past this it is not front matter (or it is an attack).
+_FRONT_MATTER_CHARS = 64_000
 
 
-def front_matter(text: str) -> tuple[dict[str, object], int]:
+class _NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """A YAML loader that refuses aliases: 568 bytes of nested aliases expand to 10⁹ strings."""
+
+    def compose_node(self, parent: object, index: object) -> object:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "front matter uses a YAML alias", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def front_matter(text: str, warnings: list[str] | None = None) -> tuple[dict[str, object], int]:
     """Read a leading YAML block between '---' lines; return it and the body's first line.
 
-    Anything that is not a mapping of valid YAML is left in the text as content.
+    Anything that is not a mapping of valid YAML is left in the text as content. Aliases are
+    refused and the block's size capped, so memory is bounded by the file, not by what its YAML
+    claims to expand to; warnings (if given) says why a block was not read.
     """
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
         return {}, 0
     for number, line in enumerate(lines[1:_FRONT_MATTER_LINES], start=1):
         if line.strip() in ("---", "..."):
+            block = "\n".join(lines[1:number])
+            if len(block) > _FRONT_MATTER_CHARS:
+                _warn(warnings, f"front matter over {_FRONT_MATTER_CHARS:,} characters")
+                return {}, 0
             try:
-                meta = yaml.safe_load("\n".join(lines[1:number]))
-            except yaml.YAMLError:
+                meta = yaml.load(block, Loader=_NoAliasLoader)  # noqa: S506 (a safe loader)
+            except yaml.YAMLError as exc:
+                if "alias" in str(exc):
+                    _warn(warnings, "front matter uses YAML aliases (&name / *name)")
                 return {}, 0
             return (meta, number + 1) if isinstance(meta, dict) else ({}, 0)
     return {}, 0
+
+
+def _warn(warnings: list[str] | None, problem: str) -> None:
+    if warnings is not None:
+        warnings.append(f"{problem}, which citebot does not read; it was kept as text")
 
 
 def markdown_blocks(text: str, first_line: int) -> tuple[Block, ...]:

@@ -31,9 +31,11 @@ from tests.harness import REPO, SOURCES
 KILL_POINTS = [
     ("_write_chunks", 1),  # while the chunk database is written
     ("_write_chunks", 4),  # documents stream in: a few written, the rest not yet read
-    ("_fsync_file", 2),  # after the vectors are written, before everything is synced
-    ("_fsync_dir", 1),  # after the new generation is complete, before it is renamed
-    ("_fsync_file", 4),  # after the CURRENT pointer is written, before it replaces the old one
+    ("write_vector_index", 1),  # before the vectors file is written
+    ("write_durably", 1),  # after the vectors are written and synced, before the manifest
+    ("verify_generation", 1),  # the new generation complete, before it is read back
+    ("_fsync_dir", 2),  # CURRENT replaced, before the index folder is synced
+    ("write_durably", 2),  # before the CURRENT pointer is written
     ("_remove_stale", 1),  # after the switch, before the old generation is deleted
 ]
 

@@ -12,7 +12,7 @@ from ingest.markdown_text import markdown_blocks
 
 def read_markdown(path: Path, raw: bytes, warnings: list[str]) -> Parsed:
     """Read a Markdown file."""
-    body = body_after_front_matter(decode_text(path, raw, warnings))
+    body = body_after_front_matter(path, decode_text(path, raw, warnings), warnings)
     return Parsed(markdown_blocks("\n".join(body.lines), body.first_line), body.title, body.url)
 
 

@@ -25,22 +25,25 @@ class Body:
     url: str
 
 
-def body_after_front_matter(text: str) -> Body:
+def body_after_front_matter(path: Path, text: str, warnings: list[str]) -> Body:
     """Split off a leading YAML block and read its title and url (or source) fields."""
-    meta, first_line = front_matter(text)
+    problems: list[str] = []
+    meta, first_line = front_matter(text, problems)
+    warnings += [f"{path}: {problem}" for problem in problems]
     title = meta.get("title")
     stated = meta.get("url") or meta.get("source")
     return Body(
         text.splitlines()[first_line:],
         first_line + 1,
-        " ".join(str(title).split()) if title is not None else "",
+        # A title is a scalar; a list or mapping in its place is not turned into text.
+        " ".join(str(title).split()) if isinstance(title, str | int | float) else "",
         stated if isinstance(stated, str) else "",
     )
 
 
 def read_text(path: Path, raw: bytes, warnings: list[str]) -> Parsed:
     """Read a plain-text file."""
-    body = body_after_front_matter(decode_text(path, raw, warnings))
+    body = body_after_front_matter(path, decode_text(path, raw, warnings), warnings)
     return Parsed(line_blocks(body.lines, body.first_line), body.title, body.url)
 
 
