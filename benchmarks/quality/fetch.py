@@ -1,11 +1,13 @@
-"""Fetch the real manuals the quality benchmark reads, from Debian's archive, checksummed.
+"""Fetch the real manuals the quality benchmark reads, from Debian's archive or PyPI, checksummed.
 
     .venv/bin/python benchmarks/quality/fetch.py        # into data/manuals/<name>/
 
-Each manual is a Debian documentation package pinned by version and SHA-256. Only its HTML
-pages are kept (git-doc also ships the AsciiDoc sources of the same pages; Django's highlighted
-module sources are code listings, not documentation). Nothing here is committed: the packages
-are a few MB each and re-fetched on demand.
+Each manual is a Debian documentation package, or a PyPI source distribution that carries its
+project's documentation, pinned by version and SHA-256. Only the pages are kept: HTML from the
+Debian packages (git-doc also ships the AsciiDoc sources of the same pages; Django's
+highlighted module sources are code listings, not documentation), the Markdown sources of an
+MkDocs site from an sdist. Nothing here is committed: the packages are a few MB each and
+re-fetched on demand.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Manual:
     sha256: str
     html_root: str  # folder inside the package holding the pages
     leave_out: tuple[str, ...] = ()  # sub-folders of html_root that are not documentation
+    suffix: str = ".html"  # the pages' extension
 
 
 MANUALS = {
@@ -61,15 +64,29 @@ MANUALS = {
             html_root="usr/share/doc/python-pytest-doc/html",
             leave_out=("_modules", "_static", "_images", "_sources"),
         ),
+        # Markdown as people write it for MkDocs Material: admonitions (!!!), content tabs
+        # (===), icons, snippet includes, mkdocstrings (:::) and mkdocs-click directives, a
+        # changelog and release blog posts. Hatch's docs, from its sdist on PyPI. Held out like
+        # pytest: questions written and frozen before any run, halves by odd and even number.
+        Manual(
+            name="hatch",
+            pool_path="pypi:hatch==1.18.2:hatch-1.18.2.tar.gz",
+            sha256="7f365f1a5b8f1a8162813daed9bf9fce83f15dc933fc99c6d04cbb942e64f4d0",
+            html_root="hatch-1.18.2/docs",
+            leave_out=("assets", ".snippets"),
+            suffix=".md",
+        ),
     )
 }
 
 
 def download(manual: Manual, cache: Path) -> bytes:
     """Return the package's bytes, from the cache or the mirror, after checking its SHA-256."""
-    cached = cache / Path(manual.pool_path).name
+    cached = cache / Path(manual.pool_path).name.split(":")[-1]
     if cached.exists():
         data = cached.read_bytes()
+    elif manual.pool_path.startswith("pypi:"):
+        data = _pip_download(manual.pool_path.split(":")[1], cache)
     else:
         with urllib.request.urlopen(MIRROR + manual.pool_path, timeout=120) as response:
             data = response.read()
@@ -80,6 +97,33 @@ def download(manual: Manual, cache: Path) -> bytes:
     cache.mkdir(parents=True, exist_ok=True)
     cached.write_bytes(data)
     return data
+
+
+def _pip_download(requirement: str, cache: Path) -> bytes:
+    """Download a source distribution with pip (the machine's own index settings apply)."""
+    import subprocess
+
+    cache.mkdir(parents=True, exist_ok=True)
+    before = set(cache.iterdir())
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(cache),
+            requirement,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (new,) = set(cache.iterdir()) - before
+    return new.read_bytes()
 
 
 def data_tar(deb: bytes) -> tarfile.TarFile:
@@ -105,13 +149,14 @@ def extract(manual: Manual, deb: bytes, target: Path) -> int:
     if target.exists():
         shutil.rmtree(target)
     count = 0
-    root = "./" + manual.html_root + "/"
-    with data_tar(deb) as archive:
+    sdist = manual.pool_path.startswith("pypi:")
+    root = ("" if sdist else "./") + manual.html_root + "/"
+    with tarfile.open(fileobj=io.BytesIO(deb)) if sdist else data_tar(deb) as archive:
         for member in archive.getmembers():
             if not (member.isfile() and member.name.startswith(root)):
                 continue
             relative = member.name[len(root) :]
-            if relative.split("/")[0] in manual.leave_out or not relative.endswith(".html"):
+            if relative.split("/")[0] in manual.leave_out or not relative.endswith(manual.suffix):
                 continue
             handle = archive.extractfile(member)
             assert handle is not None
