@@ -45,7 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO, print_machine
+from common import REPO, percentile, print_machine
+from reader import Reading, passage_reading, read_answer
 
 # Another checkout's citebot (the --baseline-ref run) goes first on the import path.
 if os.environ.get("CITEBOT_BENCH_CODE"):
@@ -299,6 +300,7 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
     answerable = [q for q in questions if q.expect]
     unanswerable = [q for q in questions if not q.expect]
     per_question = []
+    readings: list[Reading] = []
     for q in questions:
         bot.answer(q.question)  # warm caches for this question's terms equally for all
     for q in questions:
@@ -315,15 +317,29 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
             false_declines += not answer.found
         else:
             declined += not answer.found
+        reading = read_answer(answer, q.expect) if answer.found else None
+        if reading is not None:
+            readings.append(reading)
         per_question.append(
             {
                 "id": q.id,
+                "question": q.question,
+                "expect": list(q.expect),
                 "rank": rank,
                 "found": answer.found,
-                "quote": " | ".join(x.text for x in answer.quotes)[:300],
+                "answer": answer.text,
+                "quotes": [[x.n, x.span or x.text] for x in answer.quotes],
+                "citations": [
+                    {"n": c.n, "title": c.title, "location": c.location, "text": c.text}
+                    for c in answer.citations
+                ],
+                "holds": bool(reading and reading.holds),
+                "shown": bool(reading and reading.shown),
+                "defects": reading.defects if reading else [],
             }
         )
     row = retrieval_metrics(ranks)
+    row |= reader_metrics(readings, len(answerable))
     row |= {
         "ranks": ranks,
         "quoted": quoted / max(1, len(answerable)),
@@ -341,6 +357,25 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
         "embedder": embedder,
         "questions": per_question,
         "skipped": len(report_.skipped),
+    }
+
+
+def reader_metrics(readings: Sequence[Reading], answerable: int) -> dict[str, float]:
+    """Aggregate what readers saw: shares over answerable questions, sizes over answers given."""
+    lengths = [float(r.length) for r in readings] or [0.0]
+    kinds = Counter(
+        "chrome" if "page chrome" in d else "markup" if "markup" in d else "nonprose"
+        for r in readings
+        for d in r.defects
+    )
+    return {
+        "holds": sum(r.holds for r in readings) / max(1, answerable),
+        "shown": sum(r.shown for r in readings) / max(1, answerable),
+        "len_p50": statistics.median(lengths),
+        "len_p90": percentile(lengths, 0.9),
+        "nonprose": kinds["nonprose"],
+        "chrome": kinds["chrome"],
+        "markup": kinds["markup"],
     }
 
 
@@ -376,12 +411,21 @@ def run_baselines(citebot: dict, questions: list[Question]) -> dict[str, dict[st
             first_hit([texts[i] for i in ids], q.expect)
             for ids, q in zip(ranking, answerable, strict=True)
         ]
-        rows[name] = retrieval_metrics(ranks) | {
-            "ranks": ranks,
-            "p50_ms": statistics.median(times[name]),
-            "ingest_s": citebot["row"]["ingest_s"] + (bm25_s / 1000 if name != "dense" else 0),
-            "chunks": len(texts),
-        }
+        # A baseline's answer is its best passage, shown whole.
+        readings = [
+            passage_reading(texts[ids[0]], q.expect) if ids else passage_reading("", q.expect)
+            for ids, q in zip(ranking, answerable, strict=True)
+        ]
+        rows[name] = (
+            retrieval_metrics(ranks)
+            | reader_metrics(readings, len(answerable))
+            | {
+                "ranks": ranks,
+                "p50_ms": statistics.median(times[name]),
+                "ingest_s": citebot["row"]["ingest_s"] + (bm25_s / 1000 if name != "dense" else 0),
+                "chunks": len(texts),
+            }
+        )
     return rows
 
 
@@ -427,17 +471,22 @@ def run_langchain(folder: Path, questions: list[Question], cache: VectorCache) -
     store = FAISS.from_documents(chunks, Cached())
     seconds = time.perf_counter() - started
     answerable = [q for q in questions if q.expect]
-    ranks, latencies = [], []
+    ranks, latencies, readings = [], [], []
     for q in answerable:
         found, ms = timed(lambda q=q: store.similarity_search(q.question, k=DEPTH))
         latencies.append(ms)
         ranks.append(first_hit([d.page_content for d in found], q.expect))
-    return retrieval_metrics(ranks) | {
-        "ranks": ranks,
-        "p50_ms": statistics.median(latencies),
-        "ingest_s": seconds,
-        "chunks": len(chunks),
-    }
+        readings.append(passage_reading(found[0].page_content if found else "", q.expect))
+    return (
+        retrieval_metrics(ranks)
+        | reader_metrics(readings, len(answerable))
+        | {
+            "ranks": ranks,
+            "p50_ms": statistics.median(latencies),
+            "ingest_s": seconds,
+            "chunks": len(chunks),
+        }
+    )
 
 
 BASELINES = ("dense", "bm25", "rrf", "langchain")
@@ -447,31 +496,39 @@ COLUMNS = [
     "recall@5",
     "recall@10",
     "mrr",
-    "quoted",
+    "holds",
+    "shown",
+    "len_p50",
+    "len_p90",
+    "nonprose",
+    "chrome",
+    "markup",
     "declined",
     "false_declines",
     "p50_ms",
     "ingest_s",
     "chunks",
 ]
+_COUNTS = ("chunks", "len_p50", "len_p90", "nonprose", "chrome", "markup")
 
 
 def print_table(name: str, rows: dict[str, dict[str, Any]]) -> None:
     """Print one manual's systems side by side."""
     print(f"\n## {name}")
-    print(f"{'system':<10}" + "".join(f"{c:>15}" for c in COLUMNS))
+    widths = [max(9, len(c) + 1) for c in COLUMNS]
+    print(f"{'system':<10}" + "".join(f"{c:>{w}}" for c, w in zip(COLUMNS, widths, strict=True)))
     for system, row in rows.items():
         cells = []
-        for column in COLUMNS:
+        for column, width in zip(COLUMNS, widths, strict=True):
             value = row.get(column)
             cells.append(
-                f"{'—':>15}"
+                f"{'—':>{width}}"
                 if value is None
-                else f"{value:>15.0f}"
-                if column == "chunks"
-                else f"{value:>15.2f}"
+                else f"{value:>{width}.0f}"
+                if column in _COUNTS
+                else f"{value:>{width}.2f}"
                 if column in ("p50_ms", "ingest_s")
-                else f"{value:>15.3f}"
+                else f"{value:>{width}.3f}"
             )
         print(f"{system:<10}" + "".join(cells))
 

@@ -1,0 +1,200 @@
+"""What a reader sees of an answer, measured: does it hold the answer, and what else is shown.
+
+Kept apart from citebot's own code on purpose: these checks judge what citebot shows, so they
+must not share its rules (a filter and its check written from one list pass each other).
+
+For one answer:
+- holds: an expected phrase occurs in the quoted text;
+- shown: in the quoted text or in the excerpt each citation shows (Slack's 500 characters);
+- length: characters of the answer as read (quotes with their [n] markers);
+- defects: each quote that is not whole prose (a heading, a code or synopsis line on its own,
+  a marker or footnote, a lead-in ending ":" whose continuation is not quoted, part of a
+  sentence), and page chrome or markup anywhere in what is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+EXCERPT_CHARS = 500  # bot/platforms/slack/adapter.py EXCERPT_LIMIT
+
+# Page chrome as generators print it: navigation bars, breadcrumbs, edit links, banners.
+CHROME = [
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"\bprev(ious)?\s*\|\s*(up|home|next)\b",
+        r"\b(up|home)\s*\|\s*next\b",
+        r"^\s*(next|previous|prev)\s*[»›→]|[«‹←]\s*(previous|prev)\b",
+        r"\bedit (this|on) (page|github|gitlab)\b",
+        r"\bskip to (main )?content\b",
+        r"\bback to top\b",
+        r"\btable of contents\b\s*$",
+        r"\bthis (site|website) uses cookies\b",
+        r"\byou('| a)re (reading|viewing) (the )?(docs|documentation) for (an? )?(old|older|"
+        r"previous|development)",
+        r"\bmade with (material for )?mkdocs\b",
+        r"\bbuilt with sphinx\b",
+        r"\bcopyright\s*(©|\(c\))",
+        r"\bwas this page helpful\b",
+    )
+]
+
+# Markup of site generators and template languages, which a reader should never see as text.
+MARKUP = [
+    re.compile(pattern, re.MULTILINE)
+    for pattern in (
+        r"\{\s*[#.][\w-]+(\s+[^}]*)?\}",  # attribute list { #anchor } { .class }
+        r"^\s*/{3,}",  # /// blocks (pymdownx.blocks)
+        r"^\s*:{3,}\s*\w",  # ::: admonitions (Docusaurus) or mkdocstrings directives
+        r"^\s*(!!!|\?\?\?\+?)\s*\w",  # !!! / ??? admonitions
+        r"^\s*===\s*\"",  # === "Tab" content tabs
+        r"\{\*.*?\*\}",  # {* file *} includes
+        r"-{2}8<-{2}",  # --8<-- snippets
+        r"\{%-?.*?-?%\}",  # Jinja / Hugo tags
+        r"\{\{<.*?>\}\}|\{\{%.*?%\}\}",  # Hugo shortcodes
+        r":(material|octicons|fontawesome|simple)-[\w-]+:",  # MkDocs Material icons
+        r"^\s*import\s+\w+\s+from\s+['\"]",  # MDX imports
+    )
+]
+# Presentation HTML in prose (code may show tags legitimately, so code-like lines are exempt).
+_HTML_TAG = re.compile(
+    r"</?(font|span|div|br|p|b|i|em|strong|a|img|sup|sub|details|summary|table|tr|td|th)"
+    r"(\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
+_CODE_LIKE = re.compile(r"[=;{}$]|^\s*(>>>|\$ |def |class |import |from )|\(\)")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_MARKER = re.compile(r"^\s*(\[\w{1,3}\]|§|¶|†|‡|\*{1,3}\s|\d{1,3}\)\s*$)")
+_PROSE_WORD = re.compile(r"^[A-Za-z][a-z'’-]*[,.;:!?]?$")
+
+
+@dataclass
+class Reading:
+    """What one answer showed the reader."""
+
+    holds: bool
+    shown: bool
+    length: int
+    defects: list[str] = field(default_factory=list)
+
+
+def normalise(text: str) -> str:
+    """Fold case, quotes and whitespace as `citebot eval` does."""
+    return " ".join(text.casefold().replace("’", "'").split())
+
+
+def holds(text: str, phrases: Sequence[str]) -> bool:
+    """Tell whether text holds any of the phrases."""
+    folded = normalise(text)
+    return any(normalise(phrase) in folded for phrase in phrases)
+
+
+def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
+    """Measure one citebot Answer as a reader meets it."""
+    from bot.platforms.chat_text import excerpt
+
+    quoted = " ".join(quote.text for quote in answer.quotes)
+    excerpts = [
+        excerpt(citation.text, answer.quoted_from(citation.n), EXCERPT_CHARS)
+        for citation in answer.citations
+    ]
+    reading = Reading(
+        holds=bool(expect) and holds(quoted, expect),
+        shown=bool(expect) and holds(" ".join([quoted, *excerpts]), expect),
+        length=len(answer.text),
+    )
+    passages = {citation.n: citation for citation in answer.citations}
+    quotes = list(answer.quotes)
+    for i, quote in enumerate(quotes):
+        following = quotes[i + 1] if i + 1 < len(quotes) else None
+        citation = passages[quote.n]
+        headings = {normalise(citation.title)} | {
+            normalise(part) for part in citation.location.partition(", ")[2].split(" › ") if part
+        }
+        if normalise(quote.text).rstrip(".:") in headings:
+            reading.defects.append(f"quote: a heading: {quote.text[:80]!r}")
+            continue
+        problem = quote_defect(quote.text, citation.text, following, quotes[:i])
+        if problem:
+            reading.defects.append(f"quote: {problem}: {quote.text[:80]!r}")
+    for text in [quoted, *excerpts]:
+        reading.defects += [f"shown: {d}" for d in shown_defects(text)]
+    return reading
+
+
+def quote_defect(text: str, passage: str, following: Any, before: Sequence[Any]) -> str:
+    """Name what makes a quote something other than whole prose, or ""."""
+    stripped = text.strip()
+    words = stripped.split()
+    line = _line_holding(passage, stripped)
+    whole_line = line is not None and line.strip() == stripped
+    if len(words) <= 2 and not _CODE_LIKE.search(stripped):
+        return "a fragment of one or two words"
+    if _MARKER.match(stripped):
+        return "a marker or footnote"
+    if stripped.endswith(":"):
+        if following is None or not _continues(passage, stripped, following.text):
+            return "a lead-in without what it introduces"
+        return ""
+    led_in = bool(before) and before[-1].text.strip().endswith(":")
+    if _looks_like_code(stripped) and not led_in:
+        return "a code or synopsis line on its own"
+    if whole_line and line is not None:
+        return ""  # a whole paragraph, list item or table row as the page has it
+    if not _SENTENCE_END.search(stripped) and not led_in:
+        return "part of a sentence (no end)"
+    if stripped[0].islower() and not led_in:
+        return "part of a sentence (starts mid-sentence)"
+    return ""
+
+
+def _line_holding(passage: str, text: str) -> str | None:
+    for line in passage.split("\n"):
+        if text in line:
+            return line
+    return None
+
+
+def _continues(passage: str, lead_in: str, next_quote: str) -> bool:
+    """Tell whether next_quote is what follows lead_in in the passage."""
+    at = passage.find(lead_in)
+    if at < 0:
+        return False
+    after = passage[at + len(lead_in) :].lstrip()
+    return after.startswith(next_quote.strip()[:40])
+
+
+def _looks_like_code(text: str) -> bool:
+    """Tell a command, signature or code line from prose by its words."""
+    words = text.split()
+    prose = sum(bool(_PROSE_WORD.match(word)) for word in words)
+    return (bool(_CODE_LIKE.search(text)) and prose < 0.6 * len(words)) or (
+        prose < 0.4 * len(words)
+    )
+
+
+def shown_defects(text: str) -> list[str]:
+    """Name the page chrome and markup in a text shown to the reader."""
+    found = []
+    for pattern in CHROME:
+        match = pattern.search(text)
+        if match:
+            found.append(f"page chrome {match.group(0)[:40]!r}")
+    for pattern in MARKUP:
+        match = pattern.search(text)
+        if match:
+            found.append(f"markup {match.group(0)[:40]!r}")
+    for line in text.split("\n"):
+        match = _HTML_TAG.search(line)
+        if match and not _CODE_LIKE.search(line.replace(match.group(0), "")):
+            found.append(f"markup {match.group(0)[:40]!r}")
+    return found
+
+
+def passage_reading(passage: str, expect: Sequence[str]) -> Reading:
+    """Measure a baseline's best passage as its answer: shown whole."""
+    found = bool(expect) and holds(passage, expect)
+    return Reading(holds=found, shown=found, length=len(passage), defects=shown_defects(passage))
