@@ -12,8 +12,9 @@ from index.errors import IndexCorruptError, IndexMismatchError
 # line and its vector; 4: and their own address.
 FORMAT_VERSION = 4
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 4  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
-# 4: prose wrapped by hand in HTML <pre> read as one paragraph
+CHUNKER_VERSION = 5  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
+# 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
+# (admonitions, tabs, attribute lists, includes, directives) read as the site shows them
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,22 @@ from collections.abc import Sequence
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.footnote import footnote_plugin
 
 from ingest.document import Block
+from ingest.markdown_dialects import plain_markdown, strip_inline_markup
 
-# CommonMark plus GitHub's tables and strikethrough; raw HTML is read as text, never rendered.
-_PARSER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# CommonMark plus GitHub's tables and strikethrough, MkDocs admonitions (their indented content
+# is text, not code) and definition lists; raw HTML is read as text, never rendered.
+_PARSER = (
+    MarkdownIt("commonmark", {"html": True})
+    .enable(["table", "strikethrough"])
+    .use(admon_plugin)
+    .use(deflist_plugin)
+    .use(footnote_plugin)  # "compliant[^1]": the marker is a link, its note a paragraph
+)
 _FRONT_MATTER_LINES = 200
 # Front matter is a few fields; past this it is not front matter (or it is an attack).
 _FRONT_MATTER_CHARS = 64_000
@@ -62,13 +73,20 @@ def _warn(warnings: list[str] | None, problem: str) -> None:
 
 def markdown_blocks(text: str, first_line: int) -> tuple[Block, ...]:
     """Parse Markdown text whose first line is numbered first_line into blocks."""
-    tokens = _PARSER.parse(text)
+    tokens = _PARSER.parse(plain_markdown(text))
     blocks: list[Block] = []
     row: list[str] = []
     row_lines: tuple[int, int] = (0, 0)
     heading_level = 0
+    term = ""  # a definition list's term waiting for its description: "term: description"
     for index, token in enumerate(tokens):
         start, end = _lines(token, first_line)
+        before = tokens[index - 1].type if index else ""
+        if token.type == "inline" and before == "admonition_title_open":
+            continue  # "Note", "Tip", a tab's label: the box's caption, not the page's text
+        if token.type == "inline" and before == "dt_open":
+            term = _inline_text(token.children or [])[0]
+            continue
         if token.type == "heading_open":
             heading_level = int(token.tag[1:])
         elif token.type == "heading_close":
@@ -87,6 +105,11 @@ def markdown_blocks(text: str, first_line: int) -> tuple[Block, ...]:
             rendered, offsets = _inline_text(token.children or [], start)
             if not rendered:
                 continue
+            if term and heading_level == 0:
+                prefix = f"{term}: "
+                rendered = prefix + rendered
+                offsets = [(0, start)] + [(at + len(prefix), line) for at, line in offsets[1:]]
+                term = ""
             blocks.append(
                 Block(
                     rendered,
@@ -133,6 +156,8 @@ def _inline_text(children: Sequence[Token], first: int = 0) -> tuple[str, list[t
         if child.type not in ("text", "code_inline", "image"):
             continue  # link, emphasis and inline-HTML markers: their words come as text tokens
         piece = child.content  # for an image, its alt text
+        if child.type == "text":
+            piece = strip_inline_markup(piece)
         parts.append(piece)
         length += len(piece)
     text = "".join(parts)

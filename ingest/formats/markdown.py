@@ -16,4 +16,4 @@ def read_markdown(path: Path, raw: bytes, warnings: list[str]) -> Parsed:
     return Parsed(markdown_blocks("\n".join(body.lines), body.first_line), body.title, body.url)
 
 
-FORMAT = Format("Markdown", (".md", ".markdown"), read_markdown)
+FORMAT = Format("Markdown", (".md", ".markdown", ".mdx"), read_markdown)
