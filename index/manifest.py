@@ -14,7 +14,8 @@ FORMAT_VERSION = 4
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
 CHUNKER_VERSION = 5  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
-# (admonitions, tabs, attribute lists, includes, directives) read as the site shows them
+# (admonitions, tabs, attribute lists, includes, directives) read as the site shows them, and
+# generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out
 
 
 @dataclass(frozen=True, slots=True)

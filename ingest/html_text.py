@@ -86,7 +86,31 @@ _VOID = frozenset(
     ]
 )
 # Anchors that only decorate a heading ("¶", "#") and classes of page chrome in generated docs.
-_HIDDEN_CLASSES = frozenset({"headerlink", "breadcrumbs", "breadcrumb", "skip-link", "sr-only"})
+_HIDDEN_CLASSES = frozenset(
+    {
+        "headerlink",
+        "breadcrumbs",
+        "breadcrumb",
+        "skip-link",
+        "sr-only",
+        # Navigation and footers by generator: DocBook, Sphinx, MkDocs (Material), Docusaurus.
+        "navheader",
+        "navfooter",
+        "related",
+        "sphinxsidebar",
+        "md-nav",
+        "md-footer",
+        "md-header",
+        "md-sidebar",
+        "md-source-file",
+        "pagination-nav",
+        "theme-doc-breadcrumbs",
+        "theme-doc-footer",
+        "theme-edit-this-page",
+        "wy-nav-side",
+        "rst-footer-buttons",
+    }
+)
 _SPACE = re.compile(r"[ \t\r\n\f\v]+")
 _ALNUM = re.compile(r"[^\W_]")
 # A block whose letters are mostly link text is navigation (a table of contents, an index, a

@@ -299,3 +299,20 @@ def test_a_document_keeps_the_address_it_gives_for_itself(
     path.write_text(content)
     document, _ = load_document(path, f"docs/{name}", max_bytes=LIMIT)
     assert document.url == url
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        '<div class="navheader"><table><tr><td>Prev</td><td>Up</td><td>Chapter 17. '
+        "Installation from Source Code</td><td>Home</td><td>Next</td></tr></table></div>",
+        '<div class="related" role="navigation"><ul><li>previous</li><li>next</li></ul></div>',
+        '<nav class="md-nav"><a>Getting started</a></nav><div class="md-footer">Next</div>',
+        '<nav class="pagination-nav"><a>Previous Install</a></nav>',
+    ],
+)
+def test_generator_navigation_is_never_text(tmp_path: Path, chrome: str) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(f"<title>Page</title>{chrome}<p>The content itself.</p>{chrome}")
+    document, _ = load_document(path, "page.html", max_bytes=LIMIT)
+    assert [b.text for b in document.blocks] == ["The content itself."]
