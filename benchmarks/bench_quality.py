@@ -567,7 +567,11 @@ def main() -> None:
     if args.pages:
         folders = {name: sample(folder, args.pages, args.work) for name, folder in folders.items()}
     from bot.settings import Settings
-    from index.embedder import describe_precision
+
+    try:
+        from index.embedder import describe_precision
+    except ImportError:  # a --baseline-ref checkout from before it: its plain name
+        from index.embedder import resolve_precision as describe_precision
 
     precision = describe_precision(Settings().embedding.precision)
     results: dict[str, Any] = {"split": args.split, "cold": args.cold, "precision": precision}

@@ -18,7 +18,7 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
-from bot.core.answer import Answer
+from bot.core.answer import MODEL_WRITTEN, Answer
 from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
 from bot.platforms.chat_text import excerpt
@@ -293,12 +293,14 @@ def _print_answer(console: Console, answer: Answer) -> None:
         return
     for quote in answer.quotes:
         if quote.span:  # a model's sentence, then the words of the passage it was checked by
-            console.print(f"{escape(quote.text)} [bold cyan]\\[{quote.n}][/]")
+            console.print(f"{escape(quote.text)} [bold cyan]\\[{quote.label}][/]")
             console.print(f"    [dim]“{escape(quote.span)}”[/]")
         else:
             console.print(f"“{escape(quote.text)}” [bold cyan]\\[{quote.n}][/]")
     if answer.note:
         console.print(f"[dim]({escape(answer.note)})[/]")
+    elif answer.writer == "llm":
+        console.print(f"[dim]{escape(MODEL_WRITTEN)}[/]")
     console.print()
     for citation in answer.citations:
         console.print(f"[bold cyan]\\[{citation.n}][/] [bold]{escape(citation.title)}[/]")

@@ -6,7 +6,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +37,8 @@ class FakeLlm:
     requests: list[dict[str, Any]] = field(default_factory=list)
     refuse_json_schema: bool = False
     base_url: str = ""
+    # Writes each reply from the prompt instead of the script (tests/lying_llm.py's modes).
+    compose: Callable[[str], str] | None = None
 
     def next_reply(self) -> Scripted:
         """Return the next scripted reply."""
@@ -75,7 +77,10 @@ def _handler(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
             if fake.refuse_json_schema and "response_format" in body:
                 self._send(400, {"error": {"message": "response_format is not supported"}})
                 return
-            reply = fake.next_reply()
+            if fake.compose is not None:
+                reply = Scripted(fake.compose(body["messages"][1]["content"]))
+            else:
+                reply = fake.next_reply()
             if reply.echo_first_passage:
                 reply = Scripted(_echo(body["messages"][1]["content"]))
             time.sleep(reply.delay)
@@ -119,7 +124,7 @@ def _handler(fake: FakeLlm) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_fake_llm(*replies: Scripted) -> Iterator[FakeLlm]:
     """Serve a FakeLlm on a free loopback port for the duration of the block."""
-    fake = FakeLlm(list(replies))
+    fake = FakeLlm(list(replies) or [Scripted(faithful_json())])
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -45,11 +45,15 @@ def test_a_faithful_reply_is_kept_with_its_checked_span(tmp_path: Path) -> None:
         answer = bot.answer("How long do cats sleep?")
     assert answer.writer == "llm" and not answer.note and answer.dropped == 0
     assert answer.text == "An adult cat sleeps twelve to sixteen hours a day. [1]"
-    assert answer.quotes[0].span == SPAN
+    # Shown with the whole sentence the model's words were checked against.
+    assert (
+        answer.quotes[0].span
+        == "A healthy adult cat sleeps between twelve and sixteen hours a day."
+    )
     assert answer.citations[0].source.endswith("cats.md")
     assert_nothing_unchecked(answer)
     data = answer.to_dict()
-    assert data["writer"] == "llm" and data["quotes"][0]["span"] == SPAN
+    assert data["writer"] == "llm" and SPAN in data["quotes"][0]["span"]
     sent = fake.requests[0]
     assert sent["model"] == "fake-model" and sent["temperature"] == 0
     assert sent["messages"][0]["content"] == SYSTEM_PROMPT
@@ -194,7 +198,10 @@ def test_cli_ask_with_the_llm_writer_on_the_real_corpus(
     span = "prompted industry players such as IBM and Meta"
     # The same sentence cited to each passage given: only the one that holds the span may pass.
     reply = faithful_json(
-        *(("IBM and Meta started the AI Alliance.", n, span) for n in range(1, 5))
+        *(
+            ("IBM and Meta introduced the AI Alliance as a collaborative solution.", n, span)
+            for n in range(1, 5)
+        )
     )
     with running_fake_llm(Scripted(reply)) as fake:
         for name, value in {
@@ -212,8 +219,15 @@ def test_cli_ask_with_the_llm_writer_on_the_real_corpus(
         assert main(["ask", "Who started the AI Alliance?"]) == 0
         shown = capsys.readouterr()
     assert first["writer"] == "llm" and first["dropped"] >= 1
-    assert [quote["span"] for quote in first["quotes"]] == [span] * len(first["quotes"])
-    assert all(span in first["citations"][q["n"] - 1]["text"] for q in first["quotes"])
+    # Each kept sentence is shown with the whole sentence of its passage that holds the span.
+    assert all(
+        span in quote["span"] and quote["span"].endswith("AI Alliance.")
+        for quote in first["quotes"]
+    )
+    assert all(
+        quote["span"] in " ".join(first["citations"][quote["n"] - 1]["text"].split())
+        for quote in first["quotes"]
+    )
     assert "quoted answer shown" in shown.out + shown.err
     assert "sk-test-secret-value" not in shown.out + shown.err
 

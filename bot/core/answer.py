@@ -16,6 +16,11 @@ from index.search import Query
 from index.sentences import sentence_spans
 
 NOT_FOUND = "The sources don't cover this question."
+# Under every answer a language model wrote, so readers know which kind they are reading.
+MODEL_WRITTEN = (
+    "Written by a language model from the quoted sentences; its words, numbers and links were "
+    "checked against them."
+)
 # Passages beyond these are too weakly related to quote from.
 _QUOTE_FROM_PASSAGES = 3
 _MAX_ANSWER_CHARS = 900
@@ -58,6 +63,12 @@ class Quote:
     text: str
     n: int
     span: str = ""
+    also: tuple[int, ...] = ()  # further citations of a model's sentence that joins two facts
+
+    @property
+    def label(self) -> str:
+        """Return the citation numbers as shown after the sentence: "1", or "1, 3"."""
+        return ", ".join(str(n) for n in (self.n, *self.also))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +97,9 @@ class Answer:
 
     def quoted_from(self, n: int) -> tuple[str, ...]:
         """Return the words quoted from citation n, in the answer's order."""
-        return tuple(quote.span or quote.text for quote in self.quotes if quote.n == n)
+        return tuple(
+            quote.span or quote.text for quote in self.quotes if n in (quote.n, *quote.also)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the documented JSON shape of an answer."""
@@ -95,7 +108,12 @@ class Answer:
             "answer": self.text,
             "found": self.found,
             "quotes": [
-                {"text": q.text, "n": q.n, **({"span": q.span} if q.span else {})}
+                {
+                    "text": q.text,
+                    "n": q.n,
+                    **({"span": q.span} if q.span else {}),
+                    **({"also": list(q.also)} if q.also else {}),
+                }
                 for q in self.quotes
             ],
             "citations": [_citation_dict(c) for c in self.citations],
@@ -111,7 +129,7 @@ def render_quotes(found: bool, quotes: Sequence[Quote]) -> str:
     """Render quotes as sentences each followed by its citation marker, or say nothing was found."""
     if not found:
         return NOT_FOUND
-    return " ".join(f"{quote.text} [{quote.n}]" for quote in quotes)
+    return " ".join(f"{quote.text} [{quote.label}]" for quote in quotes)
 
 
 def unknown_words_hint(words: Sequence[str]) -> str:

@@ -18,7 +18,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from bot.core.answer import Answer
+from bot.core.answer import MODEL_WRITTEN, Answer
 from bot.core.engine import Citebot, QuestionError, clean_question
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
@@ -97,13 +97,15 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
         return [DiscordMessage(content) for content in pack_lines(lines, CONTENT_LIMIT)]
     # A model's sentence is shown with the words of its passage it was checked against.
     lines = [
-        f"{_safe(q.text)} **[{q.n}]**\n> “{_safe(q.span)}”"
+        f"{_safe(q.text)} **[{q.label}]**\n> “{_safe(q.span)}”"
         if q.span
         else f"> “{_safe(q.text)}” **[{q.n}]**"
         for q in reply.quotes
     ]
     if reply.note:
         lines.append(f"-# {_safe(reply.note)}")
+    elif reply.writer == "llm":
+        lines.append(f"-# {_safe(MODEL_WRITTEN)}")
     contents = pack_lines(lines, CONTENT_LIMIT)
     embeds = [
         EmbedSpec(
