@@ -454,16 +454,23 @@ def run_langchain(folder: Path, questions: list[Question], cache: VectorCache) -
         def embed_query(self, text: str) -> list[float]:
             return inner.embed_query(text)
 
+    from langchain_community.document_loaders import TextLoader
+
     started = time.perf_counter()
-    pages = sorted(folder.rglob("*.html"))
+    pages = sorted(p for p in folder.rglob("*") if p.suffix in (".html", ".md"))
     documents = [
         document
         for page in pages
-        for document in BSHTMLLoader(
-            str(page),
-            open_encoding="utf-8",
-            bs_kwargs={"features": "html.parser"},  # lxml is not needed for this
-            get_text_separator="\n",  # the default "" glues words of adjacent tags together
+        for document in (
+            BSHTMLLoader(
+                str(page),
+                open_encoding="utf-8",
+                bs_kwargs={"features": "html.parser"},  # lxml is not needed for this
+                get_text_separator="\n",  # the default "" glues words of adjacent tags together
+            )
+            if page.suffix == ".html"
+            # Markdown as the recipe reads it: the file's text, split like any other.
+            else TextLoader(str(page), encoding="utf-8")
         ).load()
     ]
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
@@ -535,8 +542,6 @@ def print_table(name: str, rows: dict[str, dict[str, Any]]) -> None:
 
 def main() -> None:
     """Run every system on every manual and print the tables."""
-    if not os.environ.get("CITEBOT_BENCH_CODE"):  # an older checkout's run: the parent says it
-        print_machine()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manuals", nargs="*", default=list(MANUALS))
     parser.add_argument("--split", choices=["report", "tune", "all"], default="report")
@@ -560,6 +565,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.precision:
         os.environ["CITEBOT_EMBEDDING__PRECISION"] = args.precision
+    if not os.environ.get("CITEBOT_BENCH_CODE"):  # an older checkout's run: the parent says it
+        print_machine()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cache = VectorCache(None if args.cold else CACHE)
@@ -579,8 +586,9 @@ def main() -> None:
         questions = read_questions(name, args.split)
         citebot = run_citebot(folder, args.work / name, questions, cache)
         rows = {"citebot": citebot["row"]}
-        if args.citebot_only:
+        if args.citebot_only and not args.baseline_ref:
             results[name] = {"rows": rows, "questions": citebot["questions"]}
+            _write(results, args)
             continue
         if args.baseline_ref:
             extra = [
@@ -590,8 +598,9 @@ def main() -> None:
             rows[f"@{args.baseline_ref}"] = run_citebot_at(
                 args.baseline_ref, name, args.split, args.work, extra
             )
-        rows |= run_baselines(citebot, questions)
-        if not args.skip_langchain:
+        if not args.citebot_only:
+            rows |= run_baselines(citebot, questions)
+        if not (args.skip_langchain or args.citebot_only):
             rows["langchain"] = run_langchain(folder, questions, cache)
         print_table(
             f"{name}: {len(questions)} questions ({args.split}), "
@@ -609,6 +618,11 @@ def main() -> None:
                 f"(90% paired bootstrap interval over the questions: {low:.2f}-{high:.2f})"
             )
         results[name] = {"rows": rows, "questions": citebot["questions"]}
+        _write(results, args)
+
+
+def _write(results: dict[str, Any], args: argparse.Namespace) -> None:
+    """Write the results so far (a later manual's failure loses none of the earlier ones)."""
     out = args.out or REPO / "bench-results" / f"quality-{args.split}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
