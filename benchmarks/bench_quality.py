@@ -584,6 +584,8 @@ def main() -> None:
     results: dict[str, Any] = {"split": args.split, "cold": args.cold, "precision": precision}
     for name, folder in folders.items():
         questions = read_questions(name, args.split)
+        if not questions:
+            continue  # a manual held out whole has no tuning half
         citebot = run_citebot(folder, args.work / name, questions, cache)
         rows = {"citebot": citebot["row"]}
         if args.citebot_only and not args.baseline_ref:

@@ -53,13 +53,14 @@ MARKUP = [
         r"^\s*===\s*\"",  # === "Tab" content tabs
         r"\{\*.*?\*\}",  # {* file *} includes
         r"-{2}8<-{2}",  # --8<-- snippets
-        r"\{%-?.*?-?%\}",  # Jinja / Hugo tags
         r"\{\{<.*?>\}\}|\{\{%.*?%\}\}",  # Hugo shortcodes
         r":(material|octicons|fontawesome|simple)-[\w-]+:",  # MkDocs Material icons
         r"^\s*import\s+\w+\s+from\s+['\"]",  # MDX imports
     )
 ]
-# Presentation HTML in prose (code may show tags legitimately, so code-like lines are exempt).
+# Template tags and presentation HTML in prose. A manual about templates or HTML shows them in
+# its code, so a line that is code (or nothing but tags) is exempt.
+_TEMPLATE_TAG = re.compile(r"\{%-?.*?-?%\}|\{\{.*?\}\}")
 _HTML_TAG = re.compile(
     r"</?(font|span|div|br|p|b|i|em|strong|a|img|sup|sub|details|summary|table|tr|td|th)"
     r"(\s[^<>]*)?/?>",
@@ -139,16 +140,32 @@ def quote_defect(text: str, passage: str, following: Any, before: Sequence[Any])
         if following is None or not _continues(passage, stripped, following.text):
             return "a lead-in without what it introduces"
         return ""
-    led_in = bool(before) and before[-1].text.strip().endswith(":")
+    led_in = _led_in(passage, stripped, before)
     if _looks_like_code(stripped) and not led_in:
         return "a code or synopsis line on its own"
     if whole_line and line is not None:
         return ""  # a whole paragraph, list item or table row as the page has it
     if not _SENTENCE_END.search(stripped) and not led_in:
         return "part of a sentence (no end)"
-    if stripped[0].islower() and not led_in:
-        return "part of a sentence (starts mid-sentence)"
+    if line is not None and not led_in:
+        prefix = line[: line.find(stripped)].rstrip()
+        if prefix and prefix[-1] not in ".!?:;\"”’)|":
+            return "part of a sentence (starts mid-sentence)"
     return ""
+
+
+def _led_in(passage: str, text: str, before: Sequence[Any]) -> bool:
+    """Tell whether text continues a block of quotes that a lead-in (ending ":") opened."""
+    current = text
+    for quote in reversed(before):
+        previous = quote.text.strip()
+        at = passage.find(previous)
+        if at < 0 or passage[at + len(previous) :].lstrip().find(current) != 0:
+            return False  # not next to the quote before it: no block
+        if previous.endswith(":"):
+            return True
+        current = previous
+    return False
 
 
 def _line_holding(passage: str, text: str) -> str | None:
@@ -188,9 +205,13 @@ def shown_defects(text: str) -> list[str]:
         if match:
             found.append(f"markup {match.group(0)[:40]!r}")
     for line in text.split("\n"):
-        match = _HTML_TAG.search(line)
-        if match and not _CODE_LIKE.search(line.replace(match.group(0), "")):
-            found.append(f"markup {match.group(0)[:40]!r}")
+        for pattern in (_HTML_TAG, _TEMPLATE_TAG):
+            match = pattern.search(line)
+            if not match:
+                continue
+            rest = _TEMPLATE_TAG.sub("", _HTML_TAG.sub("", line))
+            if len(rest.split()) >= 3 and not _CODE_LIKE.search(rest):
+                found.append(f"markup {match.group(0)[:40]!r}")
     return found
 
 
