@@ -179,3 +179,34 @@ def test_citation_links_are_the_path_inside_the_sources_folder() -> None:
     assert [c.url for c in linked.citations] == [
         f"https://docs.example.com/{c.source}" for c in answer.citations
     ]
+
+
+def test_a_lead_in_is_quoted_with_the_command_it_introduces() -> None:
+    passage = (
+        "Stashes keep work in progress aside.\n"
+        "To stash your changes and keep the index, run:\n"
+        "git stash push --keep-index\n"
+        "Later, restore the stash with pop."
+    )
+    answer = compose("how do I stash changes but keep the index", [hit(1, passage, 0.6)])
+    quoted = [quote.text for quote in answer.quotes]
+    at = quoted.index("To stash your changes and keep the index, run:")
+    assert quoted[at + 1] == "git stash push --keep-index"  # never the lead-in alone
+
+
+def test_a_code_line_is_never_quoted_without_what_says_what_it_does() -> None:
+    from bot.core.answer import _Candidate, _whole_blocks
+
+    passage = (
+        "The index keeps staged changes until you commit them to history, as the glossary says.\n"
+        "See the glossary for more words.\n"
+        "index = open('staged.idx').read()"
+    )
+    source = hit(1, passage, 0.6)
+    lines = passage.split("\n")
+    candidates = [
+        _Candidate(source, passage.index(line), line, 1.0 - n / 10, 0.5)
+        for n, line in enumerate(lines)
+    ]
+    kept = _whole_blocks([candidates[0], candidates[2]], candidates)
+    assert [c.text for c in kept] == [lines[0]]  # the code line had nothing saying what it does

@@ -35,6 +35,10 @@ _MAX_QUOTE_CHARS = 600
 # then Django: page lines 0.26 -> 0.31, 0.14 -> 0.17; section openers 0.29 -> 0.34, 0.20 -> 0.26.
 _OPENING_BONUS = 0.1
 _CODE = re.compile(r"[()\[\]{}=_./<>$-]")  # characters of a command or code, not of prose
+_PLAIN_WORD = re.compile(r"[A-Za-z][a-z'’]*[,.;:!?]?")
+# What a lead-in ending ":" brings along: the list, command or code it introduces.
+_MAX_BLOCK_LINES = 6
+_BLOCK_ROOM = 450
 # A list item's marker ("- ", "•", "3) ") is layout, not part of the sentence quoted.
 _LIST_MARKER = re.compile(r"(?:[-*+]\s+|[•▪◦‣⁃·]\s*|\d{1,3}[.)]\s+)+")
 
@@ -267,7 +271,69 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
         chosen.append(candidate)
         seen.add(_fold(candidate.text))
         length += len(candidate.text)
-    return sorted(chosen, key=lambda c: (c.hit.rank, c.start))
+    return _whole_blocks(sorted(chosen, key=lambda c: (c.hit.rank, c.start)), candidates)
+
+
+def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) -> list[_Candidate]:
+    """Quote a lead-in with what it introduces, and a code line with its lead-in.
+
+    "To undo the last commit:" says nothing without the command after it, and the command alone
+    reads as a fragment: each is quoted with the other, or (when the other can't be had) not at
+    all, unless it is all there is.
+    """
+    by_hit: dict[int, list[_Candidate]] = {}
+    for candidate in candidates:
+        by_hit.setdefault(candidate.hit.rank, []).append(candidate)
+    taken = {(c.hit.rank, c.start) for c in chosen}
+    chosen_at = set(taken)  # a code line right after a chosen sentence completes it
+    result: list[_Candidate] = []
+    for candidate in chosen:
+        lines = sorted(by_hit[candidate.hit.rank], key=lambda c: c.start)
+        at = lines.index(candidate)
+        if candidate.text.rstrip().endswith(":"):
+            following = _introduced(lines[at + 1 :], taken)
+            if following:
+                result.append(candidate)
+                result += following
+                taken.update((c.hit.rank, c.start) for c in following)
+            continue
+        before = lines[at - 1] if at else None
+        leads = before is not None and (
+            before.text.rstrip().endswith(":") or (before.hit.rank, before.start) in chosen_at
+        )
+        if _is_code(candidate.text) and not leads:
+            continue  # a command or signature without the sentence that says what it does
+        if _is_code(candidate.text) and before and (before.hit.rank, before.start) not in taken:
+            result.append(before)
+            taken.add((before.hit.rank, before.start))
+        result.append(candidate)
+    if not result:
+        return chosen[:1]
+    ordered = sorted({(c.hit.rank, c.start): c for c in result}.values(), key=_reading_order)
+    return ordered
+
+
+def _reading_order(candidate: _Candidate) -> tuple[int, int]:
+    return candidate.hit.rank, candidate.start
+
+
+def _introduced(following: Sequence[_Candidate], taken: set[tuple[int, int]]) -> list[_Candidate]:
+    """Return the lines a lead-in introduces: the next few, up to the room a block may take."""
+    block: list[_Candidate] = []
+    size = 0
+    for candidate in following[:_MAX_BLOCK_LINES]:
+        if candidate.text.rstrip().endswith(":") or size + len(candidate.text) > _BLOCK_ROOM:
+            break
+        block.append(candidate)
+        size += len(candidate.text)
+    return [c for c in block if (c.hit.rank, c.start) not in taken] if block else []
+
+
+def _is_code(text: str) -> bool:
+    """Tell a command, signature or code line from prose: code characters, few plain words."""
+    words = text.split()
+    plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
+    return bool(_CODE.search(text)) and plain < 0.6 * len(words)
 
 
 def _is_cell(text: str) -> bool:
