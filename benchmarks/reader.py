@@ -132,16 +132,18 @@ def quote_defect(text: str, passage: str, following: Any, before: Sequence[Any])
     words = stripped.split()
     line = _line_holding(passage, stripped)
     whole_line = line is not None and line.strip() == stripped
-    if len(words) <= 2 and not _CODE_LIKE.search(stripped):
-        return "a fragment of one or two words"
-    if _MARKER.match(stripped):
-        return "a marker or footnote"
     if stripped.endswith(":"):
         if following is None or not _continues(passage, stripped, following.text):
             return "a lead-in without what it introduces"
         return ""
     led_in = _led_in(passage, stripped, before)
-    if _looks_like_code(stripped) and not led_in:
+    if led_in:
+        return ""  # a line of the list, command or code a lead-in introduced: one block
+    if len(words) <= 2 and not _CODE_LIKE.search(stripped):
+        return "a fragment of one or two words"
+    if _MARKER.match(stripped):
+        return "a marker or footnote"
+    if _looks_like_code(stripped):
         return "a code or synopsis line on its own"
     if whole_line and line is not None:
         return ""  # a whole paragraph, list item or table row as the page has it
