@@ -116,6 +116,12 @@ _ANTONYMS = {
 }
 
 
+def _lower_first(sentence: str) -> str:
+    """Lower-case a sentence's first letter to join it to another, unless it is an acronym."""
+    first = sentence.split(maxsplit=1)[0]
+    return sentence if first[1:2].isupper() or first == "I" else sentence[0].lower() + sentence[1:]
+
+
 def _each(found: dict[int, str]) -> list[tuple[int, str]]:
     return [(n, s) for n in sorted(found) for s in sentences(found[n])]
 
@@ -207,7 +213,7 @@ def merge_two_cite_one(found: dict[int, str]) -> Draft | None:
     for n, first in pairs:
         for m, second in pairs:
             if m != n and _new_words(second, found[n]):
-                text = f"{first[:-1]}, and {second[0].lower()}{second[1:]}"
+                text = f"{first[:-1]}, and {_lower_first(second)}"
                 return Draft(text, n, span_of(first), lie=True)
     return None
 
@@ -256,13 +262,13 @@ def join_adjacent(found: dict[int, str]) -> Draft | None:
             for (a, b), (c, d) in itertools.pairwise(spans):
                 first, second = line[a:b], line[c:d]
                 if first.endswith(".") and second[0].isupper() and len(second.split()) >= 4:
-                    text = f"{first[:-1]}, and {second[0].lower()}{second[1:]}"
+                    text = f"{first[:-1]}, and {_lower_first(second)}"
                     span = " ".join(first.split()[-4:] + second.split()[:4])
                     return Draft(text, n, span, lie=False)
     return None
 
 
-_LIST = re.compile(r"((?:[\w-]+(?: [\w-]+)?, ){2,}[\w-]+(?: [\w-]+)?) and ([\w-]+)")
+_LIST = re.compile(r"((?:[\w-]+(?: [\w-]+)?, ){2,}[\w-]+(?: [\w-]+)?),? and ([\w-]+)")
 
 
 def reorder_list(found: dict[int, str]) -> Draft | None:

@@ -264,9 +264,9 @@ def check(sentence: str, evidence: Sequence[Evidence], context: Sequence[Evidenc
     if new:
         return f"{', '.join(sorted(new))} not in the cited sentences"
     # Names are the evidence's own: a title lends "uploads" to a sentence, never "California".
-    names = set(to_terms(" ".join(_NAME.findall(said)))) - set(to_terms(source))
+    names = sorted({name for name in _NAME.findall(said) if name not in source})
     if names:
-        return f"{', '.join(sorted(names))} not in the cited sentences"
+        return f"{', '.join(names)} not in the cited sentences"
     return _polarity(_words(said), _words(_covered(said, source)), _words(source))
 
 
@@ -278,8 +278,14 @@ def _covered(said: str, source: str) -> str:
     it keeps must keep their negations.
     """
     terms = set(to_terms(said))
-    clauses = _CLAUSE.split(source)
-    return " ".join(clause for clause in clauses if terms & set(to_terms(clause)))
+    folded = said.casefold()
+    clauses = [clause for clause in _CLAUSE.split(source) if clause and clause.strip()]
+    return " ".join(
+        clause
+        for clause in clauses
+        # A clause of stop words alone ("They can't") is the sentence's when it repeats it.
+        if terms & set(to_terms(clause)) or clause.strip().casefold() in folded
+    )
 
 
 def _is_function_word(word: str) -> bool:
