@@ -559,13 +559,21 @@ def test_the_discord_internals_citebot_touches_still_exist(owner: str, attribute
 def test_a_model_sentence_shows_its_checked_words_and_a_fallback_its_note() -> None:
     citation = Citation(1, "Cats", "cats.md", "line 3", "Cats sleep all day.", 0.5)
     written = Answer(
-        "q?", True, (Quote("Cats **nap** @everyone.", 1, "Cats sleep all day"),), (citation,)
+        "q?",
+        True,
+        (Quote("Cats **nap** @everyone.", 1, "Cats sleep all day"),),
+        (citation,),
+        writer="llm",
     )
     fell_back = Answer(
         "q?", True, (Quote("Cats sleep all day.", 1),), (citation,), note="the model failed"
     )
     shown = to_discord_messages(written)[0].content
     assert shown.startswith("Cats \\*\\*nap\\*\\* @\u2060everyone. **[1]**\n> “Cats sleep all day”")
+    assert shown.endswith(
+        "-# Written by a language model from the quoted sentences; its words, "
+        "numbers and links were checked against them."
+    )
     assert to_discord_messages(fell_back)[0].content.endswith("-# the model failed")
 
 

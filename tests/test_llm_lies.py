@@ -54,7 +54,7 @@ QUESTIONS = [
     "When do members renew their membership?",
     "is there a yearly renewal for alliance members",
 ]
-_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+_URL = re.compile(r"https?://[^\s<>\"')\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def _run(bot: Citebot, fake: object, mode: Mode) -> tuple[int, int, list[str]]:
         before = len(drafts)
         answer = bot.answer(question)
         for quote in answer.quotes:
-            for found in _URL.findall(quote.text):  # no address a cited document doesn't give
+            for found in _URL.findall(quote.text):  # no link or address no cited document gives
                 url = found.rstrip(".,;:!?")
                 assert any(url in c.text for c in answer.citations), (question, quote.text)
         if len(drafts) > before and answer.writer == "llm":
@@ -150,5 +150,4 @@ def test_a_kept_sentence_is_shown_with_the_whole_sentences_it_rests_on(
     assert answer.writer == "llm"
     quote = answer.quotes[0]
     assert quote.span == quote.text  # the whole sentence, not eight words of it
-    assert "Written by a language model" in answer.to_dict()["answer"] or answer.writer == "llm"
     assert EVIL_URL not in answer.text

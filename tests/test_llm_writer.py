@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.core.answer import NOT_FOUND, Answer
+from bot.core.answer import MODEL_WRITTEN, NOT_FOUND, Answer
 from bot.core.engine import Citebot, run_ingest
 from bot.core.llm_writer import SYSTEM_PROMPT, Drafted, is_supported, normalise
 from bot.settings import Settings
@@ -215,6 +215,8 @@ def test_cli_ask_with_the_llm_writer_on_the_real_corpus(
             monkeypatch.setenv(name, value)
         assert main(["ask", "--json", "Who started the AI Alliance?"]) == 0
         first = json.loads(capsys.readouterr().out)
+        assert main(["ask", "Who started the AI Alliance?"]) == 0
+        assert " ".join(MODEL_WRITTEN.split()[:6]) in " ".join(capsys.readouterr().out.split())
         fake.replies = [Scripted(status=503)]
         assert main(["ask", "Who started the AI Alliance?"]) == 0
         shown = capsys.readouterr()
