@@ -5,13 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedder import BUNDLED_MODEL
 
 
-class EmbeddingSettings(BaseModel):
+class SettingsGroup(BaseModel):
+    """A group of settings; numbers must be finite ("inf" for a size or a time is refused)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class EmbeddingSettings(SettingsGroup):
     """Which sentence-transformers model embeds passages and questions."""
 
     model: str = Field(
@@ -34,7 +40,7 @@ class EmbeddingSettings(BaseModel):
     )
 
 
-class LlmSettings(BaseModel):
+class LlmSettings(SettingsGroup):
     """The model that writes answers when CITEBOT_WRITER=llm (any OpenAI-compatible API)."""
 
     base_url: str = Field(
@@ -56,7 +62,7 @@ class LlmSettings(BaseModel):
     )
 
 
-class ChunkingSettings(BaseModel):
+class ChunkingSettings(SettingsGroup):
     """How documents are cut into passages."""
 
     chunk_tokens: int = Field(
@@ -74,7 +80,7 @@ class ChunkingSettings(BaseModel):
     )
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(SettingsGroup):
     """How passages are found and when the bot declines to answer."""
 
     top_k: int = Field(5, ge=1, le=100, description="Passages retrieved per question.")
@@ -91,7 +97,7 @@ class RetrievalSettings(BaseModel):
     )
 
 
-class VectorSettings(BaseModel):
+class VectorSettings(SettingsGroup):
     """Which FAISS index holds the vectors."""
 
     type: Literal["auto", "flat", "ivf-sq8"] = Field(
@@ -104,15 +110,16 @@ class VectorSettings(BaseModel):
     )
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(SettingsGroup):
     """What ingest reads."""
 
     max_file_mb: float = Field(
-        50.0, gt=0, description="Files larger than this are skipped with a warning."
+        50.0, gt=0, le=100_000, description="Files larger than this are skipped with a warning."
     )
     file_seconds: float = Field(
         120.0,
         ge=0,
+        le=86_400,
         description="A file that takes longer than this to read and chunk is skipped with a "
         "warning (0: no limit).",
     )
@@ -123,7 +130,7 @@ class IngestSettings(BaseModel):
     )
 
 
-class ChatSettings(BaseModel):
+class ChatSettings(SettingsGroup):
     """Limits shared by the Slack and Discord bots."""
 
     rate_limit: int = Field(
@@ -144,7 +151,7 @@ class ChatSettings(BaseModel):
     )
 
 
-class SlackSettings(BaseModel):
+class SlackSettings(SettingsGroup):
     """How the Slack bot connects and replies."""
 
     mode: Literal["socket", "http"] = Field(
@@ -168,7 +175,7 @@ class SlackSettings(BaseModel):
     )
 
 
-class DiscordSettings(BaseModel):
+class DiscordSettings(SettingsGroup):
     """How the Discord bot connects and replies."""
 
     api_url: str = Field(

@@ -77,7 +77,7 @@ class Manifest:
             raw: dict[str, Any] = json.loads(text)
             spec = IndexSpec(**raw.pop("spec"))
             return cls(spec=spec, **raw)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise IndexCorruptError(
                 f"the index manifest at {where} is unreadable ({exc}); "
                 "run `citebot ingest --rebuild` to rebuild the index"

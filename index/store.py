@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import logging
 import os
@@ -329,6 +330,13 @@ class GenerationWriter:
         # Full disk, quota or a read-only mount: FAISS says "write error", SQLite "database or
         # disk is full", the OS ENOSPC. The half-written generation goes; CURRENT never moved.
         self.abort()
+        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return IndexWriteError(
+                f"cannot write the new index under {self.root}: it is not writable "
+                f"({exc.strerror or exc}). Give the user running citebot write access to it, or "
+                "set CITEBOT_INDEX_DIR to a writable folder; the previous index is still the "
+                "one served"
+            )
         # Vectors twice (the flat file and the index built from it), text twice (rows, terms).
         written = self.chunk_count * self.dimension * 8 + 3 * self._text_chars + 1_000_000
         need = max(written, self._expected_bytes)
@@ -511,6 +519,8 @@ class StoredIndex:
             manifest_text = (folder / MANIFEST).read_text(encoding="utf-8")
         except OSError as exc:
             raise IndexCorruptError(f"cannot read {folder / MANIFEST} ({exc}); {_REBUILD}") from exc
+        except UnicodeDecodeError as exc:
+            raise IndexCorruptError(f"{folder / MANIFEST} is not text; {_REBUILD}") from exc
         manifest = Manifest.from_json(manifest_text, where=str(folder / MANIFEST))
         if expect is not None:
             manifest.check_compatible(expect, where=str(root))

@@ -58,7 +58,11 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
 def web_address(url: str) -> str:
     """Return url if it is an absolute http(s) address fit for a chat link, else ""."""
     url = url.strip()
-    parsed = urllib.parse.urlsplit(url)
+    try:
+        parsed = urllib.parse.urlsplit(url)
+    except ValueError:
+        return ""  # "http://[::1": the page is still read, without a link
+
     if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc:
         return ""  # javascript:, file:, relative paths: never a link
     if len(url) > _MAX_URL_CHARS or any(char.isspace() or ord(char) < 32 for char in url):

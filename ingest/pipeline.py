@@ -81,6 +81,29 @@ class _Source:
     size: int  # bytes, for progress; 0 if unreadable
 
 
+def _walk(root: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """Walk like os.walk (top-down, the caller may prune subfolders), without recursion.
+
+    os.walk recurses once per level: folders nested 1,000 deep raised RecursionError and
+    aborted the whole ingest. Symlinked folders are listed but not entered, as os.walk does.
+    """
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue  # unreadable or gone: os.walk passes over it too
+        subfolders = [e.name for e in entries if e.is_dir()]
+        names = [e.name for e in entries if not e.is_dir()]
+        yield folder, subfolders, names
+        links = {e.name for e in entries if e.is_symlink()}
+        stack.extend(
+            os.path.join(folder, name) for name in reversed(subfolders) if name not in links
+        )
+
+
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
     """List the supported files under paths, and what was passed over and why.
 
@@ -97,7 +120,7 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
             found.append(root)
             continue
         boundary = root.resolve()
-        for folder, subfolders, names in os.walk(root):
+        for folder, subfolders, names in _walk(root):
             here = Path(folder)
             subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
             for name in list(subfolders):

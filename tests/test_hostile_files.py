@@ -91,3 +91,111 @@ def test_oversized_front_matter_is_not_parsed(tmp_path: Path) -> None:
     document, warnings = load_document(path, "huge.md", max_bytes=10**7)
     assert document.title != "Huge"
     assert len(warnings) == 1 and "front matter over 64,000 characters" in warnings[0]
+
+
+def test_a_canonical_link_the_url_parser_rejects_leaves_the_page_indexed(tmp_path: Path) -> None:
+    from ingest.loaders import load_document
+
+    path = tmp_path / "page.html"
+    path.write_text(
+        '<html><head><link rel="canonical" href="http://[::1"></head>'
+        "<body><p>Some real text here.</p></body></html>"
+    )
+    document, _ = load_document(path, "page.html", max_bytes=10**6)
+    assert [b.text for b in document.blocks] == ["Some real text here."] and document.url == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CITEBOT_INGEST__MAX_FILE_MB", "inf"),
+        ("CITEBOT_INGEST__FILE_SECONDS", "inf"),
+        ("CITEBOT_INGEST__FILE_SECONDS", "nan"),
+        ("CITEBOT_LLM__TIMEOUT", "inf"),
+    ],
+)
+def test_settings_must_be_finite_and_sane(
+    name: str, value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv(name, value)
+    assert main(["doctor"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert name.rsplit("__", maxsplit=1)[-1].lower() in err.lower(), err
+
+
+def test_folders_nested_past_the_recursion_limit_are_ingested(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from ingest.pipeline import discover
+
+    root = tmp_path / "docs"
+    depth = sys.getrecursionlimit() + 100
+    os.makedirs(root)
+    # Built relative to a moving working folder: the absolute path would pass PATH_MAX.
+    here = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=here)
+            inner = os.open("d", os.O_RDONLY, dir_fd=here)
+            os.close(here)
+            here = inner
+        with open(os.open("note.txt", os.O_WRONLY | os.O_CREAT, dir_fd=here), "w") as handle:
+            handle.write("Deep down there is a note.\n")
+    finally:
+        os.close(here)
+    (root / "top.txt").write_text("A note at the top.\n")
+    try:
+        found, _ = discover([root])
+    except OSError as exc:  # a path longer than the OS allows is the OS's limit, not ours
+        pytest.skip(f"this filesystem refuses such long paths ({exc})")
+    assert root / "top.txt" in found
+    assert any(path.name == "note.txt" for path in found)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [bytes(range(256)) * 4, (b"[" * 100_000) + (b"]" * 100_000)],
+    ids=["random bytes", "deeply nested JSON"],
+)
+def test_a_damaged_manifest_is_one_clear_error(tmp_path: Path, content: bytes) -> None:
+    from index.errors import IndexCorruptError
+    from index.store import MANIFEST, StoredIndex, live_generation
+    from ingest.pipeline import IngestPlan, ingest
+    from tests.fakes import HashingEmbedder
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Some text to index.\n")
+    ingest([docs], tmp_path / "index", IngestPlan("fake", "fake-1", HashingEmbedder, 80, 10, 10**7))
+    (live_generation(tmp_path / "index") / MANIFEST).write_bytes(content)  # type: ignore[operator]
+    with pytest.raises(IndexCorruptError, match="citebot ingest --rebuild"):
+        StoredIndex.open(tmp_path / "index")
+
+
+def test_a_read_only_index_folder_says_so(tmp_path: Path) -> None:
+    import subprocess
+
+    from index.errors import IndexWriteError
+    from ingest.pipeline import IngestPlan, ingest
+    from tests.fakes import HashingEmbedder
+
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Some text to index.\n")
+    plan = IngestPlan("fake", "fake-1", HashingEmbedder, 80, 10, 10**7)
+    ingest([docs], index, plan)
+    (docs / "b.txt").write_text("More text to index.\n")
+    locked = subprocess.run(["chattr", "+i", str(index)], capture_output=True, check=False)
+    if locked.returncode:
+        index.chmod(0o555)
+    try:
+        with pytest.raises(IndexWriteError) as caught:
+            ingest([docs], index, plan)
+    finally:
+        subprocess.run(["chattr", "-i", str(index)], capture_output=True, check=False)
+        index.chmod(0o755)
+    assert "not writable" in str(caught.value) and "space" not in str(caught.value)
