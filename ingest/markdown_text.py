@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import yaml
@@ -23,6 +24,12 @@ _PARSER = (
     .use(deflist_plugin)
     .use(footnote_plugin)  # "compliant[^1]": the marker is a link, its note a paragraph
 )
+# markdown-it stops at 20 levels of nesting and drops what lies deeper (a list 10 deep lost the
+# rest of its file). 100 levels cost nothing on real pages; past them, lines no block holds are
+# read as plain text (see _lost_lines), never dropped.
+_PARSER.options["maxNesting"] = 100
+_LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S")
+_TEXT_TOKENS = frozenset({"inline", "fence", "code_block", "html_block"})
 _FRONT_MATTER_LINES = 200
 # Front matter is a few fields; past this it is not front matter (or it is an attack).
 _FRONT_MATTER_CHARS = 64_000
@@ -71,9 +78,48 @@ def _warn(warnings: list[str] | None, problem: str) -> None:
         warnings.append(f"{problem}, which citebot does not read; it was kept as text")
 
 
-def markdown_blocks(text: str, first_line: int) -> tuple[Block, ...]:
-    """Parse Markdown text whose first line is numbered first_line into blocks."""
-    tokens = _PARSER.parse(plain_markdown(text))
+def markdown_blocks(
+    text: str, first_line: int, warnings: list[str] | None = None
+) -> tuple[Block, ...]:
+    """Parse Markdown text whose first line is numbered first_line into blocks.
+
+    warnings (if given) hears of text nested too deep to parse, which is kept as plain lines.
+    """
+    plain = plain_markdown(text)
+    tokens = _PARSER.parse(plain)
+    blocks = _blocks(tokens, first_line)
+    lost = _lost_lines(plain, tokens)
+    if lost:
+        if warnings is not None:
+            warnings.append(
+                f"{len(lost)} lines nested deeper than Markdown allows "
+                f"({_PARSER.options['maxNesting']} levels) were read as plain text"
+            )
+        blocks += [
+            Block(line.strip(" \t>*+-"), False, "line", n + first_line, n + first_line)
+            for n, line in lost
+        ]
+        blocks.sort(key=lambda block: block.start)
+    return tuple(blocks)
+
+
+def _lost_lines(text: str, tokens: Sequence[Token]) -> list[tuple[int, str]]:
+    """Return the lines with words that no text-bearing token covers (parsing gave up)."""
+    covered: set[int] = set()
+    for token in tokens:
+        if token.type in _TEXT_TOKENS and token.map:
+            covered.update(range(token.map[0], token.map[1]))
+    return [
+        (n, line)
+        for n, line in enumerate(text.split("\n"))
+        if n not in covered
+        and any(char.isalnum() for char in line)
+        and not _LINK_DEFINITION.match(line)
+    ]
+
+
+def _blocks(tokens: Sequence[Token], first_line: int) -> list[Block]:
+    """Turn markdown-it's tokens into blocks of text with their line numbers."""
     blocks: list[Block] = []
     row: list[str] = []
     row_lines: tuple[int, int] = (0, 0)
@@ -131,7 +177,7 @@ def markdown_blocks(text: str, first_line: int) -> tuple[Block, ...]:
 
             for part in visible_text(token.content).blocks:
                 blocks.append(Block(part.text, part.level > 0, "line", start, end, ((0, start),)))
-    return tuple(blocks)
+    return blocks
 
 
 def _lines(token: Token, first_line: int) -> tuple[int, int]:
