@@ -35,12 +35,22 @@ def is_furniture(text: str) -> bool:
     return bool(_FURNITURE.match(text.strip()))
 
 
+# Directional overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make quoted text read
+# backwards ("Trojan Source") and mean nothing in a quote.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def without_bidi_controls(text: str) -> str:
+    """Remove the Unicode controls that reorder how text displays."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def clean_blocks(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
     """Remove furniture blocks, truncation markers and repeats of earlier paragraphs."""
     kept: list[Block] = []
     seen: set[str] = set()
     for block in blocks:
-        text = _TRUNCATION.sub("", block.text).rstrip()
+        text = _TRUNCATION.sub("", without_bidi_controls(block.text)).rstrip()
         if not text or is_furniture(text):
             continue
         # Web captures often repeat whole paragraphs; a repeat adds no content, only noise.

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from index.clipping import clip_words
-from ingest.clean import clean_blocks
+from ingest.clean import clean_blocks, without_bidi_controls
 from ingest.document import Block, Document
 from ingest.formats import SUPPORTED_LIST, format_for
 from ingest.formats.base import SkippedFile
@@ -44,7 +44,9 @@ def load_document(path: Path, source: str, *, max_bytes: int) -> tuple[Document,
     blocks = clean_blocks(parsed.blocks)
     if not blocks:
         raise SkippedFile(path, "no text left after removing markup and page furniture")
-    title = parsed.title or _title_from_blocks(blocks, first_heading=kind.title_from_heading)
+    title = without_bidi_controls(parsed.title) or _title_from_blocks(
+        blocks, first_heading=kind.title_from_heading
+    )
     document = Document(
         source=source,
         title=title or path.stem,

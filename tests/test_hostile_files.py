@@ -235,3 +235,39 @@ def test_deeply_nested_markdown_keeps_every_line(tmp_path: Path, nested: str) ->
     last = nested.strip().splitlines()[-1].strip(" >-")
     assert last in text and "After the nesting, important text." in text
     assert len(warnings) <= 1 and all("read as plain text" in w for w in warnings)
+
+
+HOSTILE_QUESTION = "where is \x1b]0;pwned\x07\x1b[2J the \u202eelbat\u202c page?"
+
+
+def test_control_characters_from_chat_never_reach_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+    from bot.core.answer import Answer, Quote
+    from bot.core.feedback import FeedbackStore
+    from bot.core.gaps import Gap, gaps_table
+
+    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    answer = Answer(HOSTILE_QUESTION, True, (Quote("On the wiki.", 1),), ())
+    answer_id = store.record_answer(answer, platform="slack", user="U\x1b[2J", channel="C1")
+    assert store.record_vote(answer_id, rating=-1, user="U\x1b[2J", channel="C1")
+    monkeypatch.setenv("CITEBOT_DATA_DIR", str(tmp_path))
+    for fmt in ("table", "csv"):
+        assert main(["feedback", "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, out
+        assert "\\u001b]0;pwned" in out  # shown, defused
+    table = gaps_table([Gap(HOSTILE_QUESTION, 1, 1, 0, (HOSTILE_QUESTION,), "2026-12-03")])
+    assert "\x1b" not in table and "\u202e" not in table
+
+
+def test_direction_overrides_in_documents_never_reach_an_answer(tmp_path: Path) -> None:
+    from ingest.loaders import load_document
+
+    path = tmp_path / "trojan.md"
+    path.write_text("# Access \u202eoiranecs\u202c\n\nThe admin check is \u202eeslaf\u2066 here.\n")
+    document, _ = load_document(path, "trojan.md", max_bytes=10**6)
+    text = document.title + "\n".join(block.text for block in document.blocks)
+    assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in text)
+    assert "The admin check is eslaf here." in text

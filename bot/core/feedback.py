@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -218,6 +219,19 @@ def _spreadsheet_safe(value: object) -> object:
     return value
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Show control characters and direction overrides as escapes, so a question typed in chat
+    can't move the cursor, retitle or clear the terminal it is printed in, or reverse its text."""
+    return _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def _safe_value(value: object) -> object:
+    return printable(value) if isinstance(value, str) else value
+
+
 def write_feedback(rows: list[FeedbackRow], out: TextIO, fmt: str) -> None:
     """Write rows as 'csv', 'jsonl' or an aligned 'table'."""
     if fmt == "jsonl":
@@ -227,12 +241,15 @@ def write_feedback(rows: list[FeedbackRow], out: TextIO, fmt: str) -> None:
         writer = csv.DictWriter(out, fieldnames=list(FeedbackRow.__slots__))
         writer.writeheader()
         for row in rows:
-            writer.writerow({key: _spreadsheet_safe(value) for key, value in asdict(row).items()})
+            writer.writerow(
+                {key: _spreadsheet_safe(_safe_value(value)) for key, value in asdict(row).items()}
+            )
     else:
         for row in rows:
             mark = "+1" if row.rating > 0 else "-1"
             out.write(
-                f"{row.voted_at}  {mark}  {row.platform:<7} {row.user:<12} {row.question[:60]}\n"
+                f"{row.voted_at}  {mark}  {row.platform:<7} {printable(row.user):<12} "
+                f"{printable(row.question[:60])}\n"
             )
         ups = sum(1 for row in rows if row.rating > 0)
         out.write(f"{len(rows)} votes: {ups} up, {len(rows) - ups} down\n")

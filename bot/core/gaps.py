@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bot.core.feedback import Unanswered
+from bot.core.feedback import Unanswered, printable
 from index.embedder import Embedder
 
 # Two groups ask about the same thing when the means of their questions' vectors have a cosine
@@ -116,9 +116,10 @@ def gaps_table(gaps: Sequence[Gap]) -> str:
     """Return the groups as an aligned text table."""
     lines = [f"{'asked':>5} {'declined':>8} {'👎':>3}  question (other wordings)"]
     for gap in gaps:
-        others = f"  ({'; '.join(gap.examples)})" if gap.examples else ""
+        others = f"  ({'; '.join(map(printable, gap.examples))})" if gap.examples else ""
         lines.append(
-            f"{gap.count:>5} {gap.declined:>8} {gap.voted_down:>3}  {gap.question}{others}"
+            f"{gap.count:>5} {gap.declined:>8} {gap.voted_down:>3}  {printable(gap.question)}"
+            f"{others}"
         )
     total = sum(gap.count for gap in gaps)
     lines.append(f"{total} unanswered questions in {len(gaps)} groups")
