@@ -151,7 +151,7 @@ def quote_defect(text: str, passage: str, following: Any, before: Sequence[Any])
         return "part of a sentence (no end)"
     if line is not None and not led_in:
         prefix = line[: line.find(stripped)].rstrip()
-        if prefix and prefix[-1] not in ".!?:;\"”’)|":
+        if prefix and prefix[-1] not in '.!?:;"”’)|':
             return "part of a sentence (starts mid-sentence)"
     return ""
 
