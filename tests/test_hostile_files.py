@@ -271,3 +271,71 @@ def test_direction_overrides_in_documents_never_reach_an_answer(tmp_path: Path) 
     text = document.title + "\n".join(block.text for block in document.blocks)
     assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in text)
     assert "The admin check is eslaf here." in text
+
+
+def _docx_with(folder: Path, name: str, *, empty_paragraphs: int = 0, blob: int = 0) -> Path:
+    """A real .docx (python-docx), its body padded with empty paragraphs, or with a member of
+    `blob` zero bytes beside it; big parts are written a block at a time, never held whole."""
+    import io
+    import zipfile
+
+    import docx
+
+    made = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("A real paragraph of the document.")
+    document.save(made)
+    path = folder / name
+    with (
+        zipfile.ZipFile(made) as source,
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml" and empty_paragraphs:
+                head, _, tail = data.partition(b"<w:body>")
+                with target.open(info.filename, "w") as handle:
+                    handle.write(head + b"<w:body>")
+                    for _ in range(empty_paragraphs // 100_000):
+                        handle.write(b"<w:p/>" * 100_000)
+                    handle.write(tail)
+            else:
+                target.writestr(info, data)
+        if blob:
+            with target.open("word/media/blob.bin", "w") as handle:
+                for _ in range(blob // (1 << 24)):
+                    handle.write(b"\0" * (1 << 24))
+    return path
+
+
+def _declare_size(path: Path, member: str, size: int) -> None:
+    """Rewrite the zip directory's uncompressed size of member (the lie of a crafted file)."""
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"PK\x01\x02")
+    while at >= 0:
+        name_length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_length] == member.encode():
+            data[at + 24 : at + 28] = size.to_bytes(4, "little")
+            path.write_bytes(bytes(data))
+            return
+        at = data.rfind(b"PK\x01\x02", 0, at)
+    raise AssertionError(f"{member} not in {path}")
+
+
+@pytest.mark.subprocess
+def test_docx_bombs_are_skipped_in_bounded_memory(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    # 2.4 million empty paragraphs: 15 MB of XML that python-docx would build as a 2 GB tree.
+    _docx_with(folder, "elements.docx", empty_paragraphs=2_400_000)
+    # A member declared as 2 KB that inflates to 2 GB.
+    lying = _docx_with(folder, "lying.docx", blob=120 * (1 << 24))
+    _declare_size(lying, "word/media/blob.bin", 2048)
+    (folder / "fine.md").write_text("# Fine\n\nAn ordinary page.\n")
+    result = capped_ingest(folder, tmp_path / "index")
+    skipped = [str(s) for s in result["skipped"]]  # type: ignore[attr-defined]
+    assert len(skipped) == 2, result
+    assert any("elements.docx" in s and "XML elements" in s for s in skipped), skipped
+    assert any("lying.docx" in s and "zip bomb" in s for s in skipped), skipped
+    assert result["documents"] == 1  # the ordinary page, nothing else lost
+    assert float(result["peak_mb"]) < 600, result  # type: ignore[arg-type]
