@@ -159,6 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fix it in the environment or .env (CITEBOT_...)"
         )
         return 2
+    except UnicodeDecodeError as exc:  # .env in another encoding: pydantic-settings reads UTF-8
+        err.print(
+            f"[bold red]error:[/] .env is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8"
+        )
+        return 2
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

@@ -339,3 +339,45 @@ def test_docx_bombs_are_skipped_in_bounded_memory(tmp_path: Path) -> None:
     assert any("lying.docx" in s and "zip bomb" in s for s in skipped), skipped
     assert result["documents"] == 1  # the ordinary page, nothing else lost
     assert float(result["peak_mb"]) < 600, result  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("store", ["random", "truncated", "empty", "folder"])
+@pytest.mark.parametrize("command", ["feedback", "report"])
+def test_a_damaged_feedback_store_is_one_line_for_feedback_and_report(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    store: str,
+    command: str,
+) -> None:
+    import random
+
+    from bot.cli import main
+    from bot.core.answer import Answer
+    from bot.core.feedback import FeedbackStore
+
+    path = tmp_path / "feedback.sqlite"
+    if store == "folder":
+        path.mkdir()
+    elif store == "truncated":
+        FeedbackStore(path).record_answer(
+            Answer("q?", False, (), ()), platform="s", user="u", channel="c"
+        )
+        path.write_bytes(path.read_bytes()[:1500])
+    else:
+        path.write_bytes(random.Random(1).randbytes(3000) if store == "random" else b"")
+    monkeypatch.setenv("CITEBOT_DATA_DIR", str(tmp_path))
+    assert main([command]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "feedback" in err and "Traceback" not in err, err
+
+
+def test_a_dotenv_in_another_encoding_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    (tmp_path / ".env").write_bytes(b"CITEBOT_WRITER=\xff\xfe\n")  # the tests run in tmp_path
+    assert main(["doctor"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: .env is not valid UTF-8 (byte 15); re-save it as UTF-8", err

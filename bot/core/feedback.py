@@ -194,6 +194,19 @@ def read_unanswered(path: Path, since: str = "") -> list[Unanswered]:
 
 
 def _read_only(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder, not the feedback store; move it aside")
+    try:
+        return _read_with_fallback(path, read)
+    except sqlite3.DatabaseError as exc:
+        # Random bytes, a truncated or empty file, a store another program wrote, no access.
+        raise ConfigError(
+            f"cannot read the feedback store {path} ({exc}); check its permissions, or move it "
+            "aside: the chat bots start a fresh one"
+        ) from exc
+
+
+def _read_with_fallback(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
     try:
         db = open_database(path, mode="read")
         try:
