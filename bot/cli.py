@@ -18,7 +18,7 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
-from bot.core.answer import MODEL_WRITTEN, Answer
+from bot.core.answer import Answer
 from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
 from bot.platforms.chat_text import excerpt
@@ -302,10 +302,8 @@ def _print_answer(console: Console, answer: Answer) -> None:
             console.print(f"    [dim]“{escape(quote.span)}”[/]")
         else:
             console.print(f"“{escape(quote.text)}” [bold cyan]\\[{quote.n}][/]")
-    if answer.note:
-        console.print(f"[dim]({escape(answer.note)})[/]")
-    elif answer.writer == "llm":
-        console.print(f"[dim]{escape(MODEL_WRITTEN)}[/]")
+    if answer.footnote:
+        console.print(f"[dim]({escape(answer.footnote)})[/]")
     console.print()
     for citation in answer.citations:
         console.print(f"[bold cyan]\\[{citation.n}][/] [bold]{escape(citation.title)}[/]")

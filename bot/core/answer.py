@@ -99,6 +99,14 @@ class Answer:
                 text = f"{text} {unknown_words_hint(self.unknown)}"
             object.__setattr__(self, "text", text)
 
+    @property
+    def footnote(self) -> str:
+        """Return the line under the quotes: why the configured writer's answer isn't shown,
+        or that a language model wrote this one; "" for a plain quoted answer."""
+        if self.note:
+            return self.note
+        return MODEL_WRITTEN if self.writer == "llm" else ""
+
     def quoted_from(self, n: int) -> tuple[str, ...]:
         """Return the words quoted from citation n, in the answer's order."""
         return tuple(

@@ -18,7 +18,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from bot.core.answer import MODEL_WRITTEN, Answer
+from bot.core.answer import Answer
 from bot.core.engine import Citebot, QuestionError, clean_question
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
@@ -102,10 +102,8 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
         else f"> “{_safe(q.text)}” **[{q.n}]**"
         for q in reply.quotes
     ]
-    if reply.note:
-        lines.append(f"-# {_safe(reply.note)}")
-    elif reply.writer == "llm":
-        lines.append(f"-# {_safe(MODEL_WRITTEN)}")
+    if reply.footnote:
+        lines.append(f"-# {_safe(reply.footnote)}")
     contents = pack_lines(lines, CONTENT_LIMIT)
     embeds = [
         EmbedSpec(

@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.core.answer import MODEL_WRITTEN, Answer
+from bot.core.answer import Answer
 from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely
@@ -119,10 +119,8 @@ def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
         else f"> “{escape(q.text)}” *[{q.n}]*"
         for q in answer.quotes
     ]
-    if answer.note:
-        quotes.append(f"_({escape(answer.note)})_")
-    elif answer.writer == "llm":
-        quotes.append(f"_{escape(MODEL_WRITTEN)}_")
+    if answer.footnote:
+        quotes.append(f"_({escape(answer.footnote)})_")
     blocks = [_section(piece) for piece in pack_lines(quotes, SECTION_LIMIT)]
     blocks.append({"type": "divider"})
     for citation in answer.citations:
