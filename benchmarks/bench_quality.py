@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 from common import REPO, percentile, print_machine
-from reader import Reading, passage_reading, read_answer
+from reader import Reading, holds, passage_reading, read_answer
 
 # Another checkout's citebot (the --baseline-ref run) goes first on the import path.
 if os.environ.get("CITEBOT_BENCH_CODE"):
@@ -57,17 +57,6 @@ from fetch import MANUALS, fetch
 QUESTIONS = REPO / "benchmarks" / "quality"
 CACHE = REPO / "data" / "bench-cache" / "vectors.sqlite"
 DEPTH = 10
-
-
-def normalise(text: str) -> str:
-    """Fold case, quotes and whitespace as `citebot eval` does."""
-    return " ".join(text.casefold().replace("’", "'").split())
-
-
-def holds(text: str, phrases: Sequence[str]) -> bool:
-    """Tell whether text holds any of the phrases."""
-    folded = normalise(text)
-    return any(normalise(phrase) in folded for phrase in phrases)
 
 
 @dataclass(frozen=True)
