@@ -10,6 +10,7 @@ import numpy as np
 
 from index.embedder import Embedder, TokenCounter, Vectors
 from index.lexical import inverse_document_frequency, query_words, stem
+from index.ordinary_words import is_ordinary_english
 from index.records import Chunk, Hit
 from index.sentences import opening_line
 from index.store import StoredIndex
@@ -107,10 +108,11 @@ def unknown_words(
     On a technical manual every question is on topic and some passage always looks similar, so
     similarity alone answers everything. A word no passage uses ("bitbucket", "celery",
     "kubernetes") says the question is about something the documents don't cover; the corpus's
-    own vocabulary is the calibration. Two guards keep paraphrase from declining: the word must
-    be unusual in general English too (the embedding model's tokenizer splits it: "belong" or
-    "purge" stay whole, "gitlab" does not), and numbers and short tokens (versions, ids) are
-    details, not subjects.
+    own vocabulary is the calibration. Three guards keep paraphrase and chat from declining: the
+    word must be unusual in general English (the embedding model's tokenizer splits it: "belong"
+    or "purge" stay whole, "gitlab" does not), it must not be an ordinary English word all the
+    same ("regenerate" and "spits" are split too: see index/ordinary_words.py), and numbers and
+    short tokens (versions, ids) are details, not subjects.
     """
     candidates = [
         word
@@ -122,7 +124,11 @@ def unknown_words(
     if not candidates:
         return ()
     pieces = count_tokens(candidates)
-    return tuple(word for word, count in zip(candidates, pieces, strict=True) if count > 1)
+    return tuple(
+        word
+        for word, count in zip(candidates, pieces, strict=True)
+        if count > 1 and not is_ordinary_english(word)
+    )
 
 
 def _ideal_score(query: Query, terms: Sequence[str]) -> float:

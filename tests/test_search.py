@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.answer import compose_answer, with_links
 from index.records import Chunk
-from index.search import make_query, search
+from index.search import make_query, search, unknown_words
 from index.store import StoredIndex
 from ingest.pipeline import IngestPlan, ingest
 from tests.fakes import HashingEmbedder
@@ -185,6 +185,15 @@ def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> 
     query = make_query(index, embedder, "Do llamas graze on Bitbucket like v2.1-14-gabc?")
     assert query.unknown == ("bitbucket",)
     index.close()
+
+
+def test_unknown_words_are_names_not_ordinary_english_the_tokenizer_splits() -> None:
+    # The real word frequencies: "regenerate" and "spits" are split into word pieces by the
+    # embedding model's tokenizer, yet a chat user types them in passing; "ubuntu" and "gitlab"
+    # name things, which the documents not mentioning them means they don't cover.
+    words = ["regenerate", "spits", "ubuntu", "gitlab", "halfway", "patroni"]
+    unknown = unknown_words(words, {}, lambda batch: [3] * len(batch))
+    assert unknown == ("ubuntu", "gitlab", "patroni")
 
 
 def test_a_passage_deep_in_a_document_carries_its_opening_line(tmp_path: Path) -> None:
