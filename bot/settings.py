@@ -165,6 +165,19 @@ class SlackSettings(SettingsGroup):
     host: str = Field("0.0.0.0", description="HTTP mode: address to listen on.")  # noqa: S104
     port: int = Field(3000, ge=0, le=65535, description="HTTP mode: port to listen on.")
     path: str = Field("/slack/events", description="HTTP mode: request URL path.")
+    read_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="HTTP mode: a request must arrive whole (headers and body) within this many "
+        "seconds, or its connection is closed (HTTP 408).",
+    )
+    max_connections: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description="HTTP mode: connections open at once; more are refused (HTTP 503).",
+    )
     slash_visibility: Literal["in_channel", "ephemeral"] = Field(
         "in_channel",
         description="Who sees /ask answers: the whole channel, or only the asker.",

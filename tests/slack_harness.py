@@ -17,7 +17,8 @@ from typing import Any
 
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter
-from bot.platforms.slack.adapter import MAX_BODY_BYTES, SlackBot, make_http_server
+from bot.platforms.slack.adapter import SlackBot
+from bot.platforms.slack.http_server import MAX_BODY_BYTES, make_http_server
 from bot.platforms.slack.seen_events import SeenEvents
 from bot.settings import Settings
 from tests.fake_slack import FakeSlack
@@ -52,7 +53,7 @@ class HttpBot:
 
     def __init__(self, slack: SlackBot) -> None:
         self.slack = slack
-        self.server = make_http_server(slack)
+        self.server = make_http_server(slack.app, slack.settings)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]

@@ -1,28 +1,21 @@
 """Slack: /ask, @mentions and DMs answered with quoted citations, through slack-bolt.
 
-Pure converters (`question_from_event`, `to_slack_messages`) and one wiring function
-(`build_slack_app`); `run_slack` serves it over Socket Mode or HTTP (uvicorn).
+Pure converters (`question_from_event`, `to_slack_messages`), the bot's wiring (`SlackBot`), and
+`start_slack`, which connects over Socket Mode or serves HTTP through `http_server.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import hashlib
-import hmac
 import logging
 import re
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
-from slack_bolt.adapter.asgi import SlackRequestHandler
-from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 from slack_bolt.error import BoltError
-from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -33,6 +26,7 @@ from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely
 from bot.platforms.base import Running, Shared
 from bot.platforms.chat_text import clip, defuse_mass_mentions, excerpt, pack_lines
+from bot.platforms.slack.http_server import make_http_server
 from bot.platforms.slack.seen_events import SeenEvents
 from bot.settings import Settings
 from index.errors import ConfigError
@@ -224,7 +218,10 @@ class SlackBot:
             app = App(
                 client=client,
                 signing_secret=secret.get_secret_value() if secret else None,
-                request_verification_enabled=http_mode,
+                # HTTP requests reach bolt only through http_server.py's guard, which checks the
+                # signature over the raw bytes before anything parses them: that is the check.
+                # bolt's own would repeat it on the same bytes, so it is off.
+                request_verification_enabled=False,
                 process_before_response=False,
             )
         except (BoltError, SlackApiError) as exc:
@@ -508,11 +505,6 @@ class SlackBot:
                 logger.warning("feedback receipt failed: %s", exc.response.get("error"))
 
 
-MAX_BODY_BYTES = 1 << 20  # Slack's payloads are a few KB
-_REPLAY_WINDOW = 300  # seconds: Slack's signatures are accepted for five minutes
-_client: contextvars.ContextVar[str] = contextvars.ContextVar("slack_client", default="?")
-
-
 def _api_error(exc: Exception) -> str:
     """Return Slack's error code ("invalid_auth") from an API or bolt error."""
     response = getattr(exc, "response", None)
@@ -572,140 +564,11 @@ def _replyable(event: dict[str, Any]) -> bool:
     return False
 
 
-class ThreadedSlackRequestHandler(SlackRequestHandler):
-    """bolt's ASGI adapter, guarded: bounded, authenticated and well-formed before bolt parses.
-
-    The body is read only up to a cap, its signature checked over the raw bytes, replays of a
-    seen signature dropped, and its shape checked; anything else gets a 4xx and one log line a
-    minute per client and reason, never a traceback. bolt then runs in a worker thread so the
-    event loop never blocks.
-    """
-
-    def __init__(self, app: App, path: str, signing_secret: str) -> None:
-        super().__init__(app, path=path)
-        self._secret = signing_secret.encode()
-        self._seen: dict[str, float] = {}  # signature -> when it was first accepted
-        self._logged: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-
-    async def __call__(
-        self, scope: Any, receive: Callable[..., Any], send: Callable[..., Any]
-    ) -> None:
-        """Remember which client sent the request, for the rejection log."""
-        client = scope.get("client") if isinstance(scope, dict) else None
-        _client.set(str(client[0]) if client else "?")
-        await super().__call__(scope, receive, send)
-
-    async def dispatch(self, request: AsgiHttpRequest) -> Any:
-        """Check the request, then run the synchronous bolt app off the event loop."""
-        headers = request.get_headers()
-        declared = str(headers.get("content-length", "0"))
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-            return self._reject(413, "body over 1 MB (or a bad Content-Length)")
-        body = await _read_capped(request, MAX_BODY_BYTES)
-        if body is None:
-            return self._reject(413, "body over 1 MB")
-        if not self._signed(body, headers):
-            return self._reject(401, "bad or stale signature")
-        signature = str(headers.get("x-slack-signature", ""))
-        if not self._first_time(signature):
-            logger.info("ignoring a replayed request")
-            return BoltResponse(status=200, body="")
-        try:
-            bolt_request = BoltRequest(
-                body=body.decode("utf-8"), query=request.query_string, headers=headers
-            )
-        except Exception:  # bolt parses as it builds: bad UTF-8, JSON, or a JSON list
-            return self._reject(400, "body is not valid JSON or form data")
-        problem = _malformed(bolt_request.body)
-        if problem:
-            return self._reject(400, problem)
-        return await asyncio.to_thread(self.app.dispatch, bolt_request)
-
-    def _signed(self, body: bytes, headers: Mapping[str, Any]) -> bool:
-        """Check Slack's signature over the raw bytes, and that it is under five minutes old."""
-        stamp = str(headers.get("x-slack-request-timestamp", ""))
-        signature = str(headers.get("x-slack-signature", ""))
-        if not stamp.isdigit() or abs(time.time() - int(stamp)) > _REPLAY_WINDOW:
-            return False
-        base = b"v0:" + stamp.encode() + b":" + body
-        expected = "v0=" + hmac.new(self._secret, base, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature)
-
-    def _first_time(self, signature: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            for seen, when in list(self._seen.items()):
-                if now - when > _REPLAY_WINDOW:
-                    del self._seen[seen]
-            if signature in self._seen:
-                return False
-            self._seen[signature] = now
-            return True
-
-    def _reject(self, status: int, reason: str) -> BoltResponse:
-        client = _client.get()
-        now = time.monotonic()
-        with self._lock:
-            last = self._logged.get((client, reason))
-            if last is None or now - last > 60:
-                self._logged[(client, reason)] = now
-                logger.warning("rejected a request from %s: %s (HTTP %d)", client, reason, status)
-        return BoltResponse(status=status, body=reason)
-
-
-async def _read_capped(request: AsgiHttpRequest, cap: int) -> bytes | None:
-    """Read the request body, or return None as soon as it passes cap bytes."""
-    body = bytearray()
-    while True:
-        message = await request.receive()
-        if message.get("type") != "http.request":
-            return None  # the client went away
-        body.extend(message.get("body", b""))
-        if len(body) > cap:
-            return None
-        if not message.get("more_body", False):
-            return bytes(body)
-
-
-def _malformed(body: Any) -> str:
-    """Say what a signed payload lacks that bolt would trip over, or "" when it is usable."""
-    if not isinstance(body, dict) or not body:
-        return "body is not a JSON object or a form"
-    if body.get("type") == "block_actions":
-        actions = body.get("actions")
-        if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
-            return "block_actions without actions"
-    if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
-        return "event_callback without an event"
-    return ""
-
-
-def make_http_server(slack: SlackBot) -> Any:
-    """Build a uvicorn server for HTTP mode (Events API and slash commands)."""
-    import uvicorn  # noqa: PLC0415
-
-    settings = slack.settings.slack
-    secret = slack.settings.slack_signing_secret
-    if secret is None:
-        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET; set it or use Socket Mode")
-    config = uvicorn.Config(
-        ThreadedSlackRequestHandler(slack.app, settings.path, secret.get_secret_value()),
-        host=settings.host,
-        port=settings.port,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        log_config=None,  # use root logging, where secrets are redacted
-    )
-    return uvicorn.Server(config)
-
-
 def start_slack(slack: SlackBot) -> Callable[[], None]:
     """Start the Slack bot in background threads; return the function that stops it."""
     settings = slack.settings
     if settings.slack.mode == "http":
-        server = make_http_server(slack)
+        server = make_http_server(slack.app, settings)
         thread = threading.Thread(target=server.run, name="slack-http", daemon=True)
         thread.start()
         logger.warning(
