@@ -164,6 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"[bold red]error:[/] .env is not valid UTF-8 (byte {exc.start}); re-save it as UTF-8"
         )
         return 2
+    except PermissionError as exc:  # a data or index folder the user may not read (mode 000)
+        where = exc.filename or "a file citebot needs"
+        err.print(
+            f"[bold red]error:[/] permission denied on {escape(str(where))}; give the user "
+            "running citebot access to it (or point CITEBOT_DATA_DIR / CITEBOT_INDEX_DIR elsewhere)"
+        )
+        return 1
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

@@ -9,8 +9,8 @@ from typing import Any
 from index.errors import IndexCorruptError, IndexMismatchError
 
 # 2: keyword index with separate text and heading fields; 3: documents carry their summary
-# line and its vector; 4: and their own address.
-FORMAT_VERSION = 4
+# line and its vector; 4: and their own address; 5: chunks carry a checksum, checked when read.
+FORMAT_VERSION = 5
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
 CHUNKER_VERSION = 5  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects

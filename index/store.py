@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import threading
 import weakref
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,7 +69,8 @@ CREATE TABLE chunks (
     unit TEXT NOT NULL,
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
-    position INTEGER NOT NULL
+    position INTEGER NOT NULL,
+    checksum INTEGER NOT NULL  -- chunk_checksum(): damaged text is refused, never quoted
 );
 CREATE VIRTUAL TABLE chunk_terms USING fts5(body, heading, content='', tokenize='unicode61');
 CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab(chunk_terms, 'row');
@@ -421,9 +423,20 @@ def _write_chunks(
         ),
     )
     connection.executemany(
-        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            (i, c.source, c.title, c.section, c.text, c.unit, c.start, c.end, c.position)
+            (
+                i,
+                c.source,
+                c.title,
+                c.section,
+                c.text,
+                c.unit,
+                c.start,
+                c.end,
+                c.position,
+                chunk_checksum(c),
+            )
             for i, c in enumerate(chunks, start=first)
         ),
     )
@@ -434,6 +447,18 @@ def _write_chunks(
             for i, c in enumerate(chunks, start=first)
         ),
     )
+
+
+def chunk_checksum(chunk: Chunk) -> int:
+    """Return a CRC-32 of everything a chunk holds, stored with it and checked when it is read.
+
+    A flipped byte in chunks.sqlite that still decodes would otherwise be quoted to users as if
+    the document said it; checking the few chunks a question reads costs microseconds, where
+    checksumming the whole file at every load would cost seconds on a large index.
+    """
+    fields = (chunk.source, chunk.title, chunk.section, chunk.text, chunk.unit)
+    numbers = f"{chunk.start}:{chunk.end}:{chunk.position}"
+    return zlib.crc32("\x1f".join((*fields, numbers)).encode("utf-8", "surrogatepass"))
 
 
 def _in_batches(values: Sequence[Any]) -> Iterator[tuple[Sequence[Any], str]]:
@@ -479,17 +504,17 @@ class StoredIndex:
         self._lock = threading.Lock()  # one connection, shared by the bot's worker threads
         try:
             stored = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            # Indexes written before term_counts existed count terms the slow way.
+            has_counts = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'term_counts'"
+            ).fetchone()
+            starts = self._db.execute(
+                "SELECT rowid, first_chunk FROM documents ORDER BY first_chunk, rowid"
+            ).fetchall()
         except sqlite3.Error as exc:
             self._db.close()
             raise IndexCorruptError(f"{folder / CHUNKS} is unreadable ({exc}); {_REBUILD}") from exc
-        # Indexes written before term_counts existed count terms the slow way.
-        has_counts = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'term_counts'"
-        ).fetchone()
         self._has_term_counts = has_counts is not None
-        starts = self._db.execute(
-            "SELECT rowid, first_chunk FROM documents ORDER BY first_chunk, rowid"
-        ).fetchall()
         self._document_rows = np.array([row[0] for row in starts], dtype=np.int64)
         self._document_starts = np.array([row[1] for row in starts], dtype=np.int64)
         if stored != vectors.ntotal or stored != manifest.chunk_count:
@@ -544,11 +569,10 @@ class StoredIndex:
 
     def documents(self) -> dict[str, tuple[IndexedDocument, int]]:
         """Map each source to its record and the id of its first chunk."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT source, title, content_hash, chunk_count, first_chunk, summary, url "
-                "FROM documents"
-            ).fetchall()
+        rows = self._query(
+            "SELECT source, title, content_hash, chunk_count, first_chunk, summary, url "
+            "FROM documents"
+        )
         return {
             row[0]: (IndexedDocument(row[0], row[1], row[2], row[3], row[5], row[6]), row[4])
             for row in rows
@@ -560,23 +584,21 @@ class StoredIndex:
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
-        with self._lock:
-            rows = self._db.execute(
-                f'SELECT id, source, title, section, text, unit, start, "end", position '  # noqa: S608
-                f"FROM chunks WHERE id IN ({marks})",
-                wanted,
-            ).fetchall()
-        return {row[0]: Chunk(*row[1:]) for row in rows}
+        rows = self._query(
+            f'SELECT id, source, title, section, text, unit, start, "end", position, checksum '  # noqa: S608
+            f"FROM chunks WHERE id IN ({marks})",
+            wanted,
+        )
+        return {row[0]: self._checked(row[0], row[1:]) for row in rows}
 
     def chunk_run(self, first: int, count: int) -> list[Chunk]:
         """Return chunks first .. first+count-1 in order (a whole document, however long)."""
-        with self._lock:
-            rows = self._db.execute(
-                'SELECT source, title, section, text, unit, start, "end", position '
-                "FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
-                (first, first + count - 1),
-            ).fetchall()
-        return [Chunk(*row) for row in rows]
+        rows = self._query(
+            'SELECT id, source, title, section, text, unit, start, "end", position, checksum '
+            "FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+            (first, first + count - 1),
+        )
+        return [self._checked(row[0], row[1:]) for row in rows]
 
     def vectors(self, first: int, count: int) -> Vectors:
         """Return the stored vectors of chunks first .. first+count-1."""
@@ -597,12 +619,11 @@ class StoredIndex:
         if not unique:
             return []
         query = " OR ".join(f'"{term}"' for term in unique)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT rowid, -bm25(chunk_terms, 1.0, ?) AS score FROM chunk_terms "
-                "WHERE chunk_terms MATCH ? ORDER BY score DESC LIMIT ?",
-                (HEADING_WEIGHT, query, k),
-            ).fetchall()
+        rows = self._query(
+            "SELECT rowid, -bm25(chunk_terms, 1.0, ?) AS score FROM chunk_terms "
+            "WHERE chunk_terms MATCH ? ORDER BY score DESC LIMIT ?",
+            (HEADING_WEIGHT, query, k),
+        )
         return [(int(row[0]), float(row[1])) for row in rows]
 
     def integrity_problems(self) -> list[str]:
@@ -620,17 +641,12 @@ class StoredIndex:
         if not unique:
             return {}
         marks = ",".join("?" * len(unique))
-        with self._lock:
-            if self._has_term_counts:
-                rows = self._db.execute(
-                    f"SELECT term, chunks FROM term_counts WHERE term IN ({marks})",  # noqa: S608
-                    unique,
-                ).fetchall()
-            else:
-                rows = self._db.execute(
-                    f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})",  # noqa: S608
-                    unique,
-                ).fetchall()
+        table = "term_counts" if self._has_term_counts else "chunk_vocab"
+        count = "chunks" if self._has_term_counts else "doc"
+        rows = self._query(
+            f"SELECT term, {count} FROM {table} WHERE term IN ({marks})",  # noqa: S608
+            unique,
+        )
         return dict.fromkeys(unique, 0) | {row[0]: int(row[1]) for row in rows}
 
     def vectors_of(self, chunk_ids: Sequence[int]) -> Vectors:
@@ -642,12 +658,11 @@ class StoredIndex:
         """Return the stored summary-line vectors of the given documents that have one."""
         rows: list[Any] = []
         for batch, marks in _in_batches(list(sources)):
-            with self._lock:
-                rows += self._db.execute(
-                    f"SELECT source, summary_vector FROM documents "  # noqa: S608
-                    f"WHERE source IN ({marks}) AND summary_vector IS NOT NULL",
-                    batch,
-                ).fetchall()
+            rows += self._query(
+                f"SELECT source, summary_vector FROM documents "  # noqa: S608
+                f"WHERE source IN ({marks}) AND summary_vector IS NOT NULL",
+                batch,
+            )
         return {row[0]: self._vector_from(row[1]) for row in rows}
 
     def document_rows(self, chunk_ids: Sequence[int]) -> list[int]:
@@ -663,28 +678,47 @@ class StoredIndex:
         """Return, by document row, the addresses documents give for themselves."""
         found: list[Any] = []
         for batch, marks in _in_batches(sorted(set(rows))):
-            with self._lock:
-                found += self._db.execute(
-                    f"SELECT rowid, url FROM documents "  # noqa: S608
-                    f"WHERE rowid IN ({marks}) AND url != ''",
-                    batch,
-                ).fetchall()
+            found += self._query(
+                f"SELECT rowid, url FROM documents "  # noqa: S608
+                f"WHERE rowid IN ({marks}) AND url != ''",
+                batch,
+            )
         return {row[0]: row[1] for row in found}
 
     def summary_similarities(self, query: Vectors, rows: Iterable[int]) -> dict[int, float]:
         """Return, by document row, how similar each document's summary line is to the query."""
         stored: list[Any] = []
         for batch, marks in _in_batches(sorted(set(rows))):
-            with self._lock:
-                stored += self._db.execute(
-                    f"SELECT rowid, summary_vector FROM documents "  # noqa: S608
-                    f"WHERE rowid IN ({marks}) AND summary_vector IS NOT NULL",
-                    batch,
-                ).fetchall()
+            stored += self._query(
+                f"SELECT rowid, summary_vector FROM documents "  # noqa: S608
+                f"WHERE rowid IN ({marks}) AND summary_vector IS NOT NULL",
+                batch,
+            )
         if not stored:
             return {}
         scores = np.vstack([self._vector_from(row[1]) for row in stored]) @ query.reshape(-1)
         return {row[0]: float(score) for row, score in zip(stored, scores, strict=True)}
+
+    def _query(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        """Run one read; a damaged or altered chunk store is one line with the fix, not a
+        traceback (undecodable text, a dropped table, a malformed page)."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, parameters).fetchall()
+            except sqlite3.Error as exc:
+                raise IndexCorruptError(
+                    f"{self.folder / CHUNKS} is damaged ({_first_line(exc)}); {_REBUILD}"
+                ) from exc
+
+    def _checked(self, chunk_id: int, row: Sequence[Any]) -> Chunk:
+        """Return a chunk read from the store, refusing it if it no longer matches its checksum."""
+        chunk = Chunk(*row[:-1])
+        if chunk_checksum(chunk) != row[-1]:
+            raise IndexCorruptError(
+                f"{self.folder / CHUNKS} is damaged (chunk {chunk_id} no longer matches its "
+                f"checksum); {_REBUILD}"
+            )
+        return chunk
 
     def _vector_from(self, blob: bytes) -> Vectors:
         vector = np.frombuffer(blob, dtype=np.float32)

@@ -164,3 +164,26 @@ def test_report_groups_unanswered_questions_by_meaning(
     time.sleep(1.1)  # times are kept to the second
     assert main(["report", "--since", "0m"]) == 0  # nothing that recent
     assert "0 unanswered questions in 0 groups" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["feedback", "report"])
+def test_a_data_folder_nobody_may_read_is_one_line_with_the_fix(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads a mode-000 folder all the same: run the suite as a user to check")
+    data = tmp_path / "data"
+    data.mkdir()
+    store_with_a_vote(data, "Where is the handbook?")
+    data.chmod(0)
+    try:
+        monkeypatch.setenv("CITEBOT_DATA_DIR", str(data))
+        assert main([command]) == 1
+    finally:
+        data.chmod(0o755)
+    err = capsys.readouterr().err
+    assert err.startswith("error: permission denied on ") and err.count("\n") == 1
+    assert "Traceback" not in err

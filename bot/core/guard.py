@@ -11,12 +11,18 @@ from dataclasses import dataclass
 
 from bot.core.answer import Answer
 from bot.core.engine import Citebot, QuestionError
+from index.errors import IndexCorruptError
 
 logger = logging.getLogger(__name__)
 
 APOLOGY = (
     "Sorry, something went wrong while answering that. The details are in the bot's log; "
     "please try again in a moment."
+)
+# Damage found in the index is not the asker's to fix, nor worth retrying: say who fixes it.
+DAMAGED_INDEX = (
+    "Sorry, citebot's index is damaged, so it won't quote from it. An admin needs to run "
+    "`citebot ingest --rebuild`; the details are in the bot's log."
 )
 
 
@@ -85,6 +91,9 @@ def answer_safely(
         return bot.answer(question, earlier)
     except QuestionError as exc:
         return question_refusal(exc)
+    except IndexCorruptError as exc:
+        logger.error("declined a question: %s", exc)  # one line: the fix is in it
+        return Refusal(DAMAGED_INDEX)
     except Exception:
         # The user gets an apology, the operator the traceback; neither ever sees a token.
         logger.exception("answering a question of %d characters failed", len(question))

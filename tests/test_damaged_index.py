@@ -1,0 +1,114 @@
+"""An index damaged after it was written: declined with the fix, never quoted, no traceback.
+
+Between a corruption and the next ingest, `ask`, the chat bots and `doctor` meet the damage.
+Each checks what it reads (every chunk a question reads against its stored checksum; every
+SQLite read turned into one line), so the reader gets "rebuild the index", not altered text.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.core.engine import Citebot
+from bot.core.guard import DAMAGED_INDEX, Refusal, answer_safely
+from bot.settings import Settings
+from index.store import CHUNKS, live_generation
+from tests.harness import SOURCES
+
+QUESTION = "Which universities belong to the AI Alliance?"
+ANSWER_WORDS = b"Yale University"  # in the answer to QUESTION on the intact index
+
+
+def change_a_letter(chunks: Path) -> None:
+    """One letter of the answer altered: the text still decodes, and would be quoted as is."""
+    data = bytearray(chunks.read_bytes())
+    at = data.find(ANSWER_WORDS)
+    assert at >= 0
+    data[at] = ord("X")
+    chunks.write_bytes(bytes(data))
+
+
+def break_the_encoding(chunks: Path) -> None:
+    """Bytes that are not UTF-8 in every copy of the answer's words."""
+    data = bytearray(chunks.read_bytes())
+    at = data.find(ANSWER_WORDS)
+    assert at >= 0
+    while at >= 0:
+        data[at + 1] = 0xFF
+        at = data.find(ANSWER_WORDS, at + 1)
+    chunks.write_bytes(bytes(data))
+
+
+def drop_the_keyword_index(chunks: Path) -> None:
+    with sqlite3.connect(chunks) as db:
+        db.execute("DROP TABLE chunk_vocab")
+        db.execute("DROP TABLE chunk_terms")
+
+
+DAMAGE = [change_a_letter, break_the_encoding, drop_the_keyword_index]
+
+
+@pytest.fixture(params=DAMAGE, ids=lambda damage: damage.__name__)
+def damaged_index(request: pytest.FixtureRequest, real_index_dir: Path, tmp_path: Path) -> Path:
+    index_dir = tmp_path / "index"
+    shutil.copytree(real_index_dir, index_dir)
+    generation = live_generation(index_dir)
+    assert generation is not None
+    damage: Callable[[Path], None] = request.param
+    damage(generation / CHUNKS)
+    return index_dir
+
+
+def test_the_intact_index_answers_with_the_words_the_damage_alters(real_bot: Citebot) -> None:
+    answer = answer_safely(real_bot, QUESTION, user="U1")
+    assert not isinstance(answer, Refusal) and ANSWER_WORDS.decode() in answer.text
+
+
+def test_a_chat_question_on_a_damaged_index_is_declined_with_who_fixes_it(
+    damaged_index: Path, real_embedder: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(sources=SOURCES, index_dir=damaged_index)
+    bot = Citebot.load(settings, embedder=real_embedder)  # type: ignore[arg-type]
+    try:
+        reply = answer_safely(bot, QUESTION, user="U1")
+    finally:
+        bot.close()
+    assert reply == Refusal(DAMAGED_INDEX)
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(logged) == 1 and "ingest --rebuild" in logged[0]
+    assert not any(r.exc_info for r in caplog.records)  # one line, no traceback
+
+
+def test_ask_on_a_damaged_index_prints_one_line_with_the_fix(
+    damaged_index: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    precision: str,
+) -> None:
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(damaged_index))
+    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+    assert main(["ask", QUESTION]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing quoted
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert "is damaged" in captured.err and "citebot ingest --rebuild" in captured.err
+
+
+def test_doctor_on_a_damaged_index_names_the_fix_without_a_traceback(
+    damaged_index: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    precision: str,
+) -> None:
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(damaged_index))
+    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+    assert main(["doctor"]) != 0
+    captured = capsys.readouterr()
+    assert "citebot ingest --rebuild" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err
