@@ -58,6 +58,9 @@ class FakeDiscord(LoopbackServer):
         # (status, code) to refuse thread creation with: (400, 50024) for a message inside a
         # thread, (403, 50013) without the Create Public Threads permission.
         self.thread_error: tuple[int, int] | None = None
+        # (status, code) to refuse reading a channel's history with: (403, 50001) Missing Access,
+        # as for a private thread the bot was never added to; (404, 10003) Unknown Channel.
+        self.history_error: tuple[int, int] | None = None
         self.heartbeat_interval_ms = 41250
         self.token_rejected = False  # GET /users/@me answers 401, as for a reset token
         self.silent_connections = 0  # connections (from the first) that never ACK: zombies
@@ -198,6 +201,9 @@ class FakeDiscord(LoopbackServer):
                 if not found:
                     return self._json({"code": 10008, "message": "Unknown Message"}, status=404)
                 return self._json(found[0])
+            if self.history_error is not None:
+                status, code = self.history_error
+                return self._json({"code": code, "message": "Missing Access"}, status=status)
             # Tests pick small ids for people's messages, the fake large ones for the bot's: the
             # order they arrived in stands for Discord's time-ordered ids.
             before = request.query.get("before", "")

@@ -489,6 +489,32 @@ def test_a_follow_up_in_a_thread_is_searched_with_the_threads_earlier_questions(
         client.stop()
 
 
+@pytest.mark.parametrize("refusal", [(403, 50001), (404, 10003)], ids=["403", "404"])
+def test_a_question_in_a_thread_whose_history_is_refused_is_answered_on_its_own(
+    fake: FakeDiscord,
+    tmp_path: Path,
+    real_bot: Citebot,
+    caplog: pytest.LogCaptureFixture,
+    refusal: tuple[int, int],
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, reply_in_thread=True)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is the AI Alliance?", 71))
+        _answered_in(fake, "71", 1)
+        fake.history_error = refusal
+        follow_up = fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 72, channel_id="71")
+        fake.dispatch("MESSAGE_CREATE", follow_up)
+        reply = _answered_in(fake, "71", 2)[1]  # answered, not silent
+        assert "SeedAI is crafting frameworks" in reply
+        warned = [
+            r.getMessage() for r in caplog.records if "cannot read the thread" in r.getMessage()
+        ]
+        assert warned and str(refusal[0]) in warned[0]
+        assert not any(r.exc_info for r in caplog.records)  # no traceback
+    finally:
+        client.stop()
+
+
 def test_a_follow_up_is_searched_with_the_questions_before_it_not_the_threads_chatter(
     fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
 ) -> None:

@@ -22,6 +22,7 @@ from bot.core.answer import Answer
 from bot.core.engine import Citebot, QuestionError, clean_question
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
+from bot.core.threads import History, ThreadMessage, Unreadable, earlier_questions
 from bot.platforms.base import Running, Shared
 from bot.platforms.chat_text import clip, defuse_mass_mentions, excerpt, pack_lines
 from bot.platforms.discord.internals import guard_parsers, point_at, start_thread_on
@@ -274,13 +275,17 @@ class CitebotClient(discord.Client):
             return
         try:
             thread = None if is_dm else await self._thread_of(message)
-            earlier: list[discord.Message] = []
+            history: History = ()
             if thread is not None:
-                earlier = await self._earlier_in(thread, message)
-            if not is_dm and not mentioned and not _asked_in(earlier, message.author.id, me.id):
+                history = await self._earlier_in(thread, message, me.id)
+            context = earlier_questions(
+                history,
+                asker=str(message.author.id),
+                mentioned=mentioned or is_dm,
+                follow_ups=self.settings.chat.follow_ups,
+            )
+            if context is None:
                 return  # people talking in a thread: only the asker's follow-ups are questions
-            asker = message.author.id if self.settings.chat.follow_ups == "asker" else None
-            context = _questions_to(me.id, earlier, asker)
             await self._answer_message(
                 message, is_dm=is_dm, in_thread=thread is not None, earlier=context
             )
@@ -323,23 +328,36 @@ class CitebotClient(discord.Client):
         return fetched.parent_id if isinstance(fetched, discord.Thread) else None
 
     async def _earlier_in(
-        self, thread: tuple[int, int], message: discord.Message
-    ) -> list[discord.Message]:
-        """Return the thread's messages before this one, oldest first, its opening one included.
+        self, thread: tuple[int, int], message: discord.Message, me: int
+    ) -> History:
+        """Return the thread's messages before this one, oldest first, its opening one included,
+        or Unreadable when Discord refuses them (403 Missing Access, 404).
 
         A thread started on a message (as citebot's answers are) opens with that message, which
         lives in the parent channel under the thread's id.
         """
         thread_id, parent_id = thread
         channel = self.get_partial_messageable(thread_id)
-        history = [m async for m in channel.history(limit=THREAD_MESSAGES, before=message)]
+        try:
+            history = [m async for m in channel.history(limit=THREAD_MESSAGES, before=message)]
+        except discord.HTTPException as exc:
+            return Unreadable(f"Discord said {exc.status} {exc.text or exc.code}")
         history.reverse()
         try:
             parent = self.get_partial_messageable(parent_id)
             history.insert(0, await parent.fetch_message(thread_id))
         except discord.HTTPException:
             pass  # a thread not started on a message (or the message deleted)
-        return history
+        return [
+            ThreadMessage(
+                author=str(m.author.id),
+                text=question_from_message(m.content, me),
+                mentions_bot=any(user.id == me for user in m.mentions),
+                from_a_bot=m.author.bot,
+                from_this_bot=m.author.id == me,
+            )
+            for m in history
+        ]
 
     async def _answer_message(
         self, message: discord.Message, *, is_dm: bool, in_thread: bool, earlier: list[str]
@@ -493,26 +511,6 @@ async def _tell_privately(interaction: discord.Interaction[Any], text: str) -> N
             )
     except discord.HTTPException as exc:
         logger.warning("could not answer interaction %s: %s", interaction.id, exc)
-
-
-def _questions_to(me: int, earlier: list[discord.Message], asker: int | None) -> list[str]:
-    """Return the questions put to the bot among earlier messages, oldest first.
-
-    A question to the bot mentions it; asker: whose replies are questions too (follow-ups from
-    the asker answered), else None. People's other talk in the thread ("ok", "thanks") is left
-    out: a long thread's chatter would drown the question a follow-up builds on.
-    """
-    return [
-        question_from_message(m.content, me)
-        for m in earlier
-        if not m.author.bot and (any(u.id == me for u in m.mentions) or m.author.id == asker)
-    ]
-
-
-def _asked_in(earlier: list[discord.Message], user: int, me: int) -> bool:
-    """Tell whether user asked the bot something among these messages and the bot answered."""
-    asked = any(m.author.id == user and any(u.id == me for u in m.mentions) for m in earlier)
-    return asked and any(m.author.id == me for m in earlier)
 
 
 async def run_client(client: CitebotClient, token: str) -> None:

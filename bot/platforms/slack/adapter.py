@@ -24,6 +24,7 @@ from bot.core.answer import Answer
 from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely
+from bot.core.threads import History, ThreadMessage, Unreadable, earlier_questions
 from bot.platforms.base import Running, Shared
 from bot.platforms.chat_text import clip, defuse_mass_mentions, excerpt, pack_lines
 from bot.platforms.slack.http_server import make_http_server
@@ -347,10 +348,13 @@ class SlackBot:
     def _on_mention(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not _replyable(event):
             return
-        thread = self._thread(event, client)
-        self._answer_event(
-            event, client, self._questions_before(thread, event, context.bot_user_id or "")
+        earlier = earlier_questions(
+            self._history(event, client, context),
+            asker=str(event.get("user", "")),
+            mentioned=True,
+            follow_ups=self.settings.chat.follow_ups,
         )
+        self._answer_event(event, client, earlier or [])
 
     def _answer_event(self, event: dict[str, Any], client: WebClient, earlier: list[str]) -> None:
         """Answer a message in its thread (or start one under it); refusals to the asker only."""
@@ -416,40 +420,25 @@ class SlackBot:
         bot_user = context.bot_user_id or ""
         if self.settings.chat.follow_ups != "asker" or f"<@{bot_user}>" in event.get("text", ""):
             return  # mentions arrive as app_mention events too
-        thread = self._thread(event, client)
-        if _asked_in(thread, event.get("user", ""), bot_user, context.bot_id or ""):
-            self._answer_event(event, client, self._questions_before(thread, event, bot_user))
+        earlier = earlier_questions(
+            self._history(event, client, context),
+            asker=str(event.get("user", "")),
+            mentioned=False,
+            follow_ups=self.settings.chat.follow_ups,
+        )
+        if earlier is not None:
+            self._answer_event(event, client, earlier)
 
-    def _questions_before(
-        self, thread: list[dict[str, Any]], event: dict[str, Any], bot_user: str
-    ) -> list[str]:
-        """Return the thread's questions to the bot before the event, oldest first.
-
-        A question to the bot mentions it; with follow-ups from the asker answered, the asker's
-        own replies are questions too. People's other talk in the thread ("ok", "thanks") is left
-        out: a long thread's chatter would drown the question a follow-up builds on.
-        """
-        before = _timestamp(event.get("ts"))
-        asker = event.get("user") if self.settings.chat.follow_ups == "asker" else None
-        questions = []
-        for message in thread:
-            text = str(message.get("text", ""))
-            if message.get("bot_id") or _timestamp(message.get("ts")) >= before:
-                continue
-            mentions_bot = bool(bot_user) and f"<@{bot_user}>" in text
-            if mentions_bot or (asker and message.get("user") == asker):
-                questions.append(question_from_event(text))
-        return questions
-
-    def _thread(self, event: dict[str, Any], client: WebClient) -> list[dict[str, Any]]:
-        """Return the messages of the thread an event was posted in, oldest first ([] if none).
+    def _history(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> History:
+        """Return the thread's messages before the event, oldest first (none outside a thread),
+        or Unreadable when Slack refuses them (a missing history scope).
 
         Slack gives a thread oldest first, a page at a time, so every page is read: the latest
         questions, the ones a follow-up builds on, come last.
         """
         thread, ts = event.get("thread_ts"), event.get("ts")
         if not thread or thread == ts:
-            return []
+            return ()
         messages: dict[str, dict[str, Any]] = {}  # by ts: a later page may repeat the parent
         cursor = None
         for _ in range(THREAD_PAGES):
@@ -458,11 +447,13 @@ class SlackBot:
                     channel=event.get("channel", ""), ts=thread, limit=THREAD_PAGE, cursor=cursor
                 )
             except SlackApiError as exc:
-                logger.warning(
-                    "cannot read the thread for context (%s); answering the message with what "
-                    "was read of it. Give the app the channels:history and groups:history scopes",
-                    _api_error(exc),
+                reason = (
+                    f"{_api_error(exc)}; give the app the channels:history and groups:history "
+                    "scopes"
                 )
+                if not messages:
+                    return Unreadable(reason)
+                logger.warning("read part of thread %s (%s); using what was read", thread, reason)
                 break
             page = reply.get("messages")
             for message in page if isinstance(page, list) else []:
@@ -478,7 +469,19 @@ class SlackBot:
                 thread,
                 THREAD_PAGE * THREAD_PAGES,
             )
-        return list(messages.values())
+        before = _timestamp(ts)
+        bot_user, bot_id = context.bot_user_id or "", context.bot_id or ""
+        return [
+            ThreadMessage(
+                author=str(message.get("user", "")),
+                text=question_from_event(str(message.get("text", ""))),
+                mentions_bot=bool(bot_user) and f"<@{bot_user}>" in str(message.get("text", "")),
+                from_a_bot=bool(message.get("bot_id")),
+                from_this_bot=bool(bot_id) and message.get("bot_id") == bot_id,
+            )
+            for message in messages.values()
+            if _timestamp(message.get("ts")) < before
+        ]
 
     def _on_feedback(
         self,
@@ -537,16 +540,6 @@ def _check_scopes(client: WebClient) -> None:
     for scope, feature in OPTIONAL_SCOPES.items():
         if scope not in granted:
             logger.warning("the Slack app lacks the %s scope: %s won't work", scope, feature)
-
-
-def _asked_in(thread: list[dict[str, Any]], user: str, bot_user: str, bot_id: str) -> bool:
-    """Tell whether user asked the bot something in this thread and the bot has answered."""
-    asked = any(
-        message.get("user") == user and f"<@{bot_user}>" in str(message.get("text", ""))
-        for message in thread
-    )
-    answered = any(message.get("bot_id") == bot_id for message in thread)
-    return bool(user and bot_user and bot_id) and asked and answered
 
 
 def _timestamp(ts: Any) -> float:
