@@ -172,3 +172,11 @@ def test_an_excerpt_shows_the_quoted_part_of_a_long_passage() -> None:
     assert excerpt(structured, ["Push all."], 500) == (
         "EXAMPLES · git push: Works like git push <remote>. OPTIONS · --all: Push all."
     )
+
+
+def test_an_excerpt_keeps_a_title_ending_in_a_bracket_apart_from_the_sentence_after_it() -> None:
+    title = "What policy makers need to know about AI (and what goes wrong if they don't)"
+    passage = f"{title}\nNearly all AI safety work starts here (see below).\nIt ends."
+    shown = excerpt(passage, [], 500)
+    assert f"{title} · Nearly all" in shown  # a heading: set apart
+    assert "(see below). It ends." in shown  # a sentence closed inside a bracket: read on

@@ -22,8 +22,10 @@ def clip(text: str, limit: int) -> str:
     return clip_words(" ".join(text.split()), limit)
 
 
-# A line ending so closes a sentence or clause: the next one follows after a plain space.
-_CLOSED = re.compile(r"[.!?:;,)\]\"”’'…]$")
+# A line read on into the next: it ends a sentence or clause, perhaps inside quotes or brackets
+# ("…(see below).", "…said “yes.”"). A bare ")" is not an end: a title ("What to know about AI
+# (and what goes wrong if you don't)") would run into the page's first sentence.
+_CLOSED = re.compile(r"[.!?:;,…][)\]\"”’']*$")
 # Where a heading, a page title or a code line ends without punctuation: run together with the
 # next line it would read as one ("…git rebase --abort OPTIONS --onto <newbase>…").
 LINE_BREAK = " · "
