@@ -641,12 +641,16 @@ class StoredIndex:
         if not unique:
             return {}
         marks = ",".join("?" * len(unique))
-        table = "term_counts" if self._has_term_counts else "chunk_vocab"
-        count = "chunks" if self._has_term_counts else "doc"
-        rows = self._query(
-            f"SELECT term, {count} FROM {table} WHERE term IN ({marks})",  # noqa: S608
-            unique,
-        )
+        if self._has_term_counts:
+            rows = self._query(
+                f"SELECT term, chunks FROM term_counts WHERE term IN ({marks})",  # noqa: S608
+                unique,
+            )
+        else:
+            rows = self._query(
+                f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})",  # noqa: S608
+                unique,
+            )
         return dict.fromkeys(unique, 0) | {row[0]: int(row[1]) for row in rows}
 
     def vectors_of(self, chunk_ids: Sequence[int]) -> Vectors:
