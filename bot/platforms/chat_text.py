@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from bot.core.answer import Answer
 from index.clipping import ELLIPSIS, clip_words
 
 # A word joiner after "@" keeps "@everyone" readable but stops any client treating it as a ping.
@@ -92,3 +93,18 @@ def pack_lines(lines: list[str], limit: int) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
+
+
+def quote_lines(answer: Answer, escape: Callable[[str], str], mark: str) -> list[str]:
+    """Return an answer's quotes as chat lines, escaped for the platform.
+
+    A quoted sentence is shown in quotation marks with its citation; a language model's sentence
+    with the words of its passage it was checked against. mark: the platform's emphasis around
+    the citation ("**" on Discord, "*" on Slack).
+    """
+    return [
+        f"{escape(q.text)} {mark}[{q.label}]{mark}\n> “{escape(q.span)}”"
+        if q.span
+        else f"> “{escape(q.text)}” {mark}[{q.n}]{mark}"
+        for q in answer.quotes
+    ]

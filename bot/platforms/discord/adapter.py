@@ -24,7 +24,13 @@ from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
 from bot.core.threads import History, ThreadMessage, Unreadable, earlier_questions
 from bot.platforms.base import Running, Shared
-from bot.platforms.chat_text import clip, defuse_mass_mentions, excerpt, pack_lines
+from bot.platforms.chat_text import (
+    clip,
+    defuse_mass_mentions,
+    excerpt,
+    pack_lines,
+    quote_lines,
+)
 from bot.platforms.discord.internals import guard_parsers, point_at, start_thread_on
 from bot.settings import Settings
 from index.errors import ConfigError
@@ -96,13 +102,7 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
                 )
             )
         return [DiscordMessage(content) for content in pack_lines(lines, CONTENT_LIMIT)]
-    # A model's sentence is shown with the words of its passage it was checked against.
-    lines = [
-        f"{_safe(q.text)} **[{q.label}]**\n> “{_safe(q.span)}”"
-        if q.span
-        else f"> “{_safe(q.text)}” **[{q.n}]**"
-        for q in reply.quotes
-    ]
+    lines = quote_lines(reply, _safe, "**")
     if reply.footnote:
         lines.append(f"-# {_safe(reply.footnote)}")
     contents = pack_lines(lines, CONTENT_LIMIT)

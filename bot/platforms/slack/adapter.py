@@ -25,8 +25,9 @@ from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal, answer_safely
 from bot.core.threads import History, ThreadMessage, Unreadable, earlier_questions
+from bot.platforms import chat_text
 from bot.platforms.base import Running, Shared
-from bot.platforms.chat_text import clip, defuse_mass_mentions, excerpt, pack_lines
+from bot.platforms.chat_text import clip
 from bot.platforms.slack.http_server import make_http_server
 from bot.platforms.slack.seen_events import SeenEvents
 from bot.settings import Settings
@@ -64,7 +65,7 @@ class SlackMessage:
 def escape(text: str) -> str:
     """Escape text for Slack so no <!channel>, <@U…> or link from a document becomes live."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return defuse_mass_mentions(escaped)
+    return chat_text.defuse_mass_mentions(escaped)
 
 
 def question_from_event(text: str) -> str:
@@ -107,24 +108,19 @@ def _linked(title: str, url: str) -> str:
 
 
 def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
-    # A model's sentence is shown with the words of its passage it was checked against.
-    quotes = [
-        f"{escape(q.text)} *[{q.label}]*\n> “{escape(q.span)}”"
-        if q.span
-        else f"> “{escape(q.text)}” *[{q.n}]*"
-        for q in answer.quotes
-    ]
+    quotes = chat_text.quote_lines(answer, escape, "*")
     if answer.footnote:
         quotes.append(f"_({escape(answer.footnote)})_")
-    blocks = [_section(piece) for piece in pack_lines(quotes, SECTION_LIMIT)]
+    blocks = [_section(piece) for piece in chat_text.pack_lines(quotes, SECTION_LIMIT)]
     blocks.append({"type": "divider"})
     for citation in answer.citations:
+        shown = chat_text.excerpt(citation.text, answer.quoted_from(citation.n), EXCERPT_LIMIT)
         blocks.append(
             _section(
                 f"*[{citation.n}] {_linked(clip(citation.title, 200), citation.url)}*\n"
                 f"`{escape(clip(citation.source, 200))}`, {escape(citation.location)} "
                 f"· score {citation.score:.2f}\n"
-                f"> {escape(excerpt(citation.text, answer.quoted_from(citation.n), EXCERPT_LIMIT))}"
+                f"> {escape(shown)}"
             )
         )
     return blocks
