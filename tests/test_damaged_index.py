@@ -65,6 +65,11 @@ def damaged_index(request: pytest.FixtureRequest, real_index_dir: Path, tmp_path
     return index_dir
 
 
+def use_index(monkeypatch: pytest.MonkeyPatch, index_dir: Path) -> None:
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+
+
 def test_the_intact_index_answers_with_the_words_the_damage_alters(real_bot: Citebot) -> None:
     answer = answer_safely(real_bot, QUESTION, user="U1")
     assert not isinstance(answer, Refusal) and ANSWER_WORDS.decode() in answer.text
@@ -91,8 +96,7 @@ def test_ask_on_a_damaged_index_prints_one_line_with_the_fix(
     capsys: pytest.CaptureFixture[str],
     precision: str,
 ) -> None:
-    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(damaged_index))
-    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+    use_index(monkeypatch, damaged_index)
     assert main(["ask", QUESTION]) != 0
     captured = capsys.readouterr()
     assert captured.out == ""  # nothing quoted
@@ -106,8 +110,7 @@ def test_doctor_on_a_damaged_index_names_the_fix_without_a_traceback(
     capsys: pytest.CaptureFixture[str],
     precision: str,
 ) -> None:
-    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(damaged_index))
-    monkeypatch.setenv("CITEBOT_SOURCES", str(SOURCES))
+    use_index(monkeypatch, damaged_index)
     assert main(["doctor"]) != 0
     captured = capsys.readouterr()
     assert "citebot ingest --rebuild" in captured.out + captured.err
