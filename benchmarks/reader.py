@@ -161,8 +161,7 @@ def _led_in(passage: str, text: str, before: Sequence[Any]) -> bool:
     current = text
     for quote in reversed(before):
         previous = quote.text.strip()
-        at = passage.find(previous)
-        if at < 0 or passage[at + len(previous) :].lstrip().find(current) != 0:
+        if not _follows(passage, previous, current):
             return False  # not next to the quote before it: no block
         if previous.endswith(":"):
             return True
@@ -179,11 +178,20 @@ def _line_holding(passage: str, text: str) -> str | None:
 
 def _continues(passage: str, lead_in: str, next_quote: str) -> bool:
     """Tell whether next_quote is what follows lead_in in the passage."""
-    at = passage.find(lead_in)
-    if at < 0:
-        return False
-    after = passage[at + len(lead_in) :].lstrip()
-    return after.startswith(next_quote.strip()[:40])
+    return _follows(passage, lead_in, next_quote.strip()[:40])
+
+
+def _follows(passage: str, first: str, then: str) -> bool:
+    """Tell whether then comes right after first (but for white space) anywhere in passage.
+
+    Every occurrence of first counts: a code line ("import pytest") may appear twice on a page.
+    """
+    at = passage.find(first)
+    while at >= 0:
+        if passage[at + len(first) :].lstrip().startswith(then):
+            return True
+        at = passage.find(first, at + 1)
+    return False
 
 
 def _looks_like_code(text: str) -> bool:

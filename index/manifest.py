@@ -12,10 +12,11 @@ from index.errors import IndexCorruptError, IndexMismatchError
 # line and its vector; 4: and their own address; 5: chunks carry a checksum, checked when read.
 FORMAT_VERSION = 5
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 5  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
+CHUNKER_VERSION = 6  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
 # (admonitions, tabs, attribute lists, includes, directives) read as the site shows them, and
-# generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out
+# generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out;
+# 6: and page frames by id (AsciiDoc's footer, Sphinx themes' sidebar)
 
 
 @dataclass(frozen=True, slots=True)

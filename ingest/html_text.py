@@ -17,7 +17,6 @@ _HIDDEN = frozenset(
         "svg",
         "canvas",
         "nav",
-        "header",
         "footer",
         "aside",
         "form",
@@ -111,6 +110,22 @@ _HIDDEN_CLASSES = frozenset(
         "rst-footer-buttons",
     }
 )
+# Ids that generators give the page's frame rather than its text: AsciiDoc's footer ("Last
+# updated 2024-05-31 00:35:55 UTC" under every Git page), Sphinx themes' sidebar (Django's
+# "Last update: May 26, 2026"), and the usual footer / sidebar / table-of-contents boxes. Not
+# "header": AsciiDoc puts the page title and its NAME line there.
+_HIDDEN_IDS = frozenset(
+    {
+        "footer",
+        "footer-text",
+        "sidebar",
+        "navigation",
+        "nav",
+        "navbar",
+        "toc",
+        "breadcrumbs",
+    }
+)
 _SPACE = re.compile(r"[ \t\r\n\f\v]+")
 _ALNUM = re.compile(r"[^\W_]")
 # A block whose letters are mostly link text is navigation (a table of contents, an index, a
@@ -183,6 +198,7 @@ class _VisibleText(HTMLParser):
             or "hidden" in values
             or (values.get("aria-hidden") or "").lower() == "true"
             or bool(classes & _HIDDEN_CLASSES)
+            or (values.get("id") or "").lower() in _HIDDEN_IDS
         )
         self._stack.append((tag, hides))
         self._open[tag] += 1

@@ -136,10 +136,25 @@ def test_a_short_sentence_takes_the_next_only_if_it_reads_on() -> None:
         q.text for q in compose("How many hours do cats sleep?", [hit(1, open_ended, 0.6)]).quotes
     ]
     assert quoted[:2] == ["To see how long cats sleep, run", "cat sleep --hours"]
-    # So does a whole sentence that leads to code.
+    # A whole sentence is not led on to the code after it: only a lead-in ending ":" introduces
+    # code (a page's NAME line is followed by its synopsis, which alone reads as a fragment).
     led = "Set the hours cats sleep.\ncats.sleep(hours=16)\nThe answer is in hours."
     quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, led, 0.6)]).quotes]
-    assert quoted[:2] == ["Set the hours cats sleep.", "cats.sleep(hours=16)"]
+    assert quoted[0] == "Set the hours cats sleep." and "cats.sleep(hours=16)" not in quoted
+    introduced = "Set the hours cats sleep:\ncats.sleep(hours=16)\nThe answer is in hours."
+    quoted = [
+        q.text for q in compose("How many hours do cats sleep?", [hit(1, introduced, 0.6)]).quotes
+    ]
+    assert quoted[:2] == ["Set the hours cats sleep:", "cats.sleep(hours=16)"]
+
+
+def test_a_lead_in_brings_only_the_lines_right_after_it() -> None:
+    # A line left out between two (a drawing's "/   \\", with nothing to quote) ends the block:
+    # lines the page keeps apart are never joined into one quote.
+    drawn = "Cats sleep in hours like this:\nnap---nap---nap\n  /   \\\nnap---dream\nThe end."
+    quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, drawn, 0.6)]).quotes]
+    assert quoted[:2] == ["Cats sleep in hours like this:", "nap---nap---nap"]
+    assert "nap---dream" not in quoted
 
 
 def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names() -> None:

@@ -312,6 +312,9 @@ def test_a_document_keeps_the_address_it_gives_for_itself(
         '<div class="related" role="navigation"><ul><li>previous</li><li>next</li></ul></div>',
         '<nav class="md-nav"><a>Getting started</a></nav><div class="md-footer">Next</div>',
         '<nav class="pagination-nav"><a>Previous Install</a></nav>',
+        # AsciiDoc's footer (Git's pages), a Sphinx theme's sidebar (Django's "Last update").
+        '<div id="footer"><div id="footer-text">Last updated 2024-05-31 00:35:55 UTC</div></div>',
+        '<div class="yui-b" id="sidebar"><h3>Last update:</h3><p>May 26, 2026</p></div>',
     ],
 )
 def test_generator_navigation_is_never_text(tmp_path: Path, chrome: str) -> None:
@@ -319,3 +322,16 @@ def test_generator_navigation_is_never_text(tmp_path: Path, chrome: str) -> None
     path.write_text(f"<title>Page</title>{chrome}<p>The content itself.</p>{chrome}")
     document, _ = load_document(path, "page.html", max_bytes=LIMIT)
     assert [b.text for b in document.blocks] == ["The content itself."]
+
+
+def test_asciidocs_header_is_the_page_not_chrome(tmp_path: Path) -> None:
+    # Its id is "header", but it holds the page's title and NAME line: what the page is about.
+    path = tmp_path / "git-blame.html"
+    path.write_text(
+        '<div id="header"><h1>git-blame(1) Manual Page</h1><h2>NAME</h2><div class="sectionbody">'
+        "<p>git-blame - Show what revision and author last modified each line of a file</p>"
+        '</div></div><div id="content"><p>Annotates each line.</p></div>'
+    )
+    document, _ = load_document(path, "git-blame.html", max_bytes=LIMIT)
+    texts = [b.text for b in document.blocks]
+    assert "git-blame - Show what revision and author last modified each line of a file" in texts

@@ -287,36 +287,39 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
 
     "To undo the last commit:" says nothing without the command after it, and the command alone
     reads as a fragment: each is quoted with the other, or (when the other can't be had) not at
-    all, unless it is all there is.
+    all. A code line after a sentence that doesn't end ":" is not its continuation (a page's
+    NAME line, then its synopsis under a heading): quoted, it reads as a fragment.
     """
     by_hit: dict[int, list[_Candidate]] = {}
     for candidate in candidates:
         by_hit.setdefault(candidate.hit.rank, []).append(candidate)
     taken = {(c.hit.rank, c.start) for c in chosen}
-    chosen_at = set(taken)  # a code line right after a chosen sentence completes it
     result: list[_Candidate] = []
     for candidate in chosen:
         lines = sorted(by_hit[candidate.hit.rank], key=lambda c: c.start)
         at = lines.index(candidate)
         if candidate.text.rstrip().endswith(":"):
-            following = _introduced(lines[at + 1 :], taken)
+            following = _introduced(candidate, lines[at + 1 :])
             if following:
                 result.append(candidate)
                 result += following
                 taken.update((c.hit.rank, c.start) for c in following)
             continue
         before = lines[at - 1] if at else None
-        leads = before is not None and (
-            before.text.rstrip().endswith(":") or (before.hit.rank, before.start) in chosen_at
-        )
+        leads = before is not None and before.text.rstrip().endswith(":")
         if _is_code(candidate.text) and not leads:
             continue  # a command or signature without the sentence that says what it does
         if _is_code(candidate.text) and before and (before.hit.rank, before.start) not in taken:
             result.append(before)
             taken.add((before.hit.rank, before.start))
         result.append(candidate)
-    if not result:
-        return chosen[:1]
+    if not result:  # only code and lead-ins were chosen: the best sentence that is neither
+        prose = [
+            c
+            for c in candidates
+            if c.coverage > 0 and not _is_code(c.text) and not c.text.rstrip().endswith(":")
+        ]
+        return [max(prose, key=lambda c: c.score)] if prose else chosen[:1]
     ordered = sorted({(c.hit.rank, c.start): c for c in result}.values(), key=_reading_order)
     return ordered
 
@@ -325,16 +328,27 @@ def _reading_order(candidate: _Candidate) -> tuple[int, int]:
     return candidate.hit.rank, candidate.start
 
 
-def _introduced(following: Sequence[_Candidate], taken: set[tuple[int, int]]) -> list[_Candidate]:
-    """Return the lines a lead-in introduces: the next few, up to the room a block may take."""
+def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Candidate]:
+    """Return the lines a lead-in introduces: the next few, up to the room a block may take.
+
+    The block is what follows the lead-in without a break: a line left out between two (the
+    "/  \\" of a drawn history, a cut-off sentence) ends it, or the quote would join lines the
+    page keeps apart. List markers between lines are layout, not a break.
+    """
     block: list[_Candidate] = []
     size = 0
+    passage = lead.hit.passage
+    end = lead.start + len(lead.text)
     for candidate in following[:_MAX_BLOCK_LINES]:
+        gap = passage[end : candidate.start].lstrip()
+        if gap and not _LIST_MARKER.fullmatch(gap):
+            break
         if candidate.text.rstrip().endswith(":") or size + len(candidate.text) > _BLOCK_ROOM:
             break
         block.append(candidate)
         size += len(candidate.text)
-    return [c for c in block if (c.hit.rank, c.start) not in taken] if block else []
+        end = candidate.start + len(candidate.text)
+    return block
 
 
 def _is_code(text: str) -> bool:
