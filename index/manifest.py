@@ -16,7 +16,8 @@ CHUNKER_VERSION = 6  # 3: heading paths, parsed Markdown, HTML lists/tables/code
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
 # (admonitions, tabs, attribute lists, includes, directives) read as the site shows them, and
 # generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out;
-# 6: and page frames by id (AsciiDoc's footer, Sphinx themes' sidebar)
+# 6: and page frames by id (AsciiDoc's footer, Sphinx themes' sidebar) and DocBook's tables of
+# contents
 
 
 @dataclass(frozen=True, slots=True)

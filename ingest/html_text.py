@@ -95,6 +95,7 @@ _HIDDEN_CLASSES = frozenset(
         # Navigation and footers by generator: DocBook, Sphinx, MkDocs (Material), Docusaurus.
         "navheader",
         "navfooter",
+        "toc",  # DocBook's per-chapter "Table of Contents"
         "related",
         "sphinxsidebar",
         "md-nav",

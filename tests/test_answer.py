@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -130,6 +131,12 @@ def test_a_short_sentence_takes_the_next_only_if_it_reads_on() -> None:
     ]
     assert quoted[0].endswith("Cats sleep sixteen hours a day.") and "Feb 21, 2019" not in quoted
     assert "Dogs bark at the cats." not in quoted  # nor the row after it, in its place
+    # Nor after a cell that is no whole sentence: a plugin list's summary, then its date.
+    row = "A custom cats oriented sleep reporter for hours\nMay 22, 2018\nDogs bark."
+    quoted = [
+        quote.text for quote in compose("How many hours do cats sleep?", [hit(1, row, 0.6)]).quotes
+    ]
+    assert quoted[0].startswith("A custom cats") and "May 22, 2018" not in quoted
     # A sentence left open ends on the command that completes it.
     open_ended = "To see how long cats sleep, run\ncat sleep --hours\nThe answer is in hours."
     quoted = [
@@ -146,6 +153,15 @@ def test_a_short_sentence_takes_the_next_only_if_it_reads_on() -> None:
         q.text for q in compose("How many hours do cats sleep?", [hit(1, introduced, 0.6)]).quotes
     ]
     assert quoted[:2] == ["Set the hours cats sleep:", "cats.sleep(hours=16)"]
+
+
+def test_a_heading_in_the_passage_is_never_quoted_even_in_pieces() -> None:
+    # DocBook's "Chapter 4. Sharing development with others" splits into two "sentences".
+    passage = "Cats sleep sixteen hours a day.\nChapter 4. Sleeping cats and hours\nDogs bark."
+    heading = "Chapter 4. Sleeping cats and hours"
+    cited = dataclasses.replace(hit(1, passage, 0.6), headings=(heading,))
+    quoted = [q.text for q in compose("How many hours do cats sleep?", [cited]).quotes]
+    assert quoted and not any(q.startswith(("Chapter 4", "Sleeping cats")) for q in quoted)
 
 
 def test_a_lead_in_brings_only_the_lines_right_after_it() -> None:

@@ -315,6 +315,7 @@ def test_a_document_keeps_the_address_it_gives_for_itself(
         # AsciiDoc's footer (Git's pages), a Sphinx theme's sidebar (Django's "Last update").
         '<div id="footer"><div id="footer-text">Last updated 2024-05-31 00:35:55 UTC</div></div>',
         '<div class="yui-b" id="sidebar"><h3>Last update:</h3><p>May 26, 2026</p></div>',
+        '<div class="toc"><p><b>Table of Contents</b></p><dl><dt>Getting updates</dt></dl></div>',
     ],
 )
 def test_generator_navigation_is_never_text(tmp_path: Path, chrome: str) -> None:

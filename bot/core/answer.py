@@ -220,6 +220,9 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
     after_heading = False
     for line in hit.passage.split("\n"):
         opens_section, after_heading = after_heading, _fold(line) in headings
+        if after_heading:  # a heading, whole or in pieces ("Chapter 4." "Sharing …"), is context
+            offset += len(line) + 1
+            continue
         for n, (start, end) in enumerate(sentence_spans(line)):
             marker = _LIST_MARKER.match(line, start, end)
             begin = marker.end() if marker else start
@@ -256,16 +259,15 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
     length = len(best.text)
     if len(best.text.split()) < _SHORT_QUOTE_WORDS and max_quotes > 1:
         # A short sentence ("One kind of training is fine tuning.") usually needs the next one.
-        # After a whole sentence, a few words that are no sentence and no code are a table's
-        # next cell ("Feb 21, 2019"), not what the sentence leads to ("monkeypatch.setenv(…)").
-        closed = best.text.rstrip("”\"’' ").endswith((".", "!", "?"))
+        # A few words that are no sentence and no code are a table's next cell ("Feb 21, 2019"),
+        # not what the sentence leads to ("monkeypatch.setenv(…)").
         following = [
             c
             for c in candidates
             if c.hit is best.hit and c.start > best.start and _fold(c.text) not in seen
         ]
         after = min(following, key=lambda c: c.start, default=None)
-        if after is not None and not (closed and _is_cell(after.text)):
+        if after is not None and not _is_cell(after.text):
             chosen.append(after)
             seen.add(_fold(after.text))
             length += len(after.text)
