@@ -61,7 +61,7 @@ def discord_burst(
     """Dispatch count mentions at once; return the fake, the seconds, and send times by id."""
     fake = FakeDiscord()
     client = RunningClient(bot, fake, work)
-    client.client.limiter.limit = 10_000
+    client.client.chat.limiter.limit = 10_000
     sent: dict[str, float] = {}
     started = time.perf_counter()
     try:

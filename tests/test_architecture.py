@@ -94,3 +94,34 @@ def test_sql_is_parameterised_everywhere() -> None:
         assert names == {"marks"}, f"{path}:{call.lineno} interpolates {names}"
     feedback = [call for path, call in calls if path.name == "feedback.py"]
     assert feedback and all(isinstance(call.args[0], ast.Constant | ast.Name) for call in feedback)
+
+
+def test_chat_adapters_translate_and_decide_nothing() -> None:
+    """Allowlists, DM rules, rate limits, follow-ups, votes and every sentence citebot says are
+    bot/core's (chat.py, threads.py, messages.py); bot/platforms only converts and wires."""
+    from bot.core import messages
+
+    rules = {
+        "allowed_channels",
+        "allowed_guilds",
+        "direct_messages",
+        "record_answer",
+        "record_vote",
+        "answer_safely",
+        "rate_limited",
+        "question_refusal",
+        "earlier_questions",
+    }
+    texts = {
+        value for name, value in vars(messages).items() if name.isupper() and isinstance(value, str)
+    }
+    for path in (REPO / "bot" / "platforms").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute | ast.Name | ast.alias):
+                name = getattr(node, "attr", None) or getattr(node, "id", None) or node.name
+                if name == "earlier_questions" and isinstance(node, ast.Attribute):
+                    continue  # self.chat.earlier_questions: the core's rule, asked
+                assert name not in rules, f"{path}:{getattr(node, 'lineno', '?')} uses {name}"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value not in texts, f"{path}:{node.lineno} repeats {node.value!r}"

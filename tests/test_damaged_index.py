@@ -16,7 +16,8 @@ import pytest
 
 from bot.cli import main
 from bot.core.engine import Citebot
-from bot.core.guard import DAMAGED_INDEX, Refusal, answer_safely
+from bot.core.guard import Refusal, answer_safely
+from bot.core.messages import DAMAGED_INDEX
 from bot.settings import Settings
 from index.store import CHUNKS, live_generation
 from tests.harness import SOURCES

@@ -212,7 +212,7 @@ def test_feedback_button_click_is_recorded(running: RunningClient, fake: FakeDis
     fake.dispatch("INTERACTION_CREATE", click)
     receipt = fake.wait_for_posts("/interactions/779/itoken779/callback")[0]
     assert receipt.body["data"]["flags"] & 64  # ephemeral
-    rows = running.client.feedback.rows()
+    rows = running.client.chat.feedback.rows()
     assert [(r.rating, r.platform, r.question) for r in rows] == [
         (1, "discord", "What is Snowflake doing in AI?")
     ]

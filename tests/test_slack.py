@@ -24,7 +24,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.cli import main
 from bot.core.answer import NOT_FOUND, Answer, Citation, Quote
 from bot.core.engine import Citebot, run_ingest
-from bot.core.guard import APOLOGY, RateLimiter, Refusal
+from bot.core.guard import RateLimiter, Refusal
+from bot.core.messages import APOLOGY
 from bot.platforms.slack.adapter import (
     BLOCK_LIMIT,
     SECTION_LIMIT,
@@ -337,14 +338,14 @@ def test_feedback_click_is_recorded_and_exported(
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
     assert http_bot.post(body, "application/x-www-form-urlencoded")[0] == 200
     fake.wait_for("chat.postEphemeral")
-    rows = http_bot.slack.feedback.rows()
+    rows = http_bot.slack.chat.feedback.rows()
     assert [(r.rating, r.user, r.platform) for r in rows] == [(-1, "U7", "slack")]
     # The same person changes their mind: one vote, the latest.
     payload["actions"] = [{**buttons[0], "block_id": "citebot_feedback", "action_ts": "2"}]
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
     assert http_bot.post(body, "application/x-www-form-urlencoded")[0] == 200
     fake.wait_for("chat.postEphemeral", count=2)
-    rows = http_bot.slack.feedback.rows()
+    rows = http_bot.slack.chat.feedback.rows()
     assert [(r.rating, r.user, r.platform) for r in rows] == [(1, "U7", "slack")]
     assert rows[0].question == "What does The Batch think about open source?"
     monkeypatch.setenv("CITEBOT_DATA_DIR", str(http_bot.slack.settings.data_dir))
@@ -365,7 +366,7 @@ def test_rate_limit_and_long_questions_get_clear_replies(
         refusals = [reply for reply in replies if "please wait" in all_text(reply)]
         assert len(refusals) == 1
         assert refusals[0]["response_type"] == "ephemeral"  # for the asker only
-        served.slack.limiter = RateLimiter(100)
+        served.slack.chat.limiter = RateLimiter(100)
         served.slash("why " * 1000, fake)
         assert "keep it under" in all_text(fake.wait_for("response_url", 3)[2])
     finally:

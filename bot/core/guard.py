@@ -11,19 +11,10 @@ from dataclasses import dataclass
 
 from bot.core.answer import Answer
 from bot.core.engine import Citebot, QuestionError
+from bot.core.messages import APOLOGY, DAMAGED_INDEX, too_many_questions
 from index.errors import IndexCorruptError
 
 logger = logging.getLogger(__name__)
-
-APOLOGY = (
-    "Sorry, something went wrong while answering that. The details are in the bot's log; "
-    "please try again in a moment."
-)
-# Damage found in the index is not the asker's to fix, nor worth retrying: say who fixes it.
-DAMAGED_INDEX = (
-    "Sorry, citebot's index is damaged, so it won't quote from it. An admin needs to run "
-    "`citebot ingest --rebuild`; the details are in the bot's log."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +57,7 @@ def rate_limited(limiter: RateLimiter, user: str) -> Refusal | None:
     wait = limiter.wait_time(user)
     if wait <= 0:
         return None
-    return Refusal(
-        f"You've asked {limiter.limit} questions in the last {limiter.window:.0f} "
-        f"seconds; please wait {wait:.0f} s and ask again."
-    )
+    return Refusal(too_many_questions(limiter.limit, limiter.window, wait))
 
 
 def answer_safely(

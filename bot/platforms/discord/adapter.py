@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +19,11 @@ import discord
 from discord import app_commands
 
 from bot.core.answer import Answer
-from bot.core.engine import Citebot, QuestionError, clean_question
+from bot.core.chat import Chat, Place, Turn
+from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
-from bot.core.guard import RateLimiter, Refusal, answer_safely, question_refusal, rate_limited
-from bot.core.threads import History, ThreadMessage, Unreadable, earlier_questions
+from bot.core.guard import RateLimiter, Refusal
+from bot.core.threads import History, ThreadMessage, Unreadable
 from bot.platforms.base import Running, Shared
 from bot.platforms.chat_text import (
     clip,
@@ -43,9 +44,6 @@ EMBED_URL_LIMIT = 2048  # longer addresses are refused by Discord: the title the
 EMBED_DESCRIPTION_LIMIT = 1000  # well under Discord's 4,096, to keep several per message
 EMBED_FOOTER_LIMIT = 300
 EMBEDS_PER_MESSAGE = 4  # 4 x ~1,600 characters stays under the 6,000 a message allows
-NOT_ALLOWED = "citebot isn't enabled in this channel; ask an admin to add it to the allowlist."
-GUILD_NOT_ALLOWED = "citebot isn't enabled in this server; ask an admin to add it to the allowlist."
-NO_DIRECT_MESSAGES = "citebot doesn't answer direct messages here; ask in a channel."
 NO_MENTIONS = discord.AllowedMentions.none()
 THREAD_MESSAGES = 50  # a thread's latest messages read for a follow-up's context
 _REMEMBERED_CHANNELS = 10_000  # uncached channels whose kind is remembered
@@ -155,14 +153,13 @@ class FeedbackButton(
         """Record the vote and thank the voter privately."""
         client = interaction.client
         assert isinstance(client, CitebotClient)
-        recorded = await asyncio.to_thread(
-            client.feedback.record_vote,
+        text = await asyncio.to_thread(
+            client.chat.vote,
             self.answer_id,
-            rating=1 if self.rating == "up" else -1,
+            up=self.rating == "up",
             user=str(interaction.user.id),
             channel=str(interaction.channel_id or ""),
         )
-        text = "Thanks for the feedback." if recorded else "That answer is no longer on record."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
@@ -200,8 +197,7 @@ class CitebotClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.bot = bot
         self.settings = settings
-        self.feedback = feedback
-        self.limiter = limiter
+        self.chat = Chat(bot, settings, feedback, limiter)
         self.tree = app_commands.CommandTree(self)
         # Uncached channel -> the lookup of its parent (the parent's id for a thread, else None).
         self._parents: dict[int, asyncio.Future[int | None]] = {}
@@ -220,49 +216,9 @@ class CitebotClient(discord.Client):
         else:
             await self.tree.sync()
 
-    def _refusal(self, guild_id: int | None, channel_id: int | None, *, is_dm: bool) -> str:
-        """Say why the bot won't answer here (server, channel or DM), or "" when it will."""
-        if is_dm:  # the allowlists are about servers and channels
-            return "" if self.settings.chat.direct_messages else NO_DIRECT_MESSAGES
-        rules = self.settings.discord
-        if rules.allowed_guilds and guild_id is not None and guild_id not in rules.allowed_guilds:
-            return GUILD_NOT_ALLOWED
-        if rules.allowed_channels and channel_id not in rules.allowed_channels:
-            return NOT_ALLOWED
-        return ""
-
-    async def _reply_for(
-        self,
-        question: str,
-        *,
-        user: int,
-        guild_id: int | None,
-        channel_id: int | None,
-        is_dm: bool,
-        counted: bool = False,  # the rate limiter already counted this question
-        earlier: Sequence[str] = (),
-    ) -> tuple[list[DiscordMessage], str | None]:
-        refusal = self._refusal(guild_id, channel_id, is_dm=is_dm)
-        if refusal:
-            return to_discord_messages(Refusal(refusal)), None
-        reply = await asyncio.to_thread(
-            answer_safely,
-            self.bot,
-            question,
-            user=f"discord:{user}",
-            limiter=None if counted else self.limiter,
-            earlier=earlier,
-        )
-        answer_id = None
-        if isinstance(reply, Answer):
-            answer_id = await asyncio.to_thread(
-                self.feedback.record_answer,
-                reply,
-                platform="discord",
-                user=str(user),
-                channel=str(channel_id or ""),
-            )
-        return to_discord_messages(reply), answer_id
+    async def _reply_for(self, turn: Turn) -> tuple[list[DiscordMessage], str | None]:
+        reply = await asyncio.to_thread(self.chat.reply, turn)
+        return to_discord_messages(reply.body), reply.answer_id
 
     async def on_message(self, message: discord.Message) -> None:
         """Answer a mention, a direct message, or (when set) the asker's reply in a thread."""
@@ -271,18 +227,17 @@ class CitebotClient(discord.Client):
             return
         is_dm = message.guild is None and isinstance(message.channel, discord.DMChannel)
         mentioned = me in message.mentions
-        if not is_dm and not mentioned and self.settings.chat.follow_ups != "asker":
+        if not is_dm and not mentioned and not self.chat.answers_follow_ups:
             return
         try:
             thread = None if is_dm else await self._thread_of(message)
             history: History = ()
             if thread is not None:
                 history = await self._earlier_in(thread, message, me.id)
-            context = earlier_questions(
+            context = self.chat.earlier_questions(
                 history,
                 asker=str(message.author.id),
                 mentioned=mentioned or is_dm,
-                follow_ups=self.settings.chat.follow_ups,
             )
             if context is None:
                 return  # people talking in a thread: only the asker's follow-ups are questions
@@ -370,17 +325,11 @@ class CitebotClient(discord.Client):
             # A language model takes seconds: "citebot is typing…" until the answer is sent.
             with contextlib.suppress(discord.HTTPException):
                 await message.channel.typing()
-        messages, answer_id = await self._reply_for(
-            question,
-            user=message.author.id,
-            # An uncached guild leaves message.guild None; its channel still knows the id.
-            guild_id=message.guild.id
-            if message.guild
-            else getattr(message.channel, "guild_id", None),
-            channel_id=message.channel.id,
-            is_dm=is_dm,
-            earlier=earlier,
-        )
+        # An uncached guild leaves message.guild None; its channel still knows the id.
+        guild_id = message.guild.id if message.guild else getattr(message.channel, "guild_id", None)
+        place = _place(guild_id, message.channel.id, is_dm=is_dm)
+        turn = Turn(question, str(message.author.id), place, tuple(earlier))
+        messages, answer_id = await self._reply_for(turn)
         target: discord.abc.Messageable = message.channel
         reference: discord.Message | None = message
         if self.settings.discord.reply_in_thread and not is_dm and not in_thread:
@@ -425,29 +374,16 @@ class CitebotClient(discord.Client):
         """Refuse privately, or defer at once (Discord allows 3 s) and answer in a follow-up."""
         # The cheap refusals come first, so they reach the asker alone: once deferred publicly,
         # the follow-up is public too.
-        refusal = self._refusal(
+        place = _place(
             interaction.guild_id, interaction.channel_id, is_dm=interaction.guild_id is None
         )
-        if not refusal:
-            try:
-                clean_question(question, self.settings.retrieval.max_question_chars)
-            except QuestionError as exc:
-                refusal = question_refusal(exc).message
-        if not refusal:
-            limited = rate_limited(self.limiter, f"discord:{interaction.user.id}")
-            refusal = limited.message if limited else ""
+        turn = Turn(question, str(interaction.user.id), place)
+        refusal = await asyncio.to_thread(self.chat.check, turn)
         if refusal:
-            await _tell_privately(interaction, clip(_safe(refusal), CONTENT_LIMIT))
+            await _tell_privately(interaction, clip(_safe(refusal.message), CONTENT_LIMIT))
             return
         await interaction.response.defer(thinking=True)
-        messages, answer_id = await self._reply_for(
-            question,
-            user=interaction.user.id,
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
-            is_dm=interaction.guild_id is None,
-            counted=True,
-        )
+        messages, answer_id = await self._reply_for(dataclasses.replace(turn, counted=True))
         for n, reply in enumerate(messages):
             last = n == len(messages) - 1
             await interaction.followup.send(
@@ -511,6 +447,10 @@ async def _tell_privately(interaction: discord.Interaction[Any], text: str) -> N
             )
     except discord.HTTPException as exc:
         logger.warning("could not answer interaction %s: %s", interaction.id, exc)
+
+
+def _place(guild_id: int | None, channel_id: int | None, *, is_dm: bool) -> Place:
+    return Place("discord", str(channel_id or ""), str(guild_id) if guild_id else "", is_dm=is_dm)
 
 
 async def run_client(client: CitebotClient, token: str) -> None:

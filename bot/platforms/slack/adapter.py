@@ -21,10 +21,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.core.answer import Answer
+from bot.core.chat import Chat, Place, Turn
 from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
-from bot.core.guard import RateLimiter, Refusal, answer_safely
-from bot.core.threads import History, ThreadMessage, Unreadable, earlier_questions
+from bot.core.guard import RateLimiter, Refusal
+from bot.core.threads import History, ThreadMessage, Unreadable
 from bot.platforms import chat_text
 from bot.platforms.base import Running, Shared
 from bot.platforms.chat_text import clip
@@ -49,8 +50,6 @@ OPTIONAL_SCOPES = {
     "groups:history": "follow-ups in private channel threads",
 }
 FEEDBACK_ACTION = re.compile(r"^citebot_feedback_(up|down)$")
-NOT_ALLOWED = "citebot isn't enabled in this channel; ask an admin to add it to the allowlist."
-NO_DIRECT_MESSAGES = "citebot doesn't answer direct messages here; ask in a channel."
 _USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -195,9 +194,8 @@ class SlackBot:
     ) -> None:
         self.bot = bot
         self.settings = settings
-        self.feedback = feedback
         self.seen = seen
-        self.limiter = limiter
+        self.chat = Chat(bot, settings, feedback, limiter)
         self.app = self._build_app()
 
     def _build_app(self) -> App:
@@ -251,31 +249,14 @@ class SlackBot:
 
     def _refusal(self, channel: str) -> str:
         """Say why the bot won't answer in this channel, or "" when it will."""
-        if channel.startswith("D"):  # Slack's direct-message channels
-            return "" if self.settings.chat.direct_messages else NO_DIRECT_MESSAGES
-        allowed = self.settings.slack.allowed_channels
-        return "" if not allowed or channel in allowed else NOT_ALLOWED
+        return self.chat.refusal(_place(channel))
 
     def _reply(
         self, question: str, *, user: str, channel: str, earlier: Sequence[str] = ()
     ) -> tuple[list[SlackMessage], bool]:
-        """Return the messages for a question, and whether only the asker should see them.
-
-        Refusals (rate limit, a question too long or empty, a channel not allowed, an apology
-        for a failure) concern the asker alone: they are never posted to the whole channel.
-        """
-        refusal = self._refusal(channel)
-        if refusal:
-            return to_slack_messages(Refusal(refusal)), True
-        reply = answer_safely(
-            self.bot, question, user=f"slack:{user}", limiter=self.limiter, earlier=earlier
-        )
-        answer_id = None
-        if isinstance(reply, Answer):
-            answer_id = self.feedback.record_answer(
-                reply, platform="slack", user=user, channel=channel
-            )
-        return to_slack_messages(reply, answer_id=answer_id), isinstance(reply, Refusal)
+        """Return the messages for a question, and whether only the asker should see them."""
+        reply = self.chat.reply(Turn(question, user, _place(channel), tuple(earlier)))
+        return to_slack_messages(reply.body, answer_id=reply.answer_id), reply.private
 
     def _on_slash_command(
         self,
@@ -344,11 +325,10 @@ class SlackBot:
     def _on_mention(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not _replyable(event):
             return
-        earlier = earlier_questions(
+        earlier = self.chat.earlier_questions(
             self._history(event, client, context),
             asker=str(event.get("user", "")),
             mentioned=True,
-            follow_ups=self.settings.chat.follow_ups,
         )
         self._answer_event(event, client, earlier or [])
 
@@ -414,13 +394,12 @@ class SlackBot:
             return
         # A channel message is answered only when it follows up the asker's own question.
         bot_user = context.bot_user_id or ""
-        if self.settings.chat.follow_ups != "asker" or f"<@{bot_user}>" in event.get("text", ""):
+        if not self.chat.answers_follow_ups or f"<@{bot_user}>" in event.get("text", ""):
             return  # mentions arrive as app_mention events too
-        earlier = earlier_questions(
+        earlier = self.chat.earlier_questions(
             self._history(event, client, context),
             asker=str(event.get("user", "")),
             mentioned=False,
-            follow_ups=self.settings.chat.follow_ups,
         )
         if earlier is not None:
             self._answer_event(event, client, earlier)
@@ -490,13 +469,12 @@ class SlackBot:
         match = FEEDBACK_ACTION.match(action.get("action_id", ""))
         user = body.get("user", {}).get("id", "")
         channel = (body.get("channel") or {}).get("id", "")
-        recorded = self.feedback.record_vote(
+        text = self.chat.vote(
             str(action.get("value", "")),
-            rating=1 if match and match.group(1) == "up" else -1,
+            up=bool(match and match.group(1) == "up"),
             user=user,
             channel=channel,
         )
-        text = "Thanks for the feedback." if recorded else "That answer is no longer on record."
         if channel and user:
             try:
                 client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -536,6 +514,10 @@ def _check_scopes(client: WebClient) -> None:
     for scope, feature in OPTIONAL_SCOPES.items():
         if scope not in granted:
             logger.warning("the Slack app lacks the %s scope: %s won't work", scope, feature)
+
+
+def _place(channel: str) -> Place:
+    return Place("slack", channel, is_dm=channel.startswith("D"))  # Slack's DM channels
 
 
 def _timestamp(ts: Any) -> float:
