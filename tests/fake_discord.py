@@ -61,6 +61,9 @@ class FakeDiscord(LoopbackServer):
         # (status, code) to refuse reading a channel's history with: (403, 50001) Missing Access,
         # as for a private thread the bot was never added to; (404, 10003) Unknown Channel.
         self.history_error: tuple[int, int] | None = None
+        # (status, code) for each of the next message posts to refuse: (400, 50035) Invalid Form
+        # Body, as for an embed Discord won't take.
+        self.post_errors: list[tuple[int, int]] = []
         self.heartbeat_interval_ms = 41250
         self.token_rejected = False  # GET /users/@me answers 401, as for a reset token
         self.silent_connections = 0  # connections (from the first) that never ACK: zombies
@@ -162,6 +165,10 @@ class FakeDiscord(LoopbackServer):
         posting = request.method == "POST" and (
             path.endswith("/messages") or path.startswith("/webhooks/")
         )
+        if posting and self.post_errors and path.endswith("/messages"):
+            status, code = self.post_errors.pop(0)
+            self._record(call)  # a POST like any other, answered with the error
+            return self._json({"code": code, "message": "Invalid Form Body"}, status=status)
         if posting and self.rate_limit_next > 0:
             self.rate_limit_next -= 1
             self._record(Call("429", path, body, call.authorized))

@@ -45,6 +45,9 @@ class FakeSlack(LoopbackServer):
         # does when the app lacks the scope.
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self.missing_scopes: set[str] = set()
+        # method -> replies still to give instead of the real one: an error code ("invalid_blocks")
+        # answered as {"ok": false}, or None for a body that is not JSON at all.
+        self.fail_next: dict[str, list[str | None]] = defaultdict(list)
         # What auth.test says the token was granted (its X-OAuth-Scopes header): the manifest's.
         self.scopes = {
             "app_mentions:read",
@@ -102,6 +105,12 @@ class FakeSlack(LoopbackServer):
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
+        if self.fail_next[method]:
+            error = self.fail_next[method].pop(0)
+            self._record(f"failed:{method}", body, dict(request.headers))
+            if error is None:
+                return web.Response(text="<html>502 Bad Gateway</html>", content_type="text/html")
+            return web.json_response({"ok": False, "error": error})
         self._record(method, body, dict(request.headers))
         if method == "auth.test" and self.token_rejected:
             return web.json_response({"ok": False, "error": "invalid_auth"})

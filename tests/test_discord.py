@@ -20,6 +20,7 @@ from bot.core.answer import NOT_FOUND, Answer, Citation, Quote
 from bot.core.engine import Citebot, run_ingest
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter
+from bot.core.messages import APOLOGY, COULD_NOT_POST
 from bot.platforms.discord.adapter import (
     CONTENT_LIMIT,
     EMBEDS_PER_MESSAGE,
@@ -625,3 +626,18 @@ def test_with_a_language_model_citebot_types_then_answers(
     assert SPAN in post.body["content"]
     assert "Cats sleep for most of the day" in fell_back.body["content"]
     assert "-# the language model failed" in fell_back.body["content"]
+
+
+@pytest.mark.parametrize(
+    ("refusals", "shown"),
+    [(1, COULD_NOT_POST), (2, APOLOGY)],
+    ids=["answer refused", "answer and note refused"],
+)
+def test_a_reply_arrives_when_posting_the_answer_is_refused(
+    running: RunningClient, fake: FakeDiscord, refusals: int, shown: str
+) -> None:
+    fake.post_errors = [(400, 50035)] * refusals
+    fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 91))
+    posts = fake.wait_for_posts("/channels/500/messages", refusals + 1)
+    assert not fake.post_errors  # each refusal was met
+    assert posts[refusals].body["content"] == shown  # the post after the refused ones

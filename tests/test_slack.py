@@ -25,7 +25,7 @@ from bot.cli import main
 from bot.core.answer import NOT_FOUND, Answer, Citation, Quote
 from bot.core.engine import Citebot, run_ingest
 from bot.core.guard import RateLimiter, Refusal
-from bot.core.messages import APOLOGY
+from bot.core.messages import APOLOGY, COULD_NOT_POST
 from bot.platforms.slack.adapter import (
     BLOCK_LIMIT,
     SECTION_LIMIT,
@@ -875,3 +875,41 @@ def test_with_a_language_model_a_working_message_becomes_the_answer(
     assert "An adult cat sleeps twelve to sixteen hours a day. *[1]*" in written
     assert SPAN in written
     assert "quoted answer shown" in fell_back and "Cats sleep for most of the day" in fell_back
+
+
+@pytest.mark.parametrize(
+    ("failures", "shown"),
+    [
+        ({"conversations.replies": [None]}, "IBM and Meta"),  # a thread read that isn't JSON
+        ({"chat.postMessage": ["invalid_blocks"]}, "IBM and Meta"),  # blocks refused: plain text
+        ({"chat.postMessage": ["invalid_blocks", "msg_too_long"]}, COULD_NOT_POST),
+    ],
+    ids=["thread read", "post refused once", "post refused twice"],
+)
+def test_a_reply_arrives_whichever_step_fails(
+    http_bot: HttpBot, fake: FakeSlack, failures: dict[str, list[str | None]], shown: str
+) -> None:
+    for method, replies in failures.items():
+        fake.fail_next[method] = list(replies)
+    _ask_in_thread(http_bot, fake, "Who started the AI Alliance?", ts="500.5")
+    reply = fake.wait_for("chat.postMessage")[0]
+    assert reply["thread_ts"] == "500.1" and shown in all_text(reply)
+    assert all(not replies for replies in fake.fail_next.values())  # every failure was met
+
+
+def test_a_failure_outside_answering_still_reaches_the_asker(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot
+) -> None:
+    slack = make_slack(real_bot, slack_settings(fake, tmp_path))
+
+    def broken_history(*args: object) -> None:
+        raise ConnectionResetError("the network went away mid-read")
+
+    slack._history = broken_history  # type: ignore[method-assign,assignment]
+    served = HttpBot(slack)
+    try:
+        _ask_in_thread(served, fake, "Who started the AI Alliance?", ts="500.5")
+        apology = fake.wait_for("chat.postEphemeral")[0]
+        assert apology["user"] == "U1" and APOLOGY.split(".")[0] in all_text(apology)
+    finally:
+        served.stop()

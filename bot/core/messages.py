@@ -20,6 +20,11 @@ DAMAGED_INDEX = (
     "Sorry, citebot's index is damaged, so it won't quote from it. An admin needs to run "
     "`citebot ingest --rebuild`; the details are in the bot's log."
 )
+# When the answer itself could not be posted (too long, refused, malformed for the platform).
+COULD_NOT_POST = (
+    "Sorry, citebot found an answer but could not post it here. The details are in the bot's "
+    "log; please try again, or ask an admin to check the bot's permissions in this channel."
+)
 VOTE_RECORDED = "Thanks for the feedback."
 VOTE_UNKNOWN = "That answer is no longer on record."
 

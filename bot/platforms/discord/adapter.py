@@ -23,6 +23,7 @@ from bot.core.chat import Chat, Place, Turn
 from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal
+from bot.core.messages import APOLOGY, COULD_NOT_POST
 from bot.core.threads import History, ThreadMessage, Unreadable
 from bot.platforms.base import Running, Shared
 from bot.platforms.chat_text import (
@@ -244,8 +245,14 @@ class CitebotClient(discord.Client):
             await self._answer_message(
                 message, is_dm=is_dm, in_thread=thread is not None, earlier=context
             )
-        except discord.HTTPException:
+        except Exception:
+            # Answering turns its own failures into a reply; this catches the rest (a thread or
+            # channel lookup, a post refused twice): the apology, where the question was asked.
             logger.exception("replying to message %s failed", message.id)
+            with contextlib.suppress(discord.HTTPException):
+                await message.channel.send(
+                    content=APOLOGY, reference=message, allowed_mentions=NO_MENTIONS
+                )
 
     async def _thread_of(self, message: discord.Message) -> tuple[int, int] | None:
         """Return (thread id, parent channel id) when a guild message is in a thread, else None.
@@ -344,13 +351,20 @@ class CitebotClient(discord.Client):
                 extra["reference"] = reference
             if last and answer_id:
                 extra["view"] = feedback_view(answer_id)
-            await target.send(
-                content=reply.content or None,
-                embeds=[spec.to_embed() for spec in reply.embeds],
-                mention_author=False,
-                allowed_mentions=NO_MENTIONS,
-                **extra,
-            )
+            try:
+                await target.send(
+                    content=reply.content or None,
+                    embeds=[spec.to_embed() for spec in reply.embeds],
+                    mention_author=False,
+                    allowed_mentions=NO_MENTIONS,
+                    **extra,
+                )
+            except discord.HTTPException as exc:
+                # Refused as it is (an embed Discord won't take, too long): a short note instead,
+                # so the asker hears something whenever the channel takes any message at all.
+                logger.error("posting to %s failed (%s %s)", target, exc.status, exc.code)
+                note: dict[str, Any] = {"reference": reference} if n == 0 and reference else {}
+                await target.send(content=COULD_NOT_POST, allowed_mentions=NO_MENTIONS, **note)
 
     async def _start_thread(self, message: discord.Message, question: str) -> int | None:
         """Open a thread on the question; None (answer in place) when Discord refuses one."""

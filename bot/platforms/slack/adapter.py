@@ -25,6 +25,7 @@ from bot.core.chat import Chat, Place, Turn
 from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter, Refusal
+from bot.core.messages import APOLOGY, COULD_NOT_POST
 from bot.core.threads import History, ThreadMessage, Unreadable
 from bot.platforms import chat_text
 from bot.platforms.base import Running, Shared
@@ -50,6 +51,7 @@ OPTIONAL_SCOPES = {
     "groups:history": "follow-ups in private channel threads",
 }
 FEEDBACK_ACTION = re.compile(r"^citebot_feedback_(up|down)$")
+_EventHandler = Callable[[dict[str, Any], WebClient, BoltContext], None]
 _USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -232,8 +234,8 @@ class SlackBot:
         _check_scopes(client)
         app.middleware(self._once_per_event)
         app.command("/ask")(self._on_slash_command)
-        app.event("app_mention")(self._on_mention)
-        app.event("message")(self._on_message)
+        app.event("app_mention")(self._never_silent(self._on_mention))
+        app.event("message")(self._never_silent(self._on_message))
         app.action(FEEDBACK_ACTION)(self._on_feedback)
         return app
 
@@ -303,24 +305,55 @@ class SlackBot:
         only_for: str = "",
     ) -> None:
         for message in messages:
+            # Refused as it is (blocks Slack won't take, too long): the plain text, then a short
+            # note, so the asker hears something whenever the channel takes any message at all.
+            attempts = [message, SlackMessage(message.text), SlackMessage(COULD_NOT_POST)]
+            for attempt in attempts:
+                try:
+                    self._post_one(client, channel, attempt, thread_ts, only_for)
+                    break
+                except SlackApiError as exc:
+                    logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
+
+    @staticmethod
+    def _post_one(
+        client: WebClient, channel: str, message: SlackMessage, thread_ts: str | None, only_for: str
+    ) -> None:
+        if only_for:
+            client.chat_postEphemeral(
+                channel=channel,
+                user=only_for,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=message.blocks or None,
+            )
+        else:
+            client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=message.blocks or None,
+            )
+
+    def _never_silent(self, handle: _EventHandler) -> _EventHandler:
+        """Wrap an event handler so a failure anywhere in it still reaches the asker.
+
+        Answering already turns its own failures into a reply; this catches the rest (reading
+        the thread, the placeholder, a client error): the asker gets the apology, privately, in
+        the thread they asked in.
+        """
+
+        def handler(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
             try:
-                if only_for:
-                    client.chat_postEphemeral(
-                        channel=channel,
-                        user=only_for,
-                        thread_ts=thread_ts,
-                        text=message.text,
-                        blocks=message.blocks,
-                    )
-                else:
-                    client.chat_postMessage(
-                        channel=channel,
-                        thread_ts=thread_ts,
-                        text=message.text,
-                        blocks=message.blocks,
-                    )
-            except SlackApiError as exc:
-                logger.error("posting to %s failed: %s", channel, exc.response.get("error"))
+                handle(event, client, context)
+            except Exception:
+                logger.exception("replying to a %s event failed", event.get("type"))
+                channel, user = str(event.get("channel") or ""), str(event.get("user") or "")
+                if channel and user:
+                    thread = event.get("thread_ts") or event.get("ts")
+                    self._post(client, channel, [SlackMessage(APOLOGY)], thread, only_for=user)
+
+        return handler
 
     def _on_mention(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if not _replyable(event):
