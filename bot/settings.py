@@ -186,6 +186,12 @@ class SlackSettings(SettingsGroup):
         default_factory=list,
         description='Channel ids the bot answers in, as JSON (["C012AB3CD"]); empty: everywhere.',
     )
+    ask_channels: list[str] = Field(
+        default_factory=list,
+        description="Ask-channels, as JSON: every new top-level message there is a question, "
+        "answered in its thread without a mention (subscribe to the message.channels and "
+        "message.groups events).",
+    )
 
 
 class DiscordSettings(SettingsGroup):
@@ -210,6 +216,12 @@ class DiscordSettings(SettingsGroup):
     )
     allowed_channels: list[int] = Field(
         default_factory=list, description="Channel ids the bot answers in, as JSON; empty: all."
+    )
+    ask_channels: list[int] = Field(
+        default_factory=list,
+        description="Ask-channels, as JSON: every new post of a forum channel (or top-level "
+        "message of a text channel) there is a question, answered in its thread without a "
+        "mention (turn on the Message Content intent).",
     )
     heartbeat_timeout: float = Field(
         45.0,

@@ -372,6 +372,28 @@ class FakeDiscord(LoopbackServer):
 
         self.run(close())
 
+    def forum_post(self, thread_id: int, forum_id: int, content: str) -> dict[str, Any]:
+        """Open a post in a forum channel: its thread (the post's id) and the opening message,
+        which mentions nobody, as MESSAGE_CREATE gives it."""
+        self.channels[str(thread_id)] = {
+            "id": str(thread_id),
+            "type": 11,
+            "guild_id": "1",
+            "parent_id": str(forum_id),
+            "name": content[:90],
+            "owner_id": HUMAN["id"],
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": "2026-11-22T00:00:00+00:00",
+                "locked": False,
+            },
+        }
+        return self.mention(content, thread_id, channel_id=str(thread_id), mentions=False)
+
     def mention(
         self,
         content: str,

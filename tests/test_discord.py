@@ -641,3 +641,25 @@ def test_a_reply_arrives_when_posting_the_answer_is_refused(
     posts = fake.wait_for_posts("/channels/500/messages", refusals + 1)
     assert not fake.post_errors  # each refusal was met
     assert posts[refusals].body["content"] == shown  # the post after the refused ones
+
+
+def test_every_new_post_of_an_ask_forum_is_answered_in_its_thread_without_a_mention(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot
+) -> None:
+    client = RunningClient(real_bot, fake, tmp_path, ask_channels=[600])
+    try:
+        assert client.client.intents.message_content  # posts come without their text otherwise
+        elsewhere = fake.forum_post(801, 601, "What is SeedAI working on?")  # not an ask-forum
+        fake.dispatch("MESSAGE_CREATE", elsewhere)
+        fake.dispatch("MESSAGE_CREATE", fake.forum_post(800, 600, "What is SeedAI working on?"))
+        [reply] = fake.wait_for_posts("/channels/800/messages")
+        assert "SeedAI is crafting frameworks" in json.dumps(reply.body)
+        # A reply by someone else inside the post is talk, not a new question.
+        talk = fake.mention("nice, thanks", 802, channel_id="800", mentions=False)
+        fake.dispatch("MESSAGE_CREATE", talk)
+        fake.dispatch("MESSAGE_CREATE", fake.forum_post(803, 600, "What did Socrates fear?"))
+        fake.wait_for_posts("/channels/803/messages")
+        assert len(fake.posts("/channels/800/messages")) == 1
+        assert not fake.posts("/channels/801/messages")
+    finally:
+        client.stop()

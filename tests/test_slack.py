@@ -913,3 +913,31 @@ def test_a_failure_outside_answering_still_reaches_the_asker(
         assert apology["user"] == "U1" and APOLOGY.split(".")[0] in all_text(apology)
     finally:
         served.stop()
+
+
+def test_every_new_message_of_an_ask_channel_is_answered_in_its_thread_without_a_mention(
+    fake: FakeSlack, tmp_path: Path, real_bot: Citebot
+) -> None:
+    served = HttpBot(make_slack(real_bot, slack_settings(fake, tmp_path, ask_channels=["C7"])))
+    try:
+        question = {"type": "message", "channel_type": "channel", "user": "U1"}
+        served.event({**question, "channel": "C8", "ts": "800.1", "text": "What is SeedAI?"}, "E1")
+        served.event(
+            {**question, "channel": "C7", "ts": "700.2", "text": "nice", "thread_ts": "700.1"}, "E2"
+        )
+        served.event(
+            {**question, "channel": "C7", "ts": "700.3", "text": "hi", "bot_id": "B2"}, "E3"
+        )
+        served.event(
+            {**question, "channel": "C7", "ts": "700.9", "text": "What is SeedAI working on?"}, "E4"
+        )
+        [reply] = fake.wait_for("chat.postMessage")
+        assert reply["channel"] == "C7" and reply["thread_ts"] == "700.9"
+        assert "SeedAI is crafting frameworks" in all_text(reply)
+        served.event(
+            {**question, "channel": "C7", "ts": "701.0", "text": "What did Socrates fear?"}, "E5"
+        )
+        second = fake.wait_for("chat.postMessage", 2)[1]
+        assert second["thread_ts"] == "701.0"  # the earlier events were left alone, in order
+    finally:
+        served.stop()

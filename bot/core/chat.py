@@ -83,6 +83,18 @@ class Chat:
             return NOT_ALLOWED
         return ""
 
+    def is_ask_channel(self, platform: str, channel: str) -> bool:
+        """Tell whether every new message (a forum's every new post) in channel is a question."""
+        return channel in self._ask_channels(platform)
+
+    def has_ask_channels(self, platform: str) -> bool:
+        """Tell whether messages that don't mention citebot may be questions for that reason."""
+        return bool(self._ask_channels(platform))
+
+    def _ask_channels(self, platform: str) -> set[str]:
+        rules = self.settings.slack if platform == "slack" else self.settings.discord
+        return {str(channel) for channel in rules.ask_channels}
+
     def check(self, turn: Turn) -> Refusal | None:
         """Refuse a turn cheaply, before any answering starts, or None; counts the question.
 

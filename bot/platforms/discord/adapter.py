@@ -193,7 +193,10 @@ class CitebotClient(discord.Client):
         intents.dm_messages = True
         # The asker's replies in a thread don't mention the bot, so Discord sends them without
         # their text unless the privileged Message Content intent is on (set in the portal too).
-        intents.message_content = settings.chat.follow_ups == "asker"
+        # An ask-channel's posts reach it without their text too.
+        intents.message_content = settings.chat.follow_ups == "asker" or bool(
+            settings.discord.ask_channels
+        )
         options.setdefault("heartbeat_timeout", settings.discord.heartbeat_timeout)
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.bot = bot
@@ -228,10 +231,16 @@ class CitebotClient(discord.Client):
             return
         is_dm = message.guild is None and isinstance(message.channel, discord.DMChannel)
         mentioned = me in message.mentions
-        if not is_dm and not mentioned and not self.chat.answers_follow_ups:
+        unmentioned_may_ask = self.chat.answers_follow_ups or self.chat.has_ask_channels("discord")
+        if not is_dm and not mentioned and not unmentioned_may_ask:
             return
         try:
             thread = None if is_dm else await self._thread_of(message)
+            if not is_dm and not mentioned and self._opens_a_question(message, thread):
+                await self._answer_message(
+                    message, is_dm=False, in_thread=thread is not None, earlier=[]
+                )
+                return
             history: History = ()
             if thread is not None:
                 history = await self._earlier_in(thread, message, me.id)
@@ -253,6 +262,14 @@ class CitebotClient(discord.Client):
                 await message.channel.send(
                     content=APOLOGY, reference=message, allowed_mentions=NO_MENTIONS
                 )
+
+    def _opens_a_question(self, message: discord.Message, thread: tuple[int, int] | None) -> bool:
+        """Tell whether a message is a new question in an ask-channel: a forum's new post (the
+        message that opens its thread has the thread's id) or a text channel's top-level one."""
+        if thread is not None:
+            thread_id, parent_id = thread
+            return message.id == thread_id and self.chat.is_ask_channel("discord", str(parent_id))
+        return self.chat.is_ask_channel("discord", str(message.channel.id))
 
     async def _thread_of(self, message: discord.Message) -> tuple[int, int] | None:
         """Return (thread id, parent channel id) when a guild message is in a thread, else None.

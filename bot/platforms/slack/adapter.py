@@ -425,10 +425,16 @@ class SlackBot:
                 messages = self._replace_working(client, channel, working, messages)
             self._post(client, channel, messages, thread)
             return
-        # A channel message is answered only when it follows up the asker's own question.
+        # A channel message is answered when it opens a thread in an ask-channel, or when it
+        # follows up the asker's own question.
         bot_user = context.bot_user_id or ""
-        if not self.chat.answers_follow_ups or f"<@{bot_user}>" in event.get("text", ""):
+        if f"<@{bot_user}>" in event.get("text", ""):
             return  # mentions arrive as app_mention events too
+        if not event.get("thread_ts") and self.chat.is_ask_channel("slack", event["channel"]):
+            self._answer_event(event, client, [])  # in the thread it opens
+            return
+        if not self.chat.answers_follow_ups:
+            return
         earlier = self.chat.earlier_questions(
             self._history(event, client, context),
             asker=str(event.get("user", "")),
