@@ -59,11 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         help="embed on a Ray cluster (CITEBOT_INGEST__RAY_ADDRESS, default auto)",
     )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    _collection_option(ingest, "index")
 
     ask = commands.add_parser("ask", help="answer a question (builds the index on first use)")
     ask.add_argument("question", nargs="+", help="the question, quoted or not")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("-k", "--top-k", type=_passage_count, help="passages to retrieve (1-100)")
+    _collection_option(ask, "answer from")
     ask.add_argument(
         "--after",
         action="append",
@@ -82,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     config_docs.add_argument("--readme", type=Path, help="README.md whose reference to update")
     doctor = commands.add_parser("doctor", help="check settings, tokens, index and data folder")
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    _collection_option(doctor, "check")
     doctor.add_argument(
         "--deep",
         action="store_true",
@@ -113,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _collection_option(command: argparse.ArgumentParser, verb: str) -> None:
+    command.add_argument(
+        "--collection",
+        metavar="NAME",
+        help=f"the collection to {verb} (CITEBOT_COLLECTIONS; default: CITEBOT_SOURCES)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the citebot command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -128,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             [value for platform in PLATFORMS for value in platform.secret_values(settings)]
             + ([llm_key.get_secret_value()] if llm_key else [])
         )
+        if getattr(args, "collection", None):
+            try:
+                settings = settings.for_collection(args.collection)
+            except KeyError as exc:
+                raise CitebotError(f"{exc.args[0]}; declare it in CITEBOT_COLLECTIONS") from exc
         handler: Callable[[argparse.Namespace, Settings, Console], int] = {
             "ingest": _ingest,
             "ask": _ask,
@@ -259,10 +275,6 @@ def _load_bot(settings: Settings, err: Console) -> Citebot:
     if light is not None:
         return light
 
-    def building(reason: str) -> AbstractContextManager[Progress | None]:
-        err.print(escape(reason[0].upper() + reason[1:]) + "…")
-        return _progress_bar(err, "Reading and embedding")
-
     with _status(err, "Loading model…"):
         embedder = load_embedder(settings)
     return Citebot.load(
@@ -270,8 +282,18 @@ def _load_bot(settings: Settings, err: Console) -> Citebot:
         embedder=embedder,
         build_if_missing=True,
         rebuild_if_stale=True,
-        building=building,
+        building=_building(err),
     )
+
+
+def _building(err: Console) -> Callable[[str], AbstractContextManager[Progress | None]]:
+    """Say why an index is being built, and show the progress of its embedding."""
+
+    def building(reason: str) -> AbstractContextManager[Progress | None]:
+        err.print(escape(reason[0].upper() + reason[1:]) + "…")
+        return _progress_bar(err, "Reading and embedding")
+
+    return building
 
 
 def _ask(args: argparse.Namespace, settings: Settings, err: Console) -> int:
@@ -325,6 +347,7 @@ def _print_answer(console: Console, answer: Answer) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.core.engine import load_collections  # noqa: PLC0415
     from bot.serve import configured_platforms, serve  # noqa: PLC0415
 
     configured = configured_platforms(settings)
@@ -337,7 +360,13 @@ def _serve(args: argparse.Namespace, settings: Settings, err: Console) -> int:
             )
     if not wanted:
         raise CitebotError(f"no chat platform is configured; set {setup_hint()}; see the README")
-    serve(_load_bot(settings, err), settings, wanted)
+    bot = _load_bot(settings, err)
+    try:
+        collections = load_collections(settings, bot.embedder, building=_building(err))
+    except BaseException:
+        bot.close()
+        raise
+    serve(bot, settings, wanted, collections)
     return 0
 
 

@@ -6,7 +6,7 @@ import asyncio
 import importlib.util
 import logging
 import signal
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from bot.core.engine import Citebot
 from bot.core.feedback import FeedbackStore
@@ -24,8 +24,14 @@ def configured_platforms(settings: Settings) -> list[str]:
     return [platform.name for platform in PLATFORMS if platform.configured(settings)]
 
 
-def serve(bot: Citebot, settings: Settings, platforms: Collection[str]) -> None:
-    """Serve the named platforms until SIGTERM or Ctrl-C."""
+def serve(
+    bot: Citebot,
+    settings: Settings,
+    platforms: Collection[str],
+    collections: Mapping[str, Citebot] | None = None,
+) -> None:
+    """Serve the named platforms until SIGTERM or Ctrl-C; collections: the further document
+    sets' bots by name (each closed at the end, as bot is)."""
     if not platforms:
         raise ConfigError(f"no chat platform is configured; set {setup_hint()}")
     chosen = [platform for platform in PLATFORMS if platform.name in platforms]
@@ -35,17 +41,21 @@ def serve(bot: Citebot, settings: Settings, platforms: Collection[str]) -> None:
                 f"the {platform.title} bot needs {platform.library}; install it with "
                 f"`pip install 'citebot[{platform.extra}]'` (scripts/citebot does)"
             )
-    asyncio.run(_serve(bot, settings, chosen))
+    asyncio.run(_serve(bot, settings, chosen, dict(collections or {})))
 
 
-async def _serve(bot: Citebot, settings: Settings, platforms: list[Platform]) -> None:
+async def _serve(
+    bot: Citebot, settings: Settings, platforms: list[Platform], collections: dict[str, Citebot]
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     # One store and one limiter for every platform: a user's quota and votes are shared.
     shared = Shared(
-        FeedbackStore(settings.data_dir / "feedback.sqlite"), RateLimiter(settings.chat.rate_limit)
+        FeedbackStore(settings.data_dir / "feedback.sqlite"),
+        RateLimiter(settings.chat.rate_limit),
+        collections,
     )
     running: list[Running] = []
     try:
@@ -64,3 +74,5 @@ async def _serve(bot: Citebot, settings: Settings, platforms: list[Platform]) ->
         for started in reversed(running):
             await started.stop()
         bot.close()
+        for collection in collections.values():
+            collection.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedder import BUNDLED_MODEL
@@ -186,6 +186,11 @@ class SlackSettings(SettingsGroup):
         default_factory=list,
         description='Channel ids the bot answers in, as JSON (["C012AB3CD"]); empty: everywhere.',
     )
+    collections: dict[str, str] = Field(
+        default_factory=dict,
+        description='Which collection answers in which channel, as JSON ({"C012AB3CD": '
+        '"handbook"}); channels not listed use the default (CITEBOT_SOURCES).',
+    )
     ask_channels: list[str] = Field(
         default_factory=list,
         description="Ask-channels, as JSON: every new top-level message there is a question, "
@@ -217,6 +222,12 @@ class DiscordSettings(SettingsGroup):
     allowed_channels: list[int] = Field(
         default_factory=list, description="Channel ids the bot answers in, as JSON; empty: all."
     )
+    collections: dict[int, str] = Field(
+        default_factory=dict,
+        description='Which collection answers where, as JSON ({"123…": "handbook"}): a key '
+        "is a channel, forum, category or server id, the most specific one listed wins; "
+        "anywhere else the default (CITEBOT_SOURCES) answers.",
+    )
     ask_channels: list[int] = Field(
         default_factory=list,
         description="Ask-channels, as JSON: every new post of a forum channel (or top-level "
@@ -230,6 +241,21 @@ class DiscordSettings(SettingsGroup):
         "after which the connection is taken for dead and resumed. Discord asks for a heartbeat "
         "every 41.25 s, so a connection whose ACKs stopped is replaced within two intervals "
         "(discord.py's default, 60 s, took up to three).",
+    )
+
+
+DEFAULT_COLLECTION = "default"  # the documents in `sources`, indexed in `index_dir`
+
+
+class CollectionSettings(SettingsGroup):
+    """One more named set of documents, with its own index."""
+
+    sources: Path = Field(description="Folder of the collection's documents.")
+    sources_base_url: str | None = Field(
+        None, description="Where they are published (as CITEBOT_SOURCES_BASE_URL)."
+    )
+    index_dir: Path | None = Field(
+        None, description="Folder holding its index; default: <data_dir>/collections/<name>/index."
     )
 
 
@@ -253,6 +279,13 @@ class Settings(BaseSettings):
         "gives its own address (canonical link, og:url, front matter url:).",
     )
     index_dir: Path = Field(Path("data/index"), description="Folder holding the index.")
+    collections: dict[str, CollectionSettings] = Field(
+        default_factory=dict,
+        description='More document sets besides CITEBOT_SOURCES (the "default" collection), by '
+        'name, as JSON: {"handbook": {"sources": "handbook/"}}. Each has its own index, built '
+        "with the same model, and answers in the channels CITEBOT_SLACK__COLLECTIONS and "
+        "CITEBOT_DISCORD__COLLECTIONS give it.",
+    )
     log_level: str = Field("WARNING", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
@@ -292,3 +325,43 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CITEBOT_SLACK_SIGNING_SECRET"),
         description="Slack signing secret, for HTTP mode.",
     )
+
+    @model_validator(mode="after")
+    def _collections_are_declared(self) -> Settings:
+        if DEFAULT_COLLECTION in self.collections:
+            raise ValueError(
+                f'"{DEFAULT_COLLECTION}" names CITEBOT_SOURCES itself; give the collection in '
+                "CITEBOT_COLLECTIONS another name"
+            )
+        known = {DEFAULT_COLLECTION, *self.collections}
+        routes: dict[str, dict[str, str]] = {
+            "CITEBOT_SLACK__COLLECTIONS": self.slack.collections,
+            "CITEBOT_DISCORD__COLLECTIONS": {
+                str(k): v for k, v in self.discord.collections.items()
+            },
+        }
+        for variable, mapping in routes.items():
+            for where, name in mapping.items():
+                if name not in known:
+                    raise ValueError(
+                        f"{variable} sends {where} to {name!r}, which is not a collection; "
+                        f"declare it in CITEBOT_COLLECTIONS or use one of {sorted(known)}"
+                    )
+        return self
+
+    def for_collection(self, name: str) -> Settings:
+        """Return these settings with the named collection's documents and index."""
+        if name == DEFAULT_COLLECTION:
+            return self
+        if name not in self.collections:
+            known = sorted({DEFAULT_COLLECTION, *self.collections})
+            raise KeyError(f"no collection {name!r}; the collections are {known}")
+        chosen = self.collections[name]
+        index_dir = chosen.index_dir or self.data_dir / "collections" / name / "index"
+        return self.model_copy(
+            update={
+                "sources": chosen.sources,
+                "sources_base_url": chosen.sources_base_url,
+                "index_dir": index_dir,
+            }
+        )

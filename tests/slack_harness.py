@@ -28,23 +28,30 @@ APP_TOKEN = "xapp-test-token-9876543210"
 SECRET = "signing-secret-abcdef"
 
 
-def slack_settings(fake: FakeSlack, tmp_path: Path, **slack: Any) -> Settings:
+def slack_settings(
+    fake: FakeSlack, tmp_path: Path, *, documents: Any = None, **slack: Any
+) -> Settings:
+    """Settings for a SlackBot against the fake; documents: CITEBOT_COLLECTIONS, if any."""
     return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_app_token=APP_TOKEN,
         slack_signing_secret=SECRET,
         slack={"mode": "http", "api_url": fake.base_url, "port": 0, **slack},
         data_dir=tmp_path / "state",
+        collections=documents or {},
     )
 
 
-def make_slack(bot: Any, settings: Settings, *, rate_limit: int = 100) -> SlackBot:
+def make_slack(
+    bot: Any, settings: Settings, *, rate_limit: int = 100, collections: Any = None
+) -> SlackBot:
     return SlackBot(
         bot,
         settings,
         feedback=FeedbackStore(settings.data_dir / "feedback.sqlite"),
         seen=SeenEvents(settings.data_dir / "slack-events.sqlite"),
         limiter=RateLimiter(rate_limit),
+        collections=collections,
     )
 
 
@@ -118,12 +125,14 @@ class HttpBot:
         finally:
             connection.close()
 
-    def slash(self, text: str, fake: FakeSlack, **options: Any) -> tuple[int, str]:
+    def slash(
+        self, text: str, fake: FakeSlack, *, channel: str = "C1", **options: Any
+    ) -> tuple[int, str]:
         form = {
             "command": "/ask",
             "text": text,
             "user_id": "U1",
-            "channel_id": "C1",
+            "channel_id": channel,
             "team_id": "T1",
             "response_url": fake.response_url(),
             "trigger_id": "t1",

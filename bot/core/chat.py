@@ -8,6 +8,7 @@ settings; every user-facing sentence is in messages.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core.answer import Answer
@@ -23,7 +24,7 @@ from bot.core.messages import (
 )
 from bot.core.threads import History
 from bot.core.threads import earlier_questions as questions_before
-from bot.settings import Settings
+from bot.settings import DEFAULT_COLLECTION, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class Place:
     channel: str
     workspace: str = ""  # Slack team or Discord server; "" when unknown
     is_dm: bool = False
+    parent: str = ""  # a thread's channel or forum, else a channel's category; "" when none
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +62,31 @@ class Chat:
     """Apply the chat rules to turns: allowlists and DMs, rate limits, answers, votes."""
 
     def __init__(
-        self, bot: Citebot, settings: Settings, feedback: FeedbackStore, limiter: RateLimiter
+        self,
+        bot: Citebot,
+        settings: Settings,
+        feedback: FeedbackStore,
+        limiter: RateLimiter,
+        collections: Mapping[str, Citebot] | None = None,
     ) -> None:
         self.bot = bot
         self.settings = settings
         self.feedback = feedback
         self.limiter = limiter
+        # The default collection's bot, and one per further collection (sharing its model).
+        self.bots = {DEFAULT_COLLECTION: bot, **(collections or {})}
+
+    def collection(self, place: Place) -> str:
+        """Name the collection that answers there: the most specific place routed, else the
+        default (a thread follows its channel or forum, a channel its category, then server)."""
+        if place.platform == "slack":
+            routes = self.settings.slack.collections
+        else:
+            routes = {str(key): name for key, name in self.settings.discord.collections.items()}
+        for key in (place.channel, place.parent, place.workspace):
+            if key and key in routes:
+                return routes[key]
+        return DEFAULT_COLLECTION
 
     def refusal(self, place: Place) -> str:
         """Say why citebot won't answer there, or "" when it will."""
@@ -117,7 +138,7 @@ class Chat:
         if refusal:
             return Reply(Refusal(refusal), private=True)
         body = answer_safely(
-            self.bot,
+            self.bots[self.collection(turn.place)],
             turn.question,
             user=self._quota_key(turn),
             limiter=None if turn.counted else self.limiter,

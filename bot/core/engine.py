@@ -285,3 +285,35 @@ class Citebot:
     def close(self) -> None:
         """Release the index."""
         self._index.close()
+
+
+def load_collections(
+    settings: Settings, embedder: Embedder, *, building: Building | None = None
+) -> dict[str, Citebot]:
+    """Load every collection besides the default, each asked with the default's model.
+
+    An index that is missing or built otherwise is built first, with the full model (the
+    default's may be the torch-free question encoder, which embeds questions only).
+    """
+    loaded: dict[str, Citebot] = {}
+    full: Embedder | None = None
+    try:
+        for name in settings.collections:
+            chosen = settings.for_collection(name)
+            try:
+                loaded[name] = Citebot.load(chosen, embedder=embedder)
+                continue
+            except (IndexMissingError, IndexMismatchError):
+                full = full or load_embedder(settings)
+            loaded[name] = Citebot.load(
+                chosen,
+                embedder=full,
+                build_if_missing=True,
+                rebuild_if_stale=True,
+                building=building,
+            )
+    except BaseException:
+        for bot in loaded.values():
+            bot.close()
+        raise
+    return loaded

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Shared:
-    """What every platform in one process shares: one vote store and one question quota."""
+    """What every platform in one process shares: one vote store, one question quota, and the
+    collections' bots."""
 
     feedback: FeedbackStore
     limiter: RateLimiter
+    # The further collections' bots by name (the default one is passed on its own).
+    collections: Mapping[str, Citebot] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +183,7 @@ class CitebotClient(discord.Client):
         settings: Settings,
         feedback: FeedbackStore,
         limiter: RateLimiter,
+        collections: Mapping[str, Citebot] | None = None,
         **options: Any,
     ) -> None:
         # The smallest set that works: guilds (slash commands, threads), messages in guilds and
@@ -201,7 +203,7 @@ class CitebotClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.bot = bot
         self.settings = settings
-        self.chat = Chat(bot, settings, feedback, limiter)
+        self.chat = Chat(bot, settings, feedback, limiter, collections)
         self.tree = app_commands.CommandTree(self)
         # Uncached channel -> the lookup of its parent (the parent's id for a thread, else None).
         self._parents: dict[int, asyncio.Future[int | None]] = {}
@@ -237,9 +239,7 @@ class CitebotClient(discord.Client):
         try:
             thread = None if is_dm else await self._thread_of(message)
             if not is_dm and not mentioned and self._opens_a_question(message, thread):
-                await self._answer_message(
-                    message, is_dm=False, in_thread=thread is not None, earlier=[]
-                )
+                await self._answer_message(message, is_dm=False, thread=thread, earlier=[])
                 return
             history: History = ()
             if thread is not None:
@@ -251,9 +251,7 @@ class CitebotClient(discord.Client):
             )
             if context is None:
                 return  # people talking in a thread: only the asker's follow-ups are questions
-            await self._answer_message(
-                message, is_dm=is_dm, in_thread=thread is not None, earlier=context
-            )
+            await self._answer_message(message, is_dm=is_dm, thread=thread, earlier=context)
         except Exception:
             # Answering turns its own failures into a reply; this catches the rest (a thread or
             # channel lookup, a post refused twice): the apology, where the question was asked.
@@ -339,9 +337,18 @@ class CitebotClient(discord.Client):
         ]
 
     async def _answer_message(
-        self, message: discord.Message, *, is_dm: bool, in_thread: bool, earlier: list[str]
+        self,
+        message: discord.Message,
+        *,
+        is_dm: bool,
+        thread: tuple[int, int] | None,
+        earlier: list[str],
     ) -> None:
-        """Answer one message where it was asked (or in a new thread on it)."""
+        """Answer one message where it was asked (or in a new thread on it).
+
+        thread: (its id, its channel's) when the message is in a thread, else None.
+        """
+        in_thread = thread is not None
         me = self.user
         assert me is not None  # on_message returns early until the client is ready
         question = question_from_message(message.content, me.id)
@@ -351,7 +358,8 @@ class CitebotClient(discord.Client):
                 await message.channel.typing()
         # An uncached guild leaves message.guild None; its channel still knows the id.
         guild_id = message.guild.id if message.guild else getattr(message.channel, "guild_id", None)
-        place = _place(guild_id, message.channel.id, is_dm=is_dm)
+        parent = thread[1] if thread else getattr(message.channel, "category_id", None)
+        place = _place(guild_id, message.channel.id, is_dm=is_dm, parent=parent)
         turn = Turn(question, str(message.author.id), place, tuple(earlier))
         messages, answer_id = await self._reply_for(turn)
         target: discord.abc.Messageable = message.channel
@@ -405,8 +413,13 @@ class CitebotClient(discord.Client):
         """Refuse privately, or defer at once (Discord allows 3 s) and answer in a follow-up."""
         # The cheap refusals come first, so they reach the asker alone: once deferred publicly,
         # the follow-up is public too.
+        channel: Any = interaction.channel
+        parent = getattr(channel, "parent_id", None) or getattr(channel, "category_id", None)
         place = _place(
-            interaction.guild_id, interaction.channel_id, is_dm=interaction.guild_id is None
+            interaction.guild_id,
+            interaction.channel_id,
+            is_dm=interaction.guild_id is None,
+            parent=parent,
         )
         turn = Turn(question, str(interaction.user.id), place)
         refusal = await asyncio.to_thread(self.chat.check, turn)
@@ -480,8 +493,16 @@ async def _tell_privately(interaction: discord.Interaction[Any], text: str) -> N
         logger.warning("could not answer interaction %s: %s", interaction.id, exc)
 
 
-def _place(guild_id: int | None, channel_id: int | None, *, is_dm: bool) -> Place:
-    return Place("discord", str(channel_id or ""), str(guild_id) if guild_id else "", is_dm=is_dm)
+def _place(
+    guild_id: int | None, channel_id: int | None, *, is_dm: bool, parent: int | None = None
+) -> Place:
+    return Place(
+        "discord",
+        str(channel_id or ""),
+        str(guild_id) if guild_id else "",
+        is_dm=is_dm,
+        parent=str(parent) if parent else "",
+    )
 
 
 async def run_client(client: CitebotClient, token: str) -> None:
@@ -514,7 +535,11 @@ async def start(bot: Citebot, settings: Settings, shared: Shared) -> Running:
         raise ConfigError("set DISCORD_TOKEN to run the Discord bot")
     point_at(settings.discord.api_url, settings.discord.gateway_url)
     client = CitebotClient(
-        bot=bot, settings=settings, feedback=shared.feedback, limiter=shared.limiter
+        bot=bot,
+        settings=settings,
+        feedback=shared.feedback,
+        limiter=shared.limiter,
+        collections=shared.collections,
     )
     task = asyncio.create_task(run_client(client, token.get_secret_value()))
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,11 +193,12 @@ class SlackBot:
         feedback: FeedbackStore,
         seen: SeenEvents,
         limiter: RateLimiter,
+        collections: Mapping[str, Citebot] | None = None,
     ) -> None:
         self.bot = bot
         self.settings = settings
         self.seen = seen
-        self.chat = Chat(bot, settings, feedback, limiter)
+        self.chat = Chat(bot, settings, feedback, limiter, collections)
         self.app = self._build_app()
 
     def _build_app(self) -> App:
@@ -614,6 +615,7 @@ async def start(bot: Citebot, settings: Settings, shared: Shared) -> Running:
         feedback=shared.feedback,
         seen=SeenEvents(settings.data_dir / "slack-events.sqlite"),
         limiter=shared.limiter,
+        collections=shared.collections,
     )
     stop = await asyncio.to_thread(start_slack, slack)
 
