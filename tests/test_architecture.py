@@ -125,3 +125,26 @@ def test_chat_adapters_translate_and_decide_nothing() -> None:
                 assert name not in rules, f"{path}:{getattr(node, 'lineno', '?')} uses {name}"
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert node.value not in texts, f"{path}:{node.lineno} repeats {node.value!r}"
+
+
+def test_no_import_cycles_between_bot_core_modules() -> None:
+    """Each module of bot/core imports others only one way (the writers through a registry)."""
+    core = REPO / "bot" / "core"
+    imports: dict[str, set[str]] = {}
+    for path in core.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot.core."):
+                found.add(str(node.module).rsplit(".", 1)[1])
+            if isinstance(node, ast.ImportFrom) and node.module == "bot.core":
+                found.update(alias.name for alias in node.names)
+        imports[path.stem] = found
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for name in imports.get(start, set()) - seen:
+            if name == goal or reaches(name, goal, seen | {name}):
+                return True
+        return False
+
+    cycles = [name for name in imports if reaches(name, name, set())]
+    assert cycles == []

@@ -21,9 +21,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.answer import Answer, Quote, cite_hit, render_quotes
+from bot.core.extractive_writer import ExtractiveWriter
+from bot.core.extractive_writer import make as make_extractive
 from bot.core.faithfulness import Evidence, check, evidence_for
-from bot.core.writers import ExtractiveWriter
-from bot.settings import LlmSettings
+from bot.settings import LlmSettings, Settings
 from index.errors import ConfigError
 from index.lexical import query_terms
 from index.records import Hit
@@ -339,3 +340,8 @@ def describe_failure(exc: Exception) -> str:
     status = getattr(exc, "status_code", None)
     kind = type(exc).__name__
     return f"{kind} {status}" if status else kind
+
+
+def make(settings: Settings) -> LlmWriter:
+    """Build the language-model writer, with the extractive writer as its fallback."""
+    return LlmWriter(settings.llm, make_extractive(settings))

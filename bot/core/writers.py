@@ -7,11 +7,11 @@ touching retrieval, the engine or the chat adapters.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.answer import Answer, compose_answer
+from bot.core.answer import Answer
 from bot.settings import Settings
 from index.records import Hit
 from index.search import Query
@@ -30,26 +30,17 @@ class AnswerWriter(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractiveWriter:
-    """Quotes the sentences that best cover the question, verbatim, each with its citation."""
-
-    min_similarity: float
-    max_quotes: int
-    name: str = "extractive"
-
-    def write(self, query: Query, hits: Sequence[Hit]) -> Answer:
-        """Quote from the best passages, or decline when they don't cover the question."""
-        return compose_answer(
-            query, hits, min_similarity=self.min_similarity, max_quotes=self.max_quotes
-        )
+# The writers by the name CITEBOT_WRITER gives, as "module:factory": a factory takes the settings
+# and returns the writer. Imported only when chosen (the language model's client is heavy), and
+# no writer module imports this one, so the writers never import each other through it.
+WRITERS = {
+    "extractive": "bot.core.extractive_writer:make",
+    "llm": "bot.core.llm_writer:make",
+}
 
 
 def make_writer(settings: Settings) -> AnswerWriter:
     """Return the writer the settings ask for."""
-    extractive = ExtractiveWriter(settings.retrieval.min_similarity, settings.retrieval.max_quotes)
-    if settings.writer == "llm":
-        from bot.core.llm_writer import LlmWriter  # noqa: PLC0415 (imports the model client)
-
-        return LlmWriter(settings.llm, extractive)
-    return extractive
+    module, _, factory = WRITERS[settings.writer].partition(":")
+    writer: AnswerWriter = getattr(importlib.import_module(module), factory)(settings)
+    return writer
