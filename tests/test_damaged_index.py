@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -116,3 +116,48 @@ def test_doctor_on_a_damaged_index_names_the_fix_without_a_traceback(
     captured = capsys.readouterr()
     assert "citebot ingest --rebuild" in captured.out + captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+@pytest.fixture
+def damaged_bot(real_index_dir: Path, tmp_path: Path, real_embedder: object) -> Iterator[Citebot]:
+    index_dir = tmp_path / "damaged"
+    shutil.copytree(real_index_dir, index_dir)
+    generation = live_generation(index_dir)
+    assert generation is not None
+    change_a_letter(generation / CHUNKS)
+    settings = Settings(sources=SOURCES, index_dir=index_dir)
+    bot = Citebot.load(settings, embedder=real_embedder)  # type: ignore[arg-type]
+    yield bot
+    bot.close()
+
+
+def test_slack_tells_the_asker_the_index_is_damaged(damaged_bot: Citebot, tmp_path: Path) -> None:
+    from tests.fake_slack import FakeSlack
+    from tests.slack_harness import HttpBot, make_slack, slack_settings
+
+    fake = FakeSlack()
+    served = HttpBot(make_slack(damaged_bot, slack_settings(fake, tmp_path)))
+    try:
+        event = {"type": "app_mention", "user": "U1", "channel": "C1", "ts": "9.1"}
+        served.event({**event, "text": f"<@UBOT> {QUESTION}"}, "EvDamaged")
+        reply = fake.wait_for("chat.postEphemeral")[0]  # to the asker alone
+    finally:
+        served.stop()
+        fake.stop()
+    assert reply["user"] == "U1" and "index is damaged" in str(reply)
+    assert "Xale" not in str(reply)
+
+
+def test_discord_tells_the_asker_the_index_is_damaged(damaged_bot: Citebot, tmp_path: Path) -> None:
+    from tests.discord_harness import RunningClient
+    from tests.fake_discord import BOT_ID, FakeDiscord
+
+    fake = FakeDiscord()
+    client = RunningClient(damaged_bot, fake, tmp_path)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> {QUESTION}", 93))
+        [reply] = fake.wait_for_posts("/channels/500/messages")
+    finally:
+        client.stop()
+        fake.stop()
+    assert "index is damaged" in reply.body["content"] and "Xale" not in str(reply.body)

@@ -663,3 +663,23 @@ def test_every_new_post_of_an_ask_forum_is_answered_in_its_thread_without_a_ment
         assert not fake.posts("/channels/801/messages")
     finally:
         client.stop()
+
+
+def test_a_failure_while_answering_ends_in_the_apology(
+    fake: FakeDiscord, tmp_path: Path, real_bot: Citebot, caplog: pytest.LogCaptureFixture
+) -> None:
+    class BrokenBot:
+        settings = real_bot.settings
+        writer = real_bot.writer
+
+        def answer(self, question: str, earlier: Any = ()) -> Answer:
+            raise RuntimeError("the search exploded")
+
+    client = RunningClient(BrokenBot(), fake, tmp_path)
+    try:
+        fake.dispatch("MESSAGE_CREATE", fake.mention(f"<@{BOT_ID}> What is SeedAI working on?", 94))
+        [reply] = fake.wait_for_posts("/channels/500/messages")
+    finally:
+        client.stop()
+    assert reply.body["content"] == APOLOGY
+    assert any("the search exploded" in str(r.exc_info) for r in caplog.records if r.exc_info)

@@ -941,3 +941,23 @@ def test_every_new_message_of_an_ask_channel_is_answered_in_its_thread_without_a
         assert second["thread_ts"] == "701.0"  # the earlier events were left alone, in order
     finally:
         served.stop()
+
+
+def test_a_placeholder_that_cannot_be_edited_gives_way_to_a_new_message(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    reply = faithful_json(("An adult cat sleeps twelve to sixteen hours a day.", 1, SPAN))
+    fake.fail_next["chat.update"] = ["cant_update_message"]
+    with running_fake_llm(Scripted(reply)) as model:
+        bot = llm_citebot(tmp_path, model.base_url)
+        served = HttpBot(make_slack(bot, slack_settings(fake, tmp_path)))
+        try:
+            event = {"type": "app_mention", "user": "U1", "channel": "C1", "ts": "310.1"}
+            served.event({**event, "text": "<@UBOT> How long do cats sleep?"}, "EvEdit")
+            working, answer = fake.wait_for("chat.postMessage", 2)
+            deleted = fake.wait_for("chat.delete")
+        finally:
+            served.stop()
+            bot.close()
+    assert working["text"] == WORKING and deleted[0]["ts"]
+    assert "twelve to sixteen hours" in all_text(answer) and answer["thread_ts"] == "310.1"
