@@ -105,8 +105,9 @@ def lexical_worst_case_ms(index, root: Path, repeat: int) -> float:  # type: ign
     """Time BM25 on the costliest term set the postings budget admits (the most common terms)."""
     import sqlite3
 
+    from index.chunk_store import CHUNKS
+    from index.generations import live_generation
     from index.search import selective_terms
-    from index.store import CHUNKS, live_generation
 
     folder = live_generation(root)
     assert folder is not None
@@ -135,7 +136,8 @@ def synthetic_index(  # type: ignore[no-untyped-def]
 
     from index.manifest import Manifest
     from index.records import IndexedDocument
-    from index.store import StoredIndex, write_index
+    from index.store import StoredIndex
+    from tests.generation import write_generation
 
     rng = np.random.default_rng(size)
     picks = rng.integers(0, len(base_vectors), size)
@@ -153,7 +155,7 @@ def synthetic_index(  # type: ignore[no-untyped-def]
     spec = live.manifest.spec
     live.close()
     manifest = Manifest(spec, len(documents), size, kind, "2026-01-01T00:00:00+00:00")
-    write_index(root, manifest, documents, chunks, vectors)
+    write_generation(root, manifest, documents, chunks, vectors)
     return vectors
 
 
@@ -171,7 +173,8 @@ def main() -> None:
     from bot.core.evaluate import evaluate, read_questions
     from bot.settings import Settings
     from index.embedder import resolve_model_path
-    from index.store import StoredIndex, live_generation
+    from index.generations import live_generation
+    from index.store import StoredIndex
     from index.vectors import IVF_SQ8, build_vector_index
 
     work = Path(tempfile.mkdtemp(prefix="citebot-scale-"))

@@ -21,8 +21,9 @@ from index.embedder import (
     resolve_precision,
 )
 from index.errors import CitebotError
+from index.generations import changed_files
 from index.manifest import IndexSpec
-from index.store import StoredIndex, changed_files
+from index.store import StoredIndex
 from ingest.pipeline import discover, hash_file, source_name
 from ingest.writing import misaligned, spread
 

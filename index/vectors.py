@@ -4,7 +4,9 @@ quantisation (about 400 bytes a chunk instead of 1,536) for large ones."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import faiss
@@ -113,3 +115,26 @@ def configure(index: faiss.Index, params: dict[str, Any]) -> None:
     """Apply search-time parameters recorded in the manifest to a loaded index."""
     if "nprobe" in params and hasattr(index, "nprobe"):
         faiss.extract_index_ivf(index).nprobe = int(params["nprobe"])
+
+
+def write_vector_index(index: faiss.Index, path: Path) -> None:
+    """Write a FAISS index so that a failed write raises.
+
+    faiss.write_index to a path prints "close error: No space left on device" and returns as if
+    it had worked, leaving a truncated file; through a Python writer every write is ours, and
+    an OSError stops FAISS.
+    """
+    with path.open("wb") as handle:
+        written = 0
+
+        def write(data: bytes) -> None:
+            nonlocal written
+            handle.write(data)
+            written += len(data)
+
+        faiss.write_index(index, faiss.PyCallbackIOWriter(write))  # type: ignore[attr-defined]
+        handle.flush()
+        os.fsync(handle.fileno())
+        size = os.fstat(handle.fileno()).st_size
+    if size != written:
+        raise OSError(f"{path.name}: {size} of {written} bytes written")

@@ -17,20 +17,14 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from index.chunk_store import CHUNKS
 from index.embedder import Embedder
 from index.errors import CitebotError, IndexCorruptError, SourcesError
+from index.generations import changed_files, file_checksum, remove_staging
 from index.manifest import IndexSpec, Manifest
 from index.records import IndexedDocument
 from index.sentences import opening_summary
-from index.store import (
-    CHUNKS,
-    VECTORS,
-    GenerationWriter,
-    StoredIndex,
-    changed_files,
-    file_checksum,
-    remove_staging,
-)
+from index.store import VECTORS, GenerationWriter, StoredIndex
 from index.vectors import choose_kind
 from ingest.chunker import chunk_document
 from ingest.formats import SUPPORTED_LIST, SUPPORTED_SUFFIXES

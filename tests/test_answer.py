@@ -9,8 +9,8 @@ import numpy as np
 
 from bot.core.answer import NOT_FOUND, compose_answer
 from index.lexical import query_words, stem
+from index.query import Query, unknown_words
 from index.records import Chunk, Hit
-from index.search import Query, unknown_words
 
 
 def hit(rank: int, text: str, similarity: float) -> Hit:

@@ -19,7 +19,8 @@ from bot.core.engine import Citebot
 from bot.core.guard import Refusal, answer_safely
 from bot.core.messages import DAMAGED_INDEX
 from bot.settings import Settings
-from index.store import CHUNKS, live_generation
+from index.chunk_store import CHUNKS
+from index.generations import live_generation
 from tests.harness import SOURCES
 
 QUESTION = "Which universities belong to the AI Alliance?"

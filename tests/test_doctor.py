@@ -11,8 +11,8 @@ import pytest
 from bot.cli import main
 from bot.doctor import all_well, check_index, check_writer, run_checks
 from bot.settings import Settings
+from index.generations import live_generation
 from index.manifest import FORMAT_VERSION
-from index.store import live_generation
 from tests.harness import SOURCES
 
 TOKEN = "xoxb-doctor-secret-123456"
@@ -96,7 +96,8 @@ def test_doctor_deep_finds_vectors_stored_against_the_wrong_chunks(
     import faiss
     import numpy as np
 
-    from index.store import VECTORS, live_generation
+    from index.generations import live_generation
+    from index.store import VECTORS
 
     copy = tmp_path / "index"
     shutil.copytree(real_index_dir, copy)
@@ -123,7 +124,9 @@ def test_a_word_changed_inside_the_index_is_caught_and_not_copied_forward(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     from bot.core.engine import run_ingest
-    from index.store import CHUNKS, StoredIndex, live_generation
+    from index.chunk_store import CHUNKS
+    from index.generations import live_generation
+    from index.store import StoredIndex
 
     index_dir = tmp_path / "index"
     shutil.copytree(real_index_dir, index_dir)

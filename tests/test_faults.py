@@ -21,22 +21,23 @@ from bot.settings import Settings
 from index import store
 from index.embedder import Embedder
 from index.errors import IndexMismatchError
+from index.generations import live_generation
 from index.lexical import to_terms
-from index.store import StoredIndex, live_generation
+from index.store import StoredIndex
 from tests.console_script import CITEBOT
 from tests.fakes import HashingEmbedder
 from tests.harness import REPO, SOURCES
 
 # Each point is a function write_index calls; the child kills itself with SIGKILL inside it.
 KILL_POINTS = [
-    ("_write_chunks", 1),  # while the chunk database is written
-    ("_write_chunks", 4),  # documents stream in: a few written, the rest not yet read
+    ("write_chunks", 1),  # while the chunk database is written
+    ("write_chunks", 4),  # documents stream in: a few written, the rest not yet read
     ("write_vector_index", 1),  # before the vectors file is written
     ("write_durably", 1),  # after the vectors are written and synced, before the manifest
     ("verify_generation", 1),  # the new generation complete, before it is read back
-    ("_fsync_dir", 2),  # CURRENT replaced, before the index folder is synced
+    ("fsync_dir", 2),  # CURRENT replaced, before the index folder is synced
     ("write_durably", 2),  # before the CURRENT pointer is written
-    ("_remove_stale", 1),  # after the switch, before the old generation is deleted
+    ("remove_stale", 1),  # after the switch, before the old generation is deleted
 ]
 
 CHILD = textwrap.dedent("""

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.search import make_query, search
+from index.query import make_query
+from index.search import search
 from index.store import StoredIndex
 from ingest.formats import FORMATS, SUPPORTED_LIST, SUPPORTED_SUFFIXES, format_for
 from ingest.formats.base import SkippedFile

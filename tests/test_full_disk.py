@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from index import store
+from index import generations, store, vectors
 from index.errors import CitebotError, IndexWriteError
+from index.generations import live_generation
 from index.lexical import to_terms
-from index.store import StoredIndex, live_generation
+from index.store import StoredIndex
 from ingest.pipeline import IngestPlan, ingest
 from tests.fakes import HashingEmbedder
 
@@ -109,9 +110,9 @@ def test_a_full_disk_at_every_size_leaves_an_index_that_answers(
 # calls under them (a rename, the pointer's replace).
 _STEPS = [
     "write_vector_index",
-    "_fsync_file",
+    "fsync_file",
     "write_durably",
-    "_fsync_dir",
+    "fsync_dir",
     "verify_generation",
     "file_checksum",
 ]
@@ -161,7 +162,9 @@ def test_enospc_at_each_publish_step_keeps_the_previous_index(
     old_count = _answers(index_dir)
     (corpus / "zebra.md").write_text("# Zebras\n\nZebras have black and white stripes.\n")
     if step.startswith("os."):
-        monkeypatch.setattr(store, "os", _FailingOs(step[3:], nth))
+        failing = _FailingOs(step[3:], nth)  # one count across the modules that publish
+        for module in (store, generations, vectors):
+            monkeypatch.setattr(module, "os", failing)
     else:
         monkeypatch.setattr(store, step, _failing_step(getattr(store, step), nth))
     try:

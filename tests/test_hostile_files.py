@@ -178,7 +178,8 @@ def _remove_deep(root: Path, depth: int) -> None:
 )
 def test_a_damaged_manifest_is_one_clear_error(tmp_path: Path, content: bytes) -> None:
     from index.errors import IndexCorruptError
-    from index.store import MANIFEST, StoredIndex, live_generation
+    from index.generations import MANIFEST, live_generation
+    from index.store import StoredIndex
     from ingest.pipeline import IngestPlan, ingest
     from tests.fakes import HashingEmbedder
 

@@ -15,7 +15,8 @@ import pytest
 
 from index.embedder import resolve_model_path
 from index.numpy_encoder import NumpyBertEncoder
-from index.search import make_query, search
+from index.query import make_query
+from index.search import search
 from index.store import StoredIndex
 from tests.harness import DEV_SET, REPO, SOURCES
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from index.embedder import Vectors
 from index.errors import SourcesError
-from index.store import StoredIndex, live_generation
+from index.generations import live_generation
+from index.store import StoredIndex
 from ingest.pipeline import IngestPlan, IngestReport, ingest
 from ingest.writing import ALIGNMENT_SAMPLE, EMBED_BATCH
 from tests.fakes import HashingEmbedder

@@ -15,8 +15,9 @@ import pytest
 
 from bot.core.engine import run_ingest
 from bot.settings import Settings
+from index.generations import live_generation
 from index.records import Chunk
-from index.store import StoredIndex, live_generation
+from index.store import StoredIndex
 from tests.harness import SOURCES
 
 ray = pytest.importorskip("ray")

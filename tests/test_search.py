@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.answer import compose_answer, with_links
+from index.query import make_query, unknown_words
 from index.records import Chunk
-from index.search import make_query, search, unknown_words
+from index.search import search
 from index.store import StoredIndex
 from ingest.pipeline import IngestPlan, ingest
 from tests.fakes import HashingEmbedder

@@ -10,9 +10,11 @@ import pytest
 
 from index import store
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
+from index.generations import live_generation
 from index.manifest import IndexSpec, Manifest
 from index.records import Chunk, IndexedDocument
-from index.store import StoredIndex, live_generation, write_index
+from index.store import StoredIndex
+from tests.generation import write_generation
 
 SPEC = IndexSpec(
     model="m", model_fingerprint="f1", dimension=4, chunk_tokens=100, overlap_tokens=10
@@ -25,7 +27,7 @@ def build(root: Path, texts: list[str], spec: IndexSpec = SPEC) -> Path:
     ]
     vectors = np.eye(4, dtype=np.float32)[: len(texts)]
     manifest = Manifest(spec, 1, len(chunks), "flat", "2026-01-01T00:00:00+00:00")
-    return write_index(
+    return write_generation(
         root, manifest, [IndexedDocument("a.txt", "A", "h", len(chunks))], chunks, vectors
     )
 
@@ -160,7 +162,7 @@ def test_ivf_sq8_round_trips_through_the_store(tmp_path: Path) -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     chunks = [Chunk("a.txt", "A", "", t, "line", i + 1, i + 1, i) for i, t in enumerate(texts)]
     manifest = Manifest(SPEC, 1, 800, "ivf-sq8", "2026-01-01T00:00:00+00:00")
-    write_index(tmp_path, manifest, [IndexedDocument("a.txt", "A", "h", 800)], chunks, vectors)
+    write_generation(tmp_path, manifest, [IndexedDocument("a.txt", "A", "h", 800)], chunks, vectors)
     index = StoredIndex.open(tmp_path, expect=SPEC)
     assert index.manifest.index_type == "ivf-sq8"
     assert index.manifest.index_params["nprobe"] >= 8

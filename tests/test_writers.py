@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from bot.core.answer import Answer, Citation, Quote
 from bot.core.engine import Citebot
+from index.query import Query
 from index.records import Hit
-from index.search import Query
 
 
 @dataclass

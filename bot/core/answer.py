@@ -11,8 +11,8 @@ from typing import Any
 
 from index.clipping import clip_words
 from index.lexical import inverse_document_frequency, to_terms
+from index.query import Query
 from index.records import Hit
-from index.search import Query
 from index.sentences import sentence_spans
 
 NOT_FOUND = "The sources don't cover this question."

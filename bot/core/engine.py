@@ -20,11 +20,13 @@ from index.embedder import (
     resolve_precision,
 )
 from index.errors import CitebotError, ConfigError, IndexMismatchError, IndexMissingError
+from index.generations import live_generation
 from index.manifest import IndexSpec
 from index.numpy_encoder import NumpyBertEncoder
+from index.query import make_query
 from index.records import Hit
-from index.search import make_query, search
-from index.store import StoredIndex, live_generation
+from index.search import search
+from index.store import StoredIndex
 from ingest.pipeline import IngestPlan, IngestReport, ingest
 from ingest.writing import Progress
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from bot.core.answer import Answer, compose_answer
 from bot.settings import Settings
+from index.query import Query
 from index.records import Hit
-from index.search import Query
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from bot.core.faithfulness import Evidence, check, evidence_for
 from bot.settings import LlmSettings, Settings
 from index.errors import ConfigError
 from index.lexical import query_terms
+from index.query import Query
 from index.records import Hit
-from index.search import Query
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Protocol
 
 from bot.core.answer import Answer
 from bot.settings import Settings
+from index.query import Query
 from index.records import Hit
-from index.search import Query
 
 
 class AnswerWriter(Protocol):

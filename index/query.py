@@ -1,0 +1,106 @@
+"""A question as search and answering use it: parsed and embedded once, where it enters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.embedder import Embedder, TokenCounter, Vectors
+from index.lexical import query_words, stem
+from index.ordinary_words import is_ordinary_english
+from index.store import StoredIndex
+
+_UNKNOWN_MIN_LETTERS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question parsed once where it enters: its words, their counts and its vector."""
+
+    text: str
+    terms: tuple[str, ...]  # stemmed content words, stop words and chat filler dropped
+    frequencies: Mapping[str, int]  # chunks of the index holding each term
+    total_chunks: int
+    vector: Vectors
+    unknown: tuple[str, ...] = ()  # words naming things the corpus never mentions
+    earlier: tuple[str, ...] = ()  # the conversation's previous questions, oldest first
+
+
+def make_query(
+    index: StoredIndex, embedder: Embedder, question: str, earlier: Sequence[str] = ()
+) -> Query:
+    """Parse and embed a question against one index generation.
+
+    earlier: the conversation's previous questions, oldest first. A follow-up ("and what's the
+    default?") names little on its own, so it is searched with what came before: their words
+    join its keywords, and its vector is the sum of its own and theirs, so the follow-up keeps
+    as much weight as all the context (recall@5 on the follow-up pairs: see docs/quality.md).
+    """
+    context = " ".join(earlier)
+    searched = f"{context} {question}" if context else question
+    words = query_words(searched)
+    terms = tuple(stem(word) for word in words)
+    frequencies = index.document_frequencies(terms)
+    vectors = embedder.embed_batch([question, context] if context else [question])
+    vector = unit(vectors.sum(axis=0)) if context else vectors[0]
+    return Query(
+        text=question,
+        terms=terms,
+        frequencies=frequencies,
+        total_chunks=index.chunk_count,
+        vector=vector,
+        unknown=unknown_words(
+            [word for word in words if word not in _identifier_parts(searched)],
+            frequencies,
+            embedder.count_tokens,
+        ),
+        earlier=tuple(earlier),
+    )
+
+
+def _identifier_parts(question: str) -> set[str]:
+    """Return the words inside tokens that hold digits: "gabc" of v2.1-14-gabc is an id."""
+    return {
+        word
+        for token in question.split()
+        if any(char.isdigit() for char in token)
+        for word in query_words(token)
+    }
+
+
+def unknown_words(
+    words: Sequence[str], frequencies: Mapping[str, int], count_tokens: TokenCounter
+) -> tuple[str, ...]:
+    """Return the question's words that name something the corpus never mentions.
+
+    On a technical manual every question is on topic and some passage always looks similar, so
+    similarity alone answers everything. A word no passage uses ("bitbucket", "celery",
+    "kubernetes") says the question is about something the documents don't cover; the corpus's
+    own vocabulary is the calibration. Three guards keep paraphrase and chat from declining: the
+    word must be unusual in general English (the embedding model's tokenizer splits it: "belong"
+    or "purge" stay whole, "gitlab" does not), it must not be an ordinary English word all the
+    same ("regenerate" and "spits" are split too: see index/ordinary_words.py), and numbers and
+    short tokens (versions, ids) are details, not subjects.
+    """
+    candidates = [
+        word
+        for word in dict.fromkeys(words)
+        if frequencies.get(stem(word), 0) == 0
+        and word.isalpha()
+        and len(word) >= _UNKNOWN_MIN_LETTERS
+    ]
+    if not candidates:
+        return ()
+    pieces = count_tokens(candidates)
+    return tuple(
+        word
+        for word, count in zip(candidates, pieces, strict=True)
+        if count > 1 and not is_ordinary_english(word)
+    )
+
+
+def unit(vector: Vectors) -> Vectors:
+    """Scale a vector to length one, as stored vectors are, so inner products are cosines."""
+    return (vector / max(float(np.linalg.norm(vector)), 1e-9)).astype(np.float32)
