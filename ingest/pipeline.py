@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -309,17 +309,9 @@ def ingest(
         remove_staging(index_dir)  # a killed ingest's half-written generation
         previous, rebuilt_because = _previous_index(index_dir, plan, rebuild)
         try:
-            return _ingest_locked(
-                files,
-                ignored,
-                index_dir,
-                previous,
-                rebuilt_because,
-                started,
-                plan,
-                progress=progress,
-                roots=paths,
-            )
+            run = _IngestRun(plan, index_dir, paths, previous, rebuilt_because, started, progress)
+            run.warnings.extend(ignored)
+            return run.over(files)
         finally:
             if previous is not None:
                 previous.close()
@@ -353,81 +345,94 @@ def _previous_index(
     return previous, ""
 
 
-def _ingest_locked(
-    files: list[Path],
-    ignored: list[str],
-    index_dir: Path,
-    previous: StoredIndex | None,
-    rebuilt_because: str,
-    started: float,
-    plan: IngestPlan,
-    *,
-    progress: Progress | None,
-    roots: Sequence[Path],
-) -> IngestReport:
-    old = previous.documents() if previous is not None else {}
-    by_hash = {record.content_hash: (record, first) for record, first in old.values()}
-    # One ordering owns the whole write: the source names. Each document's vectors are written
-    # with its chunks, so a file found in another order can never take another's vectors.
-    sources = sorted(
-        (_Source(path, source_name(path, roots), hash_file(path), _size(path)) for path in files),
-        key=lambda item: item.source,
-    )
-    named: dict[str, Path] = {}
-    for item in sources:
-        other = named.setdefault(item.source, item.path)
-        if other != item.path:
-            raise SourcesError(
-                f"{other} and {item.path} would both be cited as {item.source}; "
-                "ingest their common parent folder instead, or rename one folder"
-            )
-    fresh_bytes = {
-        item.source: item.size
-        for item in sources
-        if item.raw_hash and (item.raw_hash not in by_hash or previous is None)
-    }
-    stream = GenerationStream(
-        lambda dimension: GenerationWriter(
-            index_dir, dimension, expected_bytes=_expected_bytes(previous, fresh_bytes)
-        ),
-        plan.load_embedder,
-        previous,
-        progress=progress,
-        total_bytes=sum(fresh_bytes.values()),
-    )
-    with stream:  # anything raised below removes what was written of the new generation
-        return _stream_sources(
-            sources, ignored, previous, old, by_hash, rebuilt_because, started, plan, stream, roots
+@dataclass
+class _IngestRun:
+    """One ingest under the index lock: what it reads, what it reuses from the previous index,
+    and the tallies its report gives."""
+
+    plan: IngestPlan
+    index_dir: Path
+    roots: Sequence[Path]
+    previous: StoredIndex | None
+    rebuilt_because: str
+    started: float
+    progress: Progress | None
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    fresh: int = 0
+    removed: int = 0
+
+    def over(self, files: list[Path]) -> IngestReport:
+        """Bring the index in line with these files; return the report."""
+        previous = self.previous
+        old = previous.documents() if previous is not None else {}
+        by_hash = {record.content_hash: (record, first) for record, first in old.values()}
+        # One ordering owns the whole write: the source names. Each document's vectors are
+        # written with its chunks, so a file found in another order can never take another's.
+        sources = sorted(
+            (
+                _Source(path, source_name(path, self.roots), hash_file(path), _size(path))
+                for path in files
+            ),
+            key=lambda item: item.source,
         )
+        named: dict[str, Path] = {}
+        for item in sources:
+            other = named.setdefault(item.source, item.path)
+            if other != item.path:
+                raise SourcesError(
+                    f"{other} and {item.path} would both be cited as {item.source}; "
+                    "ingest their common parent folder instead, or rename one folder"
+                )
+        fresh_bytes = {
+            item.source: item.size
+            for item in sources
+            if item.raw_hash and (item.raw_hash not in by_hash or previous is None)
+        }
+        stream = GenerationStream(
+            lambda dimension: GenerationWriter(
+                self.index_dir, dimension, expected_bytes=_expected_bytes(previous, fresh_bytes)
+            ),
+            self.plan.load_embedder,
+            previous,
+            progress=self.progress,
+            total_bytes=sum(fresh_bytes.values()),
+        )
+        with stream:  # anything raised below removes what was written of the new generation
+            for item in sources:
+                self._take(item, old, by_hash, stream)
+            self.removed = sum(1 for source in old if source not in self.present)
+            if not self.present:
+                raise SourcesError(
+                    f"none of the {len(sources)} files could be ingested ({self.skipped[0]}); "
+                    "the previous index was left as it was"
+                )
+            return self._publish(stream)
 
-
-def _stream_sources(
-    sources: list[_Source],
-    ignored: list[str],
-    previous: StoredIndex | None,
-    old: dict[str, tuple[IndexedDocument, int]],
-    by_hash: dict[str, tuple[IndexedDocument, int]],
-    rebuilt_because: str,
-    started: float,
-    plan: IngestPlan,
-    stream: GenerationStream,
-    roots: Sequence[Path],
-) -> IngestReport:
-    """Read, embed and write each source in order; switch to the new generation if it differs."""
-    skipped: list[str] = []
-    warnings: list[str] = list(ignored)
-    present: set[str] = set()
-    added = updated = unchanged = fresh = 0
-    for item in sources:
+    def _take(
+        self,
+        item: _Source,
+        old: dict[str, tuple[IndexedDocument, int]],
+        by_hash: dict[str, tuple[IndexedDocument, int]],
+        stream: GenerationStream,
+    ) -> None:
+        """Keep, reuse, or read and embed one source."""
+        previous, plan = self.previous, self.plan
         if not item.raw_hash and item.source in old and previous is not None:
             # Unreadable now (permissions mid-change, a network share gone for a moment):
             # keep the version indexed before rather than dropping the document.
             record, first = old[item.source]
             stream.keep(record, source=item.source, first=first)
-            present.add(item.source)
-            warnings.append(f"{item.path}: cannot be read now; kept the version indexed before")
-            unchanged += 1
-            continue
+            self.present.add(item.source)
+            self.warnings.append(
+                f"{item.path}: cannot be read now; kept the version indexed before"
+            )
+            self.unchanged += 1
+            return
         reusable = by_hash.get(item.raw_hash)
         if reusable is not None and previous is not None:
             # Same bytes as an indexed document (perhaps moved): reuse its chunks and vectors.
@@ -435,9 +440,9 @@ def _stream_sources(
             stream.keep(
                 dataclasses.replace(record, source=item.source), source=record.source, first=first
             )
-            present.add(item.source)
-            unchanged += 1
-            continue
+            self.present.add(item.source)
+            self.unchanged += 1
+            return
         weight = item.size
         embedder = stream.embedder  # loaded outside the file's try: a model error is no file's
         try:
@@ -452,22 +457,22 @@ def _stream_sources(
                     overlap_tokens=plan.overlap_tokens,
                 )
         except _OutOfTime:
-            skipped.append(
+            self.skipped.append(
                 f"skipped {item.path}: reading it took over {plan.file_seconds:g} s; raise "
                 "CITEBOT_INGEST__FILE_SECONDS if the file is simply large"
             )
             stream.skipped(weight)
-            continue
+            return
         except SkippedFile as exc:
-            skipped.append(str(exc))
+            self.skipped.append(str(exc))
             stream.skipped(weight)
-            continue
+            return
         except Exception as exc:  # one bad file never stops the rest
             reason = f"{type(exc).__name__}: {exc}"[:300]
-            skipped.append(f"skipped {item.path}: it could not be read ({reason})")
+            self.skipped.append(f"skipped {item.path}: it could not be read ({reason})")
             stream.skipped(weight)
-            continue
-        warnings.extend(notes)
+            return
+        self.warnings.extend(notes)
         # A document's summary line is embedded on its own too: search uses it to tell what a
         # page is about, which a passage deep in the page may not say.
         summary = opening_summary(chunks[0].text) if chunks else ""
@@ -475,54 +480,53 @@ def _stream_sources(
             document.source, document.title, item.raw_hash, len(chunks), summary, document.url
         )
         stream.add(record, chunks, weight=weight)
-        present.add(item.source)
-        fresh += 1
+        self.present.add(item.source)
+        self.fresh += 1
         if item.source in old:
-            updated += 1
+            self.updated += 1
         else:
-            added += 1
-    removed = sum(1 for source in old if source not in present)
-    if not present:
-        raise SourcesError(
-            f"none of the {len(sources)} files could be ingested ({skipped[0]}); "
-            "the previous index was left as it was"
-        )
+            self.added += 1
 
-    def report(*, chunk_count: int, wrote_index: bool) -> IngestReport:
+    def _publish(self, stream: GenerationStream) -> IngestReport:
+        """Switch to the new generation if anything changed; return the report."""
+        previous, plan = self.previous, self.plan
+        if not (self.fresh or self.removed or self.rebuilt_because or previous is None):
+            # Nothing read anew and nothing gone: the index stands, unless it outgrew its kind.
+            kind = choose_kind(plan.index_type, previous.chunk_count, plan.ann_threshold)
+            if kind == previous.manifest.index_type:
+                return self._report(stream, chunk_count=previous.chunk_count, wrote_index=False)
+
+        def manifest_for(writer: GenerationWriter) -> Manifest:
+            return Manifest(
+                spec=plan.spec(plan.model, writer.dimension),
+                document_count=writer.document_count,
+                chunk_count=writer.chunk_count,
+                index_type=choose_kind(plan.index_type, writer.chunk_count, plan.ann_threshold),
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                sources=[str(root) for root in self.roots],
+                versions=_versions(),
+            )
+
+        stream.finish(manifest_for)
+        assert stream.writer is not None
+        return self._report(stream, chunk_count=stream.writer.chunk_count, wrote_index=True)
+
+    def _report(
+        self, stream: GenerationStream, *, chunk_count: int, wrote_index: bool
+    ) -> IngestReport:
         return IngestReport(
-            added=added,
-            updated=updated,
-            removed=removed,
-            unchanged=unchanged,
-            skipped=tuple(skipped),
-            warnings=tuple(warnings),
+            added=self.added,
+            updated=self.updated,
+            removed=self.removed,
+            unchanged=self.unchanged,
+            skipped=tuple(self.skipped),
+            warnings=tuple(self.warnings),
             chunks_embedded=stream.chunks_embedded,
             chunk_count=chunk_count,
-            seconds=time.perf_counter() - started,
+            seconds=time.perf_counter() - self.started,
             wrote_index=wrote_index,
-            rebuilt_because=rebuilt_because,
+            rebuilt_because=self.rebuilt_because,
         )
-
-    if not (fresh or removed or rebuilt_because or previous is None):
-        # Nothing read anew and nothing gone: the index stands, unless it outgrew its kind.
-        kind = choose_kind(plan.index_type, previous.chunk_count, plan.ann_threshold)
-        if kind == previous.manifest.index_type:
-            return report(chunk_count=previous.chunk_count, wrote_index=False)
-
-    def manifest_for(writer: GenerationWriter) -> Manifest:
-        return Manifest(
-            spec=plan.spec(plan.model, writer.dimension),
-            document_count=writer.document_count,
-            chunk_count=writer.chunk_count,
-            index_type=choose_kind(plan.index_type, writer.chunk_count, plan.ann_threshold),
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            sources=[str(root) for root in roots],
-            versions=_versions(),
-        )
-
-    stream.finish(manifest_for)
-    assert stream.writer is not None
-    return report(chunk_count=stream.writer.chunk_count, wrote_index=True)
 
 
 def _size(path: Path) -> int:
