@@ -257,6 +257,11 @@ class ChunkStore:
             )
         return [(row[0], row[1]) for row in stored]
 
+    def document_names(self) -> list[tuple[int, str, str]]:
+        """Return every document's (row, source, title)."""
+        rows = self._query("SELECT rowid, source, title FROM documents")
+        return [(row[0], row[1], row[2]) for row in rows]
+
     def document_urls(self, rows: Iterable[int]) -> dict[int, str]:
         """Return, by document row, the addresses documents give for themselves."""
         found: list[Any] = []

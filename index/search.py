@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from index.embedder import Vectors
@@ -28,6 +29,22 @@ _POSTINGS_BUDGET = 10_000
 _BM25_K1 = 1.2  # SQLite FTS5's
 _LEXICAL_FLOOR = 0.5  # share of the ideal keyword score that counts as a full match
 _SUMMARY_WEIGHT = 0.4  # best of 0.2-0.8 on the tuning halves (MRR +0.01 on each over 0.3)
+# Changelogs and release notes answer questions about versions and changes; for any other
+# question their one-line entries ("Fix the default token variable name…") crowd out the guide.
+# Tuning halves, penalties 0.05-0.3: Hatch MRR 0.617 -> 0.633, Django recall@5 0.800 -> 0.829
+# from 0.2 on, Git (no release notes) unchanged; answers unchanged.
+_CHANGELOG = re.compile(
+    r"(^|/)(change[-_ ]?log|changes|history|news|release[-_ ]?notes?|relnotes|releases|"
+    r"whats[-_]?new)([-_./]|$)|^(change ?log|changes|history|news|release notes?|what'?s new)\b|"
+    r"\brelease notes\b",
+    re.IGNORECASE,
+)
+_ABOUT_VERSIONS = re.compile(
+    r"\b(since|versions?|releases?|released|changed|changes|changelog|new in|added in|"
+    r"deprecated|removed in|upgrad\w*|when (was|did|were))\b|\d+\.\d+",
+    re.IGNORECASE,
+)
+_CHANGELOG_PENALTY = 0.2
 _FEEDBACK_PASSAGES = 3
 _FEEDBACK_WEIGHT = 0.5
 
@@ -101,6 +118,7 @@ def search(
     first = _fuse(index, query.vector, keyword, pool, dense_weight)
     fused = _fuse(index, _feedback(index, query.vector, first), keyword, pool, dense_weight)
     fused = _with_page_summaries(index, query.vector, fused)
+    fused = _changelogs_after_the_guide(index, query, fused)
     ranked = sorted(fused, key=lambda chunk_id: fused[chunk_id], reverse=True)
     centres, chunks, extents = choose_passages(index, ranked, top_k)
     # A document's chunks have consecutive ids, so its first chunk is position places back.
@@ -119,6 +137,23 @@ def search(
         score = fused[chunk_id]
         hits.append(Hit(passage, score, similarity[chunk_id], rank, opening, url, headings))
     return hits
+
+
+def _changelogs_after_the_guide(
+    index: StoredIndex, query: Query, fused: Mapping[int, float]
+) -> dict[int, float]:
+    """Lower release-note passages, unless the question is about versions or changes."""
+    if _ABOUT_VERSIONS.search(query.text):
+        return dict(fused)
+    changelogs = index.rows_of_documents_named(_CHANGELOG)
+    if not changelogs:
+        return dict(fused)
+    chunk_ids = list(fused)
+    rows = index.document_rows(chunk_ids)
+    return {
+        chunk_id: fused[chunk_id] - (_CHANGELOG_PENALTY if row in changelogs else 0.0)
+        for chunk_id, row in zip(chunk_ids, rows, strict=True)
+    }
 
 
 def _fuse(

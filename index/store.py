@@ -17,8 +17,10 @@ import dataclasses
 import errno
 import logging
 import os
+import re
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -264,6 +266,8 @@ class StoredIndex:
         self.manifest = manifest
         self._vectors = vectors
         self._chunks = ChunkStore(folder / CHUNKS)
+        self._named: dict[str, frozenset[int]] = {}  # rows_of_documents_named, by pattern
+        self._lock = threading.Lock()
         stored = self._chunks.chunk_count
         if stored != vectors.ntotal or stored != manifest.chunk_count:
             self._chunks.close()
@@ -375,6 +379,21 @@ class StoredIndex:
     def document_urls(self, rows: Iterable[int]) -> dict[int, str]:
         """Return, by document row, the addresses documents give for themselves."""
         return self._chunks.document_urls(rows)
+
+    def rows_of_documents_named(self, pattern: re.Pattern[str]) -> frozenset[int]:
+        """Return the rows of the documents whose source or title matches pattern (once per
+        pattern and generation: the documents of a generation never change)."""
+        with self._lock:
+            found = self._named.get(pattern.pattern)
+        if found is None:
+            found = frozenset(
+                row
+                for row, source, title in self._chunks.document_names()
+                if pattern.search(source) or pattern.search(title)
+            )
+            with self._lock:
+                self._named[pattern.pattern] = found
+        return found
 
     def summary_similarities(self, query: Vectors, rows: Iterable[int]) -> dict[int, float]:
         """Return, by document row, how similar each document's summary line is to the query."""

@@ -47,6 +47,7 @@ def indexed(
     corpus = tmp_path / "docs"
     corpus.mkdir()
     for name, text in files.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
         (corpus / name).write_text(text)
     embedder = HashingEmbedder()
     build(
@@ -302,3 +303,25 @@ def test_only_the_headings_a_chunk_begins_are_shown_before_it() -> None:
     assert setup.headings_begun(None) == ()  # not known to begin: the location names it
     first = chunk("Manual › Setup", 0)
     assert first.headings_begun(chunk("Setup", 9, "other.html")) == ("Setup",)  # title left out
+
+
+def test_release_notes_give_way_to_the_guide_unless_the_question_is_about_versions(
+    tmp_path: Path,
+) -> None:
+    # The changelog's entry shares more of the question's words than the guide's sentence: a
+    # how-to question is still answered from the guide, a question about versions from the log.
+    files = {
+        "guide/locking.md": "# Locking\n\nLockfiles for every env are written by hatch env lock.\n",
+        "history/hatch.md": "# Hatch history\n\nhatch env lock writes lockfiles for every env "
+        "(added in 1.17).\n",
+    }
+    for n in range(8):  # other pages, so scores are not normalised over two passages alone
+        files[f"other/page{n}.md"] = f"# Page {n}\n\nCows graze on meadow {n} by fence {n}.\n"
+    index, embedder = indexed(tmp_path, files, chunk_tokens=40, overlap_tokens=6)
+    question = "how do I write lockfiles for every env"
+    how = search(index, make_query(index, embedder, question), top_k=2)
+    assert how[0].chunk.source.endswith("guide/locking.md")
+    since = "since which version can hatch write lockfiles for every env, added in 1.17"
+    when = search(index, make_query(index, embedder, since), top_k=2)
+    assert when[0].chunk.source.endswith("history/hatch.md")
+    index.close()
