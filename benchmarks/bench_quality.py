@@ -546,6 +546,13 @@ def main() -> None:
         "--pages", type=int, help="use only the first N pages of each manual (for timing runs)"
     )
     parser.add_argument(
+        "--html-extractor",
+        choices=["house", "trafilatura"],
+        default="house",
+        help="trafilatura: each HTML page is first cut to its main content by trafilatura "
+        "(pip install trafilatura lxml_html_clean), then read as citebot reads HTML",
+    )
+    parser.add_argument(
         "--precision",
         choices=["float32", "int8", "auto"],
         help="embedding precision for citebot and the baselines over its vectors "
@@ -558,6 +565,8 @@ def main() -> None:
         print_machine()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.html_extractor == "trafilatura":
+        use_trafilatura()
     cache = VectorCache(None if args.cold else CACHE)
     folders = fetch(args.manuals, REPO / "data" / "manuals")
     if args.pages:
@@ -610,6 +619,35 @@ def main() -> None:
             )
         results[name] = {"rows": rows, "questions": citebot["questions"]}
         _write(results, args)
+
+
+def use_trafilatura() -> None:
+    """Read HTML as citebot does, but only what trafilatura keeps as the page's main content."""
+    import trafilatura
+
+    from ingest.formats import html
+
+    house = html.visible_text
+
+    def main_content(markup: str) -> Any:
+        kept = trafilatura.extract(
+            markup,
+            output_format="html",
+            include_tables=True,
+            include_formatting=True,
+            include_links=False,
+            include_comments=False,
+            favor_recall=True,
+        )
+        page = house(markup)
+        if not kept:
+            return page  # nothing extracted: the page as citebot reads it
+        # The title and address are the page's, not the fragment's.
+        from dataclasses import replace
+
+        return replace(house(kept), title=page.title, url=page.url, link_share=page.link_share)
+
+    html.visible_text = main_content
 
 
 def _write(results: dict[str, Any], args: argparse.Namespace) -> None:
