@@ -23,6 +23,7 @@ from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
 from bot.platforms.chat_text import excerpt
 from bot.settings import Settings
+from bot.sources import secret_values as source_secrets
 from index.errors import CitebotError
 
 if TYPE_CHECKING:
@@ -60,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     _collection_option(ingest, "index")
+
+    sync = commands.add_parser(
+        "sync", help="fetch what changed on every site and repository, then update the index"
+    )
+    sync.add_argument(
+        "names", nargs="*", metavar="NAME", help="sources to sync (default: every one declared)"
+    )
 
     ask = commands.add_parser("ask", help="answer a question (builds the index on first use)")
     ask.add_argument("question", nargs="+", help="the question, quoted or not")
@@ -138,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         install_redaction(
             [value for platform in PLATFORMS for value in platform.secret_values(settings)]
             + ([llm_key.get_secret_value()] if llm_key else [])
+            + source_secrets(settings)
         )
         if getattr(args, "collection", None):
             try:
@@ -146,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise CitebotError(f"{exc.args[0]}; declare it in CITEBOT_COLLECTIONS") from exc
         handler: Callable[[argparse.Namespace, Settings, Console], int] = {
             "ingest": _ingest,
+            "sync": _sync,
             "ask": _ask,
             "eval": _eval,
             **{platform.name: _serve for platform in PLATFORMS},
@@ -255,6 +265,43 @@ def _ingest(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     else:
         print(report.summary())
     return 0
+
+
+def _sync(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.core.engine import run_ingest  # noqa: PLC0415
+    from bot.sources import remote_sources, sync_source  # noqa: PLC0415
+
+    declared = remote_sources(settings)
+    if not declared:
+        raise CitebotError(
+            "no site or repository is declared; add a [sites.<name>] or [repos.<name>] table "
+            "to citebot.toml (README: Sources)"
+        )
+    unknown = sorted(set(args.names) - {source.name for source in declared})
+    if unknown:
+        known = ", ".join(source.name for source in declared)
+        raise CitebotError(f"no source named {', '.join(unknown)}; the declared ones are {known}")
+    failed = 0
+    for source in declared:
+        if args.names and source.name not in args.names:
+            continue
+        with _progress_bar(err, f"Syncing {source.name}") as progress:
+            report = sync_source(settings, source.name, progress=progress)
+        for message in report.warnings:
+            err.print(f"[yellow]warning:[/] {escape(source.name)}: {escape(message)}")
+        print(report.summary())
+        failed += not report.ok
+    with _progress_bar(err, "Reading and embedding") as progress:
+        ingested = run_ingest(settings, progress=progress)
+    for message in (*ingested.warnings, *ingested.skipped):
+        err.print(f"[yellow]warning:[/] {escape(message)}")
+    print(ingested.summary())
+    if failed:
+        err.print(
+            f"{failed} source(s) could not be synced; their files from the last sync are still "
+            "indexed (see above, and `citebot doctor`)"
+        )
+    return 1 if failed else 0
 
 
 def _passage_count(value: str) -> int:

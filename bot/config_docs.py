@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,20 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
             continue
         description = (info.description or "").replace("|", "\\|")
         rows.append(f"| `{_variable(prefix, name, info)}` | {_default(info)} | {description} |")
+        entry = _entry_model(annotation)
+        if entry is not None:  # a table of named entries: each entry's own settings follow
+            rows.extend(_rows(entry, f"{prefix}{name.upper()}__<NAME>__"))
     return rows
+
+
+def _entry_model(annotation: Any) -> type[BaseModel] | None:
+    """Return the model of a dict[str, Model] setting's entries, or None."""
+    if typing.get_origin(annotation) is not dict:
+        return None
+    entry = typing.get_args(annotation)[1]
+    if isinstance(entry, type) and issubclass(entry, BaseModel):
+        return entry
+    return None
 
 
 def render_reference() -> str:

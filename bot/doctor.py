@@ -9,11 +9,13 @@ import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from bot.platforms import PLATFORMS, setup_hint
 from bot.settings import Settings
+from bot.sources import mirror_folder, remote_sources, source_roots
 from index.embedder import (
     embedding_fingerprint,
     model_fingerprint,
@@ -25,6 +27,7 @@ from index.generations import changed_files
 from index.manifest import IndexSpec
 from index.store import StoredIndex
 from ingest.pipeline import discover, hash_file, source_name
+from ingest.sources.mirror import Mirror
 from ingest.writing import misaligned, spread
 
 _DEEP_SAMPLE = 64  # chunks re-embedded by `doctor --deep`
@@ -131,11 +134,12 @@ def _check_integrity(index: StoredIndex) -> Check:
 
 
 def _check_sources(settings: Settings, indexed: dict[str, str]) -> Check:
+    roots = source_roots(settings)
     try:
-        files, _ = discover([settings.sources])
+        files, _ = discover(roots)
     except CitebotError as exc:
         return Check("sources", "problem", str(exc), "set CITEBOT_SOURCES to your documents")
-    current = {source_name(path, [settings.sources]): hash_file(path) for path in files}
+    current = {source_name(path, roots): hash_file(path) for path in files}
     added = len(current.keys() - indexed.keys())
     removed = len(indexed.keys() - current.keys())
     changed = sum(1 for s in current.keys() & indexed.keys() if current[s] != indexed[s])
@@ -143,11 +147,44 @@ def _check_sources(settings: Settings, indexed: dict[str, str]) -> Check:
         return Check(
             "sources",
             "warning",
-            f"{settings.sources} changed since the last ingest: {added} new, "
+            f"{_names(roots)} changed since the last ingest: {added} new, "
             f"{changed} changed, {removed} removed",
             "run `citebot ingest`",
         )
-    return _ok("sources", f"{len(current)} files in {settings.sources}, all indexed")
+    return _ok("sources", f"{len(current)} files in {_names(roots)}, all indexed")
+
+
+def _names(roots: list[Path]) -> str:
+    return ", ".join(str(root) for root in roots)
+
+
+def check_synced_sources(settings: Settings) -> list[Check]:
+    """Each site and repository: its last successful sync, its files, and its last error."""
+    found: list[Check] = []
+    for source in remote_sources(settings):
+        name = f"{source.kind} {source.name}"
+        status = Mirror(mirror_folder(settings, source.name)).status
+        schedule = f"every {source.every}" if source.every else "no schedule"
+        if not status.last_success:
+            problem = f"; last error: {status.last_error}" if status.last_error else ""
+            found.append(
+                Check(name, "warning", f"never synced ({schedule}){problem}", "run `citebot sync`")
+            )
+            continue
+        at = f" at {status.revision[:12]}" if status.revision else ""
+        detail = f"{status.files} files{at}, last synced {status.last_success} ({schedule})"
+        if status.last_error and status.last_attempt > status.last_success:
+            found.append(
+                Check(
+                    name,
+                    "warning",
+                    f"{detail}; the last sync failed ({status.last_attempt}): {status.last_error}",
+                    "check the address and network; the files synced before are still served",
+                )
+            )
+        else:
+            found.append(_ok(name, detail))
+    return found
 
 
 def check_tokens(settings: Settings) -> list[Check]:
@@ -313,6 +350,7 @@ def run_checks(settings: Settings, *, deep: bool = False) -> list[Check]:
     return [
         check_model(settings),
         *check_index(settings),
+        *check_synced_sources(settings),
         *(check_index_deeply(settings) if deep else []),
         *check_tokens(settings),
         *writer,

@@ -14,6 +14,7 @@ from bot.core.guard import RateLimiter
 from bot.platforms import PLATFORMS, setup_hint
 from bot.platforms.base import Platform, Running, Shared
 from bot.settings import Settings
+from bot.sync_schedule import SyncSchedule
 from index.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,13 @@ async def _serve(
         collections,
     )
     running: list[Running] = []
+    schedule = SyncSchedule(settings)  # sites and repositories re-synced in the background
     try:
         for platform in platforms:
             running.append(await platform.run(bot, settings, shared))
         names = ", ".join(platform.name for platform in platforms)
         logger.warning("citebot serving %s; SIGTERM or Ctrl-C stops it", names)
+        schedule.start()
         failures = {started.failed for started in running if started.failed is not None}
         waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(stop.wait())}
         waiters.update(failures)  # type: ignore[arg-type]
@@ -71,6 +74,7 @@ async def _serve(
             failed.result()  # surfaces login failures instead of hanging
     finally:
         logger.warning("citebot shutting down")
+        await asyncio.to_thread(schedule.stop)
         for started in reversed(running):
             await started.stop()
         bot.close()

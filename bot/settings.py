@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import re
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from index.embedder import BUNDLED_MODEL
+from index.errors import ConfigError
 
 
 class SettingsGroup(BaseModel):
@@ -244,6 +261,116 @@ class DiscordSettings(SettingsGroup):
     )
 
 
+_DURATION = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[smhd]?)")
+_SECONDS_PER = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def duration_seconds(value: str) -> float:
+    """Return the seconds of a duration written "90", "90s", "30m", "2h" or "1d"."""
+    match = _DURATION.fullmatch(value.strip().lower())
+    if match is None:
+        raise ValueError(f'{value!r} is not a duration; write "30m", "2h", "1d" or "90s"')
+    return float(match["amount"]) * _SECONDS_PER[match["unit"]]
+
+
+class RemoteSourceSettings(SettingsGroup):
+    """What sites and repositories share: a schedule and a credential."""
+
+    every: str | None = Field(
+        None,
+        description='How often `citebot serve` re-syncs it in the background ("30m", "2h", '
+        '"1d"); unset: only `citebot sync` does.',
+    )
+    token: SecretStr | None = Field(
+        None,
+        description="A token for a private site (sent as a Bearer header to its hosts only) or "
+        "repository (HTTPS). From the environment or .env only, never citebot.toml; never "
+        "logged or put in a link.",
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _every_is_a_duration(cls, value: str | None) -> str | None:
+        if value is not None and duration_seconds(value) < 1:
+            raise ValueError("a schedule must be at least 1s apart")
+        return value
+
+    @property
+    def every_seconds(self) -> float | None:
+        """Return the schedule in seconds, or None for none."""
+        return duration_seconds(self.every) if self.every else None
+
+
+class SiteSourceSettings(RemoteSourceSettings):
+    """A documentation site, crawled from a start URL and/or its sitemaps."""
+
+    start_url: str | None = Field(None, description="Page the crawl starts from.")
+    sitemaps: list[str] = Field(
+        default_factory=list, description="Sitemap (or sitemap index) URLs; .gz is fine."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts the crawl may fetch from; default: those of start_url and sitemaps. "
+        "Redirects and links elsewhere are never followed.",
+    )
+    path_prefix: str = Field(
+        "", description="Only URLs under this path are fetched; default: start_url's folder."
+    )
+    include: list[str] = Field(
+        default_factory=list, description='Globs a URL path must match, e.g. ["/docs/*"].'
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description='Globs of URL paths never fetched, e.g. ["*/old/*"].'
+    )
+    max_pages: int = Field(5000, ge=1, le=1_000_000, description="Most pages fetched per sync.")
+    requests_per_second: float = Field(
+        8.0, gt=0, le=1000, description="Polite request rate (robots.txt Crawl-delay wins)."
+    )
+    concurrency: int = Field(4, ge=1, le=64, description="Requests in flight at once.")
+    timeout: float = Field(
+        30.0, gt=0, le=600, description="Seconds for a whole response, body included."
+    )
+    max_page_mb: float = Field(
+        10.0, gt=0, le=1000, description="Larger responses are cut off and skipped."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_start(self) -> SiteSourceSettings:
+        if not self.start_url and not self.sitemaps:
+            raise ValueError("a site needs start_url or sitemaps")
+        return self
+
+
+_DOCUMENT_GLOBS = [
+    "**/*.md",
+    "**/*.markdown",
+    "**/*.rst",
+    "**/*.txt",
+    "**/*.html",
+    "**/*.htm",
+    "**/*.pdf",
+    "**/*.docx",
+]
+
+
+class RepoSourceSettings(RemoteSourceSettings):
+    """A Git repository: the matching files of one branch."""
+
+    url: str = Field(description="Remote URL (https, ssh) or a local path to the repository.")
+    branch: str = Field("main", description="Branch whose tip is indexed.")
+    paths: list[str] = Field(
+        default_factory=lambda: list(_DOCUMENT_GLOBS),
+        description='Globs of the files to index, e.g. ["docs/**/*.md"].',
+    )
+    link_template: str = Field(
+        "",
+        description="Citation link of a file: {remote}, {commit}, {branch}, {path}, and "
+        "{start}/{end} for the cited lines; default: the forge's own (GitHub, GitLab, Gitea, "
+        "Codeberg), none for a local path.",
+    )
+
+
 DEFAULT_COLLECTION = "default"  # the documents in `sources`, indexed in `index_dir`
 
 
@@ -286,6 +413,16 @@ class Settings(BaseSettings):
         "with the same model, and answers in the channels CITEBOT_SLACK__COLLECTIONS and "
         "CITEBOT_DISCORD__COLLECTIONS give it.",
     )
+    sites: dict[str, SiteSourceSettings] = Field(
+        default_factory=dict,
+        description="Documentation sites to index besides CITEBOT_SOURCES, by name (citations "
+        "read <name>/<page>): in citebot.toml as [sites.<name>] tables, or as JSON.",
+    )
+    repos: dict[str, RepoSourceSettings] = Field(
+        default_factory=dict,
+        description="Git repositories to index besides CITEBOT_SOURCES, by name: in "
+        "citebot.toml as [repos.<name>] tables, or as JSON.",
+    )
     log_level: str = Field("WARNING", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
@@ -326,6 +463,49 @@ class Settings(BaseSettings):
         description="Slack signing secret, for HTTP mode.",
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read, strongest first: arguments, the environment, .env, then citebot.toml."""
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            _TomlWithoutSecrets(settings_cls, config_file()),
+            file_secret_settings,
+        )
+
+    @model_validator(mode="after")
+    def _sources_are_named_apart(self) -> Settings:
+        seen: set[str] = set()
+        for kind, names in (("sites", self.sites), ("repos", self.repos)):
+            for name in names:
+                if not _SOURCE_NAME.fullmatch(name):
+                    raise ValueError(
+                        f"{kind} name {name!r}: use lowercase letters, digits, - and _ "
+                        "(it names the source's folder and starts its citations)"
+                    )
+                if name in seen:
+                    raise ValueError(f"two sources are named {name!r}; rename one")
+                if name == self.sources.name:
+                    raise ValueError(
+                        f"{kind} name {name!r} is the sources folder's name; citations of both "
+                        "would read the same; rename it"
+                    )
+                seen.add(name)
+        return self
+
+    @property
+    def mirrors_dir(self) -> Path:
+        """Where sites and repositories are synced to before they are ingested."""
+        return self.data_dir / "mirrors"
+
     @model_validator(mode="after")
     def _collections_are_declared(self) -> Settings:
         if DEFAULT_COLLECTION in self.collections:
@@ -365,3 +545,44 @@ class Settings(BaseSettings):
                 "index_dir": index_dir,
             }
         )
+
+
+CONFIG_FILE_VARIABLE = "CITEBOT_CONFIG"
+
+
+def config_file() -> Path:
+    """Return the TOML file settings are read from: $CITEBOT_CONFIG, else ./citebot.toml."""
+    return Path(os.environ.get(CONFIG_FILE_VARIABLE) or "citebot.toml")
+
+
+class _TomlWithoutSecrets(TomlConfigSettingsSource):
+    """citebot.toml, refusing tokens: a file is copied, committed and shared; secrets aren't."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        try:
+            super().__init__(settings_cls, toml_file=path)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML ({exc}); fix it") from exc
+        except OSError as exc:  # a folder, or unreadable
+            raise ConfigError(f"cannot read {path} ({exc.strerror or exc})") from exc
+        secrets = sorted(_secret_keys(self.toml_data))
+        if secrets:
+            raise ConfigError(
+                f"{path} sets {', '.join(secrets)}: put tokens in the environment or .env "
+                "(e.g. CITEBOT_SITES__<NAME>__TOKEN), never in the TOML file"
+            )
+
+
+_SECRET_KEY = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
+
+
+def _secret_keys(data: Any, where: str = "") -> list[str]:
+    """Return the dotted names of secret-looking keys anywhere in parsed TOML."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = f"{where}.{key}" if where else str(key)
+            if _SECRET_KEY.search(str(key)):
+                found.append(name)
+            found.extend(_secret_keys(value, name))
+    return found

@@ -43,12 +43,16 @@ CREATE TABLE chunks (
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
     position INTEGER NOT NULL,
+    anchor TEXT NOT NULL,  -- the id of the passage's section on its page, "" for none
     checksum INTEGER NOT NULL  -- chunk_checksum(): damaged text is refused, never quoted
 );
 CREATE VIRTUAL TABLE chunk_terms USING fts5(body, heading, content='', tokenize='unicode61');
 CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab(chunk_terms, 'row');
 CREATE TABLE term_counts (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 """
+
+# A Chunk's fields in order, then its checksum.
+_CHUNK_COLUMNS = 'source, title, section, text, unit, start, "end", position, anchor, checksum'
 
 # A question's words in a passage's page title or heading path count this many times as much
 # as in its text: "git stash" answered from the git-stash page, not a page that mentions it.
@@ -78,7 +82,7 @@ def write_chunks(
         ),
     )
     connection.executemany(
-        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             (
                 i,
@@ -90,6 +94,7 @@ def write_chunks(
                 c.start,
                 c.end,
                 c.position,
+                c.anchor,
                 chunk_checksum(c),
             )
             for i, c in enumerate(chunks, start=first)
@@ -111,7 +116,7 @@ def chunk_checksum(chunk: Chunk) -> int:
     the document said it; checking the few chunks a question reads costs microseconds, where
     checksumming the whole file at every load would cost seconds on a large index.
     """
-    fields = (chunk.source, chunk.title, chunk.section, chunk.text, chunk.unit)
+    fields = (chunk.source, chunk.title, chunk.section, chunk.text, chunk.unit, chunk.anchor)
     numbers = f"{chunk.start}:{chunk.end}:{chunk.position}"
     return zlib.crc32("\x1f".join((*fields, numbers)).encode("utf-8", "surrogatepass"))
 
@@ -180,8 +185,7 @@ class ChunkStore:
             return {}
         marks = ",".join("?" * len(wanted))
         rows = self._query(
-            f'SELECT id, source, title, section, text, unit, start, "end", position, checksum '  # noqa: S608
-            f"FROM chunks WHERE id IN ({marks})",
+            f"SELECT id, {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})",  # noqa: S608
             wanted,
         )
         return {row[0]: self._checked(row[0], row[1:]) for row in rows}
@@ -189,8 +193,7 @@ class ChunkStore:
     def chunk_run(self, first: int, count: int) -> list[Chunk]:
         """Return chunks first .. first+count-1 in order (a whole document, however long)."""
         rows = self._query(
-            'SELECT id, source, title, section, text, unit, start, "end", position, checksum '
-            "FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+            f"SELECT id, {_CHUNK_COLUMNS} FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",  # noqa: S608
             (first, first + count - 1),
         )
         return [self._checked(row[0], row[1:]) for row in rows]

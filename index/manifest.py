@@ -9,15 +9,16 @@ from typing import Any
 from index.errors import IndexCorruptError, IndexMismatchError
 
 # 2: keyword index with separate text and heading fields; 3: documents carry their summary
-# line and its vector; 4: and their own address; 5: chunks carry a checksum, checked when read.
-FORMAT_VERSION = 5
+# line and its vector; 4: and their own address; 5: chunks carry a checksum, checked when read;
+# 6: and their section's anchor.
+FORMAT_VERSION = 6
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 6  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
+CHUNKER_VERSION = 7  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
 # (admonitions, tabs, attribute lists, includes, directives) read as the site shows them, and
 # generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out;
 # 6: and page frames by id (AsciiDoc's footer, Sphinx themes' sidebar) and DocBook's tables of
-# contents
+# contents; 7: headings keep their page id (a section's anchor)
 
 
 @dataclass(frozen=True, slots=True)

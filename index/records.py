@@ -17,6 +17,7 @@ class Chunk:
     start: int
     end: int
     position: int  # ordinal of the chunk within its document
+    anchor: str = ""  # the id the page gives its section, for a link straight to it
 
     @property
     def location(self) -> str:

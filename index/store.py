@@ -117,7 +117,7 @@ class GenerationWriter:
             self._vectors.flush()
             rows = [
                 self._connection.execute(
-                    'SELECT source, title, section, text, unit, start, "end", position '
+                    'SELECT source, title, section, text, unit, start, "end", position, anchor '
                     "FROM chunks WHERE id = ?",
                     (chunk_id,),
                 ).fetchone()

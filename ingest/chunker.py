@@ -49,7 +49,7 @@ def chunk_document(
         )
     title = clip_words(document.title, _TITLE_LIMIT)
     chunks: list[Chunk] = []
-    for section, blocks in _sections(document.blocks, title):
+    for section, anchor, blocks in _sections(document.blocks, title):
         header = "\n".join(part for part in (title, section) if part)
         budget = max_tokens - count_tokens([header])[0] - 2  # the newlines joining the parts
         if budget < _MIN_BUDGET:
@@ -69,41 +69,48 @@ def chunk_document(
                     start=min(piece.start for piece in group),
                     end=max(piece.end for piece in group),
                     position=len(chunks),
+                    anchor=anchor,
                 )
             )
     return _enforce_limit(chunks, count_tokens, max_tokens)
 
 
-def _sections(blocks: Sequence[Block], title: str) -> list[tuple[str, list[Block]]]:
-    """Group paragraphs under their heading path: "Section › Subsection" (the title left out)."""
-    sections: list[tuple[str, list[Block]]] = []
-    path: list[tuple[int, str]] = []  # (level, heading) from the outermost down
+def _sections(blocks: Sequence[Block], title: str) -> list[tuple[str, str, list[Block]]]:
+    """Group paragraphs under their heading path: "Section › Subsection" (the title left out),
+    with the anchor of the nearest heading on the path that has one."""
+    sections: list[tuple[str, str, list[Block]]] = []
+    path: list[Block] = []  # the headings above, from the outermost down
     current: list[Block] = []
     for block in blocks:
         if block.is_heading:
             if current:
-                sections.append((_path_text(path, title), current))
+                sections.append((_path_text(path, title), _anchor(path), current))
                 current = []
-            path = [(level, text) for level, text in path if level < block.level]
-            path.append((block.level, block.text))
+            path = [heading for heading in path if heading.level < block.level]
+            path.append(block)
         else:
             current.append(block)
     if current:
-        sections.append((_path_text(path, title), current))
+        sections.append((_path_text(path, title), _anchor(path), current))
     elif path and not sections:
         # A heading with nothing under it is still text someone may look for.
         last = blocks[-1]
-        sections.append(("", [Block(last.text, False, last.unit, last.start, last.end)]))
+        sections.append(("", "", [Block(last.text, False, last.unit, last.start, last.end)]))
     return sections
 
 
-def _path_text(path: Sequence[tuple[int, str]], title: str) -> str:
+def _anchor(path: Sequence[Block]) -> str:
+    return next((heading.anchor for heading in reversed(path) if heading.anchor), "")
+
+
+def _path_text(path: Sequence[Block], title: str) -> str:
     """Join a heading path, leaving out headings that repeat the title or the page name."""
     folded_title = title.casefold()
     names = [
-        text
-        for _, text in path
-        if text.casefold() != folded_title and not folded_title.startswith(text.casefold())
+        heading.text
+        for heading in path
+        if heading.text.casefold() != folded_title
+        and not folded_title.startswith(heading.text.casefold())
     ]
     joined = " › ".join(names)
     if len(joined) <= _SECTION_LIMIT:

@@ -17,6 +17,7 @@ class Block:
     # For line-based blocks: the line number of each line joined into text, with its offset.
     line_offsets: tuple[tuple[int, int], ...] = ()
     level: int = 1  # a heading's depth (1 for a page's top heading); unused for paragraphs
+    anchor: str = ""  # a heading's id on its page ("requirements"), for links to the section
 
     def line_at(self, offset: int) -> int:
         """Return the original line number of the character at offset in text."""

@@ -154,6 +154,7 @@ class HtmlBlock:
     text: str
     level: int
     code: bool = False
+    anchor: str = ""  # a heading's id: its own, one inside it, its "¶" link's, or its section's
 
 
 class _VisibleText(HTMLParser):
@@ -172,6 +173,10 @@ class _VisibleText(HTMLParser):
         self._linked: list[str] = []  # the part of the buffer inside <a>
         self._in_title = False
         self._heading: list[int] = []  # levels of open heading elements
+        # Open <section> elements: their id ("" for none) and whether a heading took it yet.
+        self._sections: list[tuple[str, bool]] = []
+        self._anchor = ""  # the id found for the heading being read
+        self._anchor_link = ""  # its "¶" link's target, used when no id is found
         self._links = 0
         self._pre = 0
         self._term = ""  # a <dt> waiting for its <dd>: "--keepdb" then its description
@@ -204,6 +209,7 @@ class _VisibleText(HTMLParser):
         self._stack.append((tag, hides))
         self._open[tag] += 1
         self._hidden_depth += hides
+        self._note_anchor(tag, values)
         if tag in _HEADINGS:
             self._heading.append(_HEADINGS[tag])
         elif tag == "a":
@@ -226,12 +232,33 @@ class _VisibleText(HTMLParser):
                     self._hidden_depth -= hides
                     if open_tag in _HEADINGS and self._heading:
                         self._heading.pop()
+                    elif open_tag == "section" and self._sections:
+                        self._sections.pop()
                     elif open_tag == "a":
                         self._links -= 1
                     elif open_tag == "pre":
                         self._pre -= 1
                 del self._stack[depth:]
                 break
+
+    def _note_anchor(self, tag: str, values: dict[str, str | None]) -> None:
+        """Remember the id a heading can be linked by, as generators give it.
+
+        MkDocs and Docusaurus put it on the heading, DocBook on an <a name> inside it, Sphinx on
+        the enclosing <section> (and its "¶" link points at it).
+        """
+        identifier = (values.get("id") or values.get("name") or "").strip()
+        if tag == "section":
+            self._sections.append((identifier, False))
+        if tag in _HEADINGS:
+            self._anchor = identifier
+            self._anchor_link = ""
+        elif self._heading:
+            if identifier and not self._anchor:
+                self._anchor = identifier
+            href = (values.get("href") or "").strip() if tag == "a" else ""
+            if href.startswith("#") and len(href) > 1 and not self._anchor_link:
+                self._anchor_link = href[1:]
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -265,7 +292,16 @@ class _VisibleText(HTMLParser):
         if self._term and not level:
             text = f"{self._term}: {text}"
         self._term = ""
-        self.blocks.append(HtmlBlock(text, level, code))
+        anchor = ""
+        if level:
+            anchor = self._anchor or self._anchor_link
+            if self._sections and not self._sections[-1][1]:
+                # The section's first heading is the one its id names; a later heading inside
+                # it without an id of its own is left to the nearest one above that has one.
+                anchor = anchor or self._sections[-1][0]
+                self._sections[-1] = (self._sections[-1][0], True)
+            self._anchor = self._anchor_link = ""
+        self.blocks.append(HtmlBlock(text, level, code, anchor))
 
     def close(self) -> None:
         super().close()

@@ -67,6 +67,13 @@ class IngestReport:
         )
 
 
+Addresses = Callable[[Path], str]  # a file's link, "" for none
+
+
+def _no_address(path: Path) -> str:
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class _Source:
     path: Path
@@ -296,8 +303,13 @@ def ingest(
     *,
     rebuild: bool = False,
     progress: Progress | None = None,
+    addresses: Addresses | None = None,
 ) -> IngestReport:
-    """Bring the index at index_dir in line with the documents under paths."""
+    """Bring the index at index_dir in line with the documents under paths.
+
+    addresses gives a file the link its citations show (a synced page's URL, a repository
+    file's blob link), where it has one; the document's own canonical address otherwise.
+    """
     started = time.perf_counter()
     files, ignored = discover(paths)
     if not files:
@@ -309,7 +321,16 @@ def ingest(
         remove_staging(index_dir)  # a killed ingest's half-written generation
         previous, rebuilt_because = _previous_index(index_dir, plan, rebuild)
         try:
-            run = _IngestRun(plan, index_dir, paths, previous, rebuilt_because, started, progress)
+            run = _IngestRun(
+                plan,
+                index_dir,
+                paths,
+                previous,
+                rebuilt_because,
+                started,
+                progress,
+                addresses or _no_address,
+            )
             run.warnings.extend(ignored)
             return run.over(files)
         finally:
@@ -357,6 +378,7 @@ class _IngestRun:
     rebuilt_because: str
     started: float
     progress: Progress | None
+    addresses: Addresses
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
@@ -437,8 +459,13 @@ class _IngestRun:
         if reusable is not None and previous is not None:
             # Same bytes as an indexed document (perhaps moved): reuse its chunks and vectors.
             record, first = reusable
+            # A synced file's address may change while its bytes don't (a page that moved): the
+            # link follows the file, the passages and vectors are reused.
+            url = self.addresses(item.path) or record.url
             stream.keep(
-                dataclasses.replace(record, source=item.source), source=record.source, first=first
+                dataclasses.replace(record, source=item.source, url=url),
+                source=record.source,
+                first=first,
             )
             self.present.add(item.source)
             self.unchanged += 1
@@ -476,8 +503,9 @@ class _IngestRun:
         # A document's summary line is embedded on its own too: search uses it to tell what a
         # page is about, which a passage deep in the page may not say.
         summary = opening_summary(chunks[0].text) if chunks else ""
+        url = self.addresses(item.path) or document.url
         record = IndexedDocument(
-            document.source, document.title, item.raw_hash, len(chunks), summary, document.url
+            document.source, document.title, item.raw_hash, len(chunks), summary, url
         )
         stream.add(record, chunks, weight=weight)
         self.present.add(item.source)

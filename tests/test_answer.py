@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.core.answer import NOT_FOUND, compose_answer
+from bot.core.answer import NOT_FOUND, compose_answer, passage_link
 from index.lexical import query_words, stem
 from index.query import Query, unknown_words
 from index.records import Chunk, Hit
@@ -241,3 +241,20 @@ def test_a_code_line_is_never_quoted_without_what_says_what_it_does() -> None:
     ]
     kept = _whole_blocks([candidates[0], candidates[2]], candidates)
     assert [c.text for c in kept] == [lines[0]]  # the code line had nothing saying what it does
+
+
+def test_passage_link_points_at_the_lines_or_the_section() -> None:
+    lines = Chunk("handbook/leave.md", "Leave", "", "Ask first.", "line", 40, 52, 0)
+    blob = "https://github.com/acme/handbook/blob/0123abc/leave.md#L{start}-L{end}"
+    assert passage_link(blob, lines) == (
+        "https://github.com/acme/handbook/blob/0123abc/leave.md#L40-L52"
+    )
+    paragraphs = dataclasses.replace(lines, unit="paragraph")
+    assert passage_link(blob, paragraphs) == (
+        "https://github.com/acme/handbook/blob/0123abc/leave.md"
+    )
+    section = dataclasses.replace(paragraphs, anchor="requirements")
+    page = "https://docs.example.com/install.html"
+    assert passage_link(page, section) == page + "#requirements"
+    assert passage_link(page + "#top", section) == page + "#top"  # a fragment of its own wins
+    assert passage_link("", section) == ""  # no page to point into

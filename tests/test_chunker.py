@@ -163,3 +163,20 @@ def test_loading_and_chunking_a_large_file_takes_memory_in_proportion_to_it(
     # a batch at a time it is the text, its chunks and a batch of encodings: 12x with batches
     # of 2,048 sentences, 8x with 512.
     assert peak < 10 * size, f"{peak / size:.1f}x the file's size"
+
+
+def test_chunk_document_carries_the_nearest_heading_anchor(tmp_path: Path) -> None:
+    page = tmp_path / "install.html"
+    page.write_text(
+        '<title>Install</title><section id="install"><h1>Install</h1><p>Start here.</p>'
+        '<h2 id="requirements">Requirements</h2><p>Python 3.11 or newer is needed.</p>'
+        "<h3>Optional</h3><p>A GPU is not needed.</p></section>",
+        encoding="utf-8",
+    )
+    document, _ = load_document(page, "site/install.html", max_bytes=10**6)
+    chunks = chunk_document(document, words, max_tokens=40, overlap_tokens=0)
+    anchors = {chunk.text: chunk.anchor for chunk in chunks}
+    assert anchors["Start here."] == "install"
+    assert anchors["Python 3.11 or newer is needed."] == "requirements"
+    # A heading without an id of its own links to the nearest one above it that has one.
+    assert anchors["A GPU is not needed."] == "requirements"

@@ -53,6 +53,22 @@ def test_visible_text_skips_scripts_styles_and_navigation() -> None:
     assert page.blocks == [HtmlBlock("Heading", 1), HtmlBlock("Real content & more.", 0)]
 
 
+def test_visible_text_gives_headings_the_ids_each_generator_puts_them_under() -> None:
+    html = """<section id="install"><h1>Install<a class="headerlink" href="#install">¶</a></h1>
+    <p>Intro.</p><section id="reqs"><h2>Requirements</h2><p>Python.</p></section></section>
+    <h2 id="tabs-direct" class="anchor">MkDocs and Docusaurus</h2><p>On the heading.</p>
+    <div class="sect1"><h2 class="title"><a name="INSTALL-DB"></a>DocBook</h2><p>Inside.</p></div>
+    <h3>No id</h3><p>Plain.</p>"""
+    headings = [(b.text, b.anchor) for b in visible_text(html).blocks if b.level]
+    assert headings == [
+        ("Install", "install"),
+        ("Requirements", "reqs"),  # Sphinx: the enclosing <section>
+        ("MkDocs and Docusaurus", "tabs-direct"),
+        ("DocBook", "INSTALL-DB"),
+        ("No id", ""),
+    ]
+
+
 def test_visible_text_keeps_structure_and_drops_link_lists() -> None:
     html = """<title>Stash | Docs</title><h1>Stash</h1>
     <ul><li><a href="a">Previous</a> | <a href="b">Up</a></li></ul>
@@ -65,7 +81,7 @@ def test_visible_text_keeps_structure_and_drops_link_lists() -> None:
     page = visible_text(html)
     assert page.blocks == [
         HtmlBlock("Stash", 1),
-        HtmlBlock("Options", 2),
+        HtmlBlock("Options", 2, anchor="o"),  # the "¶" link's target
         HtmlBlock("-u, --include-untracked: Untracked files are stashed too.", 0),
         HtmlBlock("Name | Default", 0),
         HtmlBlock("depth | 1", 0),

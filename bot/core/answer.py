@@ -12,7 +12,7 @@ from typing import Any
 from index.clipping import clip_words
 from index.lexical import inverse_document_frequency, to_terms
 from index.query import Query
-from index.records import Hit
+from index.records import Chunk, Hit
 from index.sentences import sentence_spans
 
 NOT_FOUND = "The sources don't cover this question."
@@ -392,5 +392,27 @@ def cite_hit(n: int, hit: Hit) -> Citation:
     """Cite a retrieved passage as citation n."""
     chunk = hit.chunk
     return Citation(
-        n, chunk.title, chunk.source, chunk.location, hit.passage, hit.similarity, hit.url
+        n,
+        chunk.title,
+        chunk.source,
+        chunk.location,
+        hit.passage,
+        hit.similarity,
+        passage_link(hit.url, chunk),
     )
+
+
+def passage_link(url: str, chunk: Chunk) -> str:
+    """Point a document's link at the passage: its lines, or its section.
+
+    A repository file's link ends "#L{start}-L{end}" (the forge's line anchor, kept open at
+    sync time): a passage counted in lines fills it in; any other drops the anchor. A page's
+    link without a fragment gets the id of the passage's section, when the page gives one.
+    """
+    if "{start}" in url or "{end}" in url:
+        if chunk.unit != "line":
+            return url.split("#", 1)[0]
+        return url.replace("{start}", str(chunk.start)).replace("{end}", str(chunk.end))
+    if url and chunk.anchor and "#" not in url:
+        return f"{url}#{urllib.parse.quote(chunk.anchor, safe='-._~!$&()*+,;=:@/?')}"
+    return url

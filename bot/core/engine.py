@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.core.answer import Answer, with_links
 from bot.core.writers import AnswerWriter, make_writer
 from bot.settings import Settings
+from bot.sources import address_book, source_roots
 from index.embedder import (
     Embedder,
     SentenceTransformerEmbedder,
@@ -70,7 +71,7 @@ def run_ingest(
     progress: Progress | None = None,
     distributed: bool = False,
 ) -> IngestReport:
-    """Ingest paths (default: the sources folder) into the configured index.
+    """Ingest paths (default: the sources folder and every synced site or repository).
 
     With distributed, embedding runs on the Ray cluster at CITEBOT_INGEST__RAY_ADDRESS.
     """
@@ -92,7 +93,12 @@ def run_ingest(
         ann_threshold=settings.vectors.ann_threshold,
     )
     return ingest(
-        paths or [settings.sources], settings.index_dir, plan, rebuild=rebuild, progress=progress
+        paths or source_roots(settings),
+        settings.index_dir,
+        plan,
+        rebuild=rebuild,
+        progress=progress,
+        addresses=address_book(settings),
     )
 
 
@@ -190,23 +196,26 @@ class Citebot:
         display for the embedding.
         """
         embedder = embedder or load_embedder(settings)
+        roots = [root for root in source_roots(settings) if root.exists()]
+        where = ", ".join(f"{root}/" for root in roots)
         if build_if_missing and live_generation(settings.index_dir) is None:
-            if not settings.sources.exists():
+            if not roots:
                 raise IndexMissingError(
                     f"no index at {settings.index_dir} and no sources folder {settings.sources}; "
-                    "set CITEBOT_SOURCES to your documents and run `citebot ingest`"
+                    "set CITEBOT_SOURCES to your documents and run `citebot ingest` (or declare "
+                    "a site or repository and run `citebot sync`)"
                 )
-            reason = f"no index yet: building it from {settings.sources}/ (first run only)"
+            reason = f"no index yet: building it from {where} (first run only)"
             _build(settings, embedder, reason, building)
         expect = expected_spec(settings, embedder)
         try:
             index = StoredIndex.open(settings.index_dir, expect=expect)
         except IndexMismatchError as exc:
-            if not (rebuild_if_stale and settings.sources.exists()):
+            if not (rebuild_if_stale and roots):
                 raise
             reason = (
                 f"the index at {exc.where} was built with {'; '.join(exc.differences)}: "
-                f"rebuilding it from {settings.sources}/"
+                f"rebuilding it from {where}"
             )
             _build(settings, embedder, reason, building)
             index = StoredIndex.open(settings.index_dir, expect=expect)

@@ -25,7 +25,15 @@ def read_html(path: Path, raw: bytes, warnings: list[str]) -> Parsed:
 def page_blocks(page: HtmlPage) -> tuple[Block, ...]:
     """Number a page's blocks as paragraphs, headings keeping their depth."""
     return tuple(
-        Block(part.text, part.level > 0, "paragraph", n, n, level=max(1, part.level))
+        Block(
+            part.text,
+            part.level > 0,
+            "paragraph",
+            n,
+            n,
+            level=max(1, part.level),
+            anchor=part.anchor,
+        )
         for n, part in enumerate(page.blocks, start=1)
     )
 
