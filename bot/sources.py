@@ -56,13 +56,14 @@ def mirror_folder(settings: Settings, name: str) -> Path:
 
 def sync_source(settings: Settings, name: str, *, progress: Progress | None = None) -> SyncReport:
     """Sync one declared source into its mirror; the index is not touched."""
-    from ingest.sources.git import sync_repo  # noqa: PLC0415
-    from ingest.sources.site import sync_site  # noqa: PLC0415
-
     mirror = Mirror(mirror_folder(settings, name))
     if name in settings.sites:
+        from ingest.sources.site import sync_site  # noqa: PLC0415
+
         return sync_site(_site_config(name, settings.sites[name]), mirror, progress=progress)
     if name in settings.repos:
+        from ingest.sources.git import sync_repo  # noqa: PLC0415
+
         clone = settings.mirrors_dir / ".repos" / f"{name}.git"
         return sync_repo(_repo_config(name, settings.repos[name]), mirror, clone, progress=progress)
     known = [source.name for source in remote_sources(settings)]

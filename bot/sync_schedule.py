@@ -52,14 +52,22 @@ def sync_and_ingest(
 class SyncSchedule:
     """Sync each source with a schedule every so often, in a background thread."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Schedule settings' sources; embedder: the model to ingest with (default: loaded once
+        when a sync first changes something)."""
         self.settings = settings
         self.sources = [s for s in remote_sources(settings) if s.every_seconds is not None]
         self._clock = clock
         now = clock()
         # Sources are synced at start-up too: a serve started after a long pause catches up.
         self._due = {source.name: now for source in self.sources}
-        self._embedder: Embedder | None = None
+        self._embedder = embedder
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.passes = 0  # completed passes that synced something, for tests and logs
