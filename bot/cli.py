@@ -407,6 +407,7 @@ def _serve(args: argparse.Namespace, settings: Settings, err: Console) -> int:
             )
     if not wanted:
         raise CitebotError(f"no chat platform is configured; set {setup_hint()}; see the README")
+    _sync_never_synced(settings, err)
     bot = _load_bot(settings, err)
     try:
         collections = load_collections(settings, bot.embedder, building=_building(err))
@@ -415,6 +416,24 @@ def _serve(args: argparse.Namespace, settings: Settings, err: Console) -> int:
         raise
     serve(bot, settings, wanted, collections)
     return 0
+
+
+def _sync_never_synced(settings: Settings, err: Console) -> None:
+    """Sync, before serving, the sites and repositories that never were: their first answers
+    must not wait for the schedule (or, without one, for someone to run `citebot sync`)."""
+    from bot.core.engine import run_ingest  # noqa: PLC0415
+    from bot.sources import mirror_folder, remote_sources, sync_source  # noqa: PLC0415
+
+    never = [s for s in remote_sources(settings) if not mirror_folder(settings, s.name).is_dir()]
+    for source in never:
+        with _progress_bar(err, f"Syncing {source.name}") as progress:
+            report = sync_source(settings, source.name, progress=progress)
+        for message in report.warnings:
+            err.print(f"[yellow]warning:[/] {escape(source.name)}: {escape(message)}")
+        err.print(escape(report.summary()))
+    if any(mirror_folder(settings, source.name).is_dir() for source in never):
+        with _progress_bar(err, "Reading and embedding") as progress:
+            err.print(escape(run_ingest(settings, progress=progress).summary()))
 
 
 def _doctor(args: argparse.Namespace, settings: Settings, err: Console) -> int:

@@ -6,18 +6,27 @@ by a real HTTP server (tests/docs_server.py). Answers come from the real model.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from bot.core.engine import Citebot
+from bot.core.engine import Citebot, run_ingest
 from bot.settings import Settings
 from bot.sources import remote_sources
 from bot.sync_schedule import sync_and_ingest
 from index.embedder import Embedder
 from index.store import StoredIndex
+from tests.console_script import CITEBOT
+from tests.docs_server import DocsServer
+from tests.fake_slack import FakeSlack
 from tests.git_upstream import Upstream
 
 TEMPLATE = "https://git.example.test/acme/handbook/blob/{commit}/{path}#L{start}-L{end}"
@@ -141,3 +150,217 @@ def test_sync_command_prints_a_line_per_source_and_doctor_shows_the_sync(
 
     assert main(["sync", "nosuch"]) == 1
     assert "no source named nosuch; the declared ones are handbook" in capsys.readouterr().err
+
+
+_PAGES = {
+    "index.html": "<title>Acme docs</title><h1>Acme docs</h1><p>Acme is a chat assistant for "
+    "teams that answers questions from their own documents, quoting them.</p><p>Start with the "
+    '<a href="install.html">installation guide</a> or the <a href="guide/usage.html">usage '
+    'guide</a>. <a href="private/plans.html">Plans</a>.</p>',
+    "install.html": "<title>Install</title><h1 id='install'>Install</h1><p>Acme installs with "
+    "pip.</p><h2 id='requirements'>Requirements</h2><p>Acme needs Python 3.11 or newer and "
+    "two gigabytes of memory.</p>",
+    "guide/usage.html": "<title>Usage</title><h1>Usage</h1><p>Ask Acme a question in the "
+    "chat window and it answers with quotes.</p>",
+    "private/plans.html": "<title>Plans</title><p>The secret roadmap.</p>",
+}
+
+
+def _write_site(root: Path, pages: dict[str, str]) -> None:
+    for name, html in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"<html><body>{html}</body></html>", encoding="utf-8")
+
+
+def _touch_later(path: Path) -> None:
+    """Give a changed page a newer time, so its sitemap lastmod moves on within the second."""
+    later = path.stat().st_mtime + 10
+    os.utime(path, (later, later))
+
+
+def _chunk_rows(index_dir: Path) -> set[tuple[str, str, str, str]]:
+    index = StoredIndex.open(index_dir)
+    try:
+        chunks = index.chunk_run(0, index.chunk_count)
+    finally:
+        index.close()
+    return {(c.source, c.section, c.text, c.anchor) for c in chunks}
+
+
+@pytest.fixture
+def docs_site(tmp_path: Path) -> Iterator[DocsServer]:
+    root = tmp_path / "docs"
+    _write_site(root, _PAGES)
+    server = DocsServer(root, disallow="/docs/private/")
+    yield server
+    server.stop()
+
+
+def test_site_sync_reads_pages_as_a_folder_does_and_fetches_only_what_changed(
+    tmp_path: Path, docs_site: DocsServer, real_embedder: Embedder
+) -> None:
+    settings = Settings(
+        sources=tmp_path / "no-folder",
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path / "data",
+        sites={"docs": {"start_url": docs_site.start_url}},
+    )
+    sources = remote_sources(settings)
+    (report,), ingested = sync_and_ingest(settings, sources, embedder=lambda: real_embedder)
+    assert report.ok and report.added == 3, report
+    assert ingested is not None and ingested.added == 3
+    assert not any("/private/" in path for _, path, _ in docs_site.log)  # robots.txt obeyed
+
+    # The same pages ingested as a folder give the same chunks.
+    folder = tmp_path / "folder" / "docs"
+    shutil.copytree(docs_site.root, folder, ignore=shutil.ignore_patterns("private"))
+    run_ingest(
+        Settings(sources=folder, index_dir=tmp_path / "folder-index", data_dir=tmp_path / "d"),
+        embedder=real_embedder,
+    )
+    assert _chunk_rows(settings.index_dir) == _chunk_rows(tmp_path / "folder-index")
+
+    # A citation links to the page and to the section the passage is in.
+    text, source, url = _ask(settings, real_embedder, "Which Python version does Acme need?")
+    assert "Python 3.11 or newer" in text
+    assert source == "docs/install.html"
+    assert url == docs_site.start_url + "install.html#requirements"
+
+    # One page changes, one is added, one is deleted: only the first two come back in full.
+    _write_site(
+        docs_site.root,
+        {
+            "install.html": _PAGES["install.html"].replace("3.11", "3.12"),
+            "index.html": _PAGES["index.html"] + '<a href="faq.html">FAQ</a>',
+            "faq.html": "<title>FAQ</title><h1>FAQ</h1><p>Acme is free for teams of any size.</p>",
+        },
+    )
+    for name in ("install.html", "index.html", "faq.html"):
+        _touch_later(docs_site.root / name)
+    (docs_site.root / "guide" / "usage.html").unlink()
+    docs_site.reset_log()
+    (report,), ingested = sync_and_ingest(settings, sources, embedder=lambda: real_embedder)
+    full_bodies = {path for _, path, status in docs_site.log if status == 200}
+    assert full_bodies - {"/robots.txt", "/sitemap.xml"} == {
+        "/docs/install.html",
+        "/docs/",  # the front page, as the start URL and the sitemap name it
+        "/docs/faq.html",
+    }
+    assert (report.added, report.changed, report.kept) == (1, 2, 1)  # usage: one 404 so far
+    assert ingested is not None and (ingested.added, ingested.updated) == (1, 2)
+    text, _, _ = _ask(settings, real_embedder, "Which Python version does Acme need?")
+    assert "Python 3.12 or newer" in text
+
+    # Gone twice in a row: now it is removed, from the mirror and the index.
+    (report,), ingested = sync_and_ingest(settings, sources, embedder=lambda: real_embedder)
+    assert report.removed == 1
+    assert ingested is not None and ingested.removed == 1
+    assert "docs/guide/usage.html" not in StoredIndex.open(settings.index_dir).documents()
+
+
+def test_site_sync_while_the_site_is_down_keeps_every_page(
+    tmp_path: Path, docs_site: DocsServer, fake_embedder: Embedder
+) -> None:
+    settings = Settings(
+        sources=tmp_path / "no-folder",
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path / "data",
+        sites={"docs": {"start_url": docs_site.start_url}},
+    )
+    sources = remote_sources(settings)
+    sync_and_ingest(settings, sources, embedder=lambda: fake_embedder)
+    before = _chunk_rows(settings.index_dir)
+    docs_site.stop()
+    (report,), ingested = sync_and_ingest(settings, sources, embedder=lambda: fake_embedder)
+    assert not report.ok and "\n" not in report.error
+    assert ingested is None  # nothing changed, nothing written
+    assert _chunk_rows(settings.index_dir) == before
+    run_ingest(settings, embedder=fake_embedder)  # an ingest meanwhile keeps the pages too
+    assert _chunk_rows(settings.index_dir) == before
+
+
+def test_serve_resyncs_a_changing_site_and_answers_every_question_meanwhile(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "docs"
+    hours = (
+        "<title>Office hours</title><h1>Office hours</h1><p>The office opens at {} on weekdays.</p>"
+    )
+    _write_site(root, {"index.html": _PAGES["index.html"], "hours.html": hours.format("8 am")})
+    site, slack = DocsServer(root), FakeSlack()
+    token = "site-token-never-logged-42"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env.update(
+        {
+            "CITEBOT_SOURCES": str(tmp_path / "no-folder"),
+            "CITEBOT_INDEX_DIR": str(tmp_path / "index"),
+            "CITEBOT_DATA_DIR": str(tmp_path / "data"),
+            "CITEBOT_SITES__DOCS__START_URL": site.start_url,
+            "CITEBOT_SITES__DOCS__EVERY": "2s",
+            "CITEBOT_SITES__DOCS__TOKEN": token,
+            "CITEBOT_CHAT__RATE_LIMIT": "1000",
+            "CITEBOT_LOG_LEVEL": "INFO",
+            "SLACK_BOT_TOKEN": "xoxb-sync-test-000111",
+            "SLACK_APP_TOKEN": "xapp-sync-test-222333",
+            "CITEBOT_SLACK__API_URL": slack.base_url,
+        }
+    )
+    log = (tmp_path / "serve.log").open("w+")
+    process = subprocess.Popen(
+        [str(CITEBOT), "serve"], env=env, stdout=log, stderr=log, cwd=tmp_path
+    )
+    answers: list[str] = []
+    try:
+        slack.wait_for_socket(timeout=120)
+        changed_at = 0
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            n = len(answers) + 1
+            slack.send(_mention(n, "When does the office open?"))
+            answers.append(str(slack.wait_for("chat.postMessage", count=n)[-1]["blocks"]))
+            if n == 3:  # the page changes while questions keep coming
+                (root / "hours.html").write_text(hours.format("9 am"), encoding="utf-8")
+                _touch_later(root / "hours.html")
+                changed_at = n
+            if changed_at and "9 am" in answers[-1] and n >= changed_at + 3:
+                break
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        site.stop()
+        slack.stop()
+    log.seek(0)
+    output = log.read()
+    log.close()
+    # Every question was answered from the documents, before, during and after the sync.
+    said = ["8 am" if "8 am" in a else "9 am" if "9 am" in a else a[:200] for a in answers]
+    assert set(said) <= {"8 am", "9 am"}, said
+    assert said[:3] == ["8 am"] * 3
+    first_new = said.index("9 am")  # the answer changed once the page did ...
+    assert said[first_new:] == ["9 am"] * (len(said) - first_new), said  # ... and for good
+    assert "switched to the new index" in output
+    assert token not in output
+
+
+def _mention(n: int, question: str) -> dict[str, object]:
+    return {
+        "envelope_id": f"e{n}",
+        "type": "events_api",
+        "retry_attempt": 0,
+        "payload": {
+            "type": "event_callback",
+            "event_id": f"EvSync{n}",
+            "team_id": "T1",
+            "event": {
+                "type": "app_mention",
+                "user": "U1",
+                "channel": "C1",
+                "ts": f"{n}.1",
+                "text": f"<@UBOT> {question}",
+            },
+        },
+    }
