@@ -43,6 +43,20 @@ def _build_site(into: Path, pages: int) -> list[Path]:
     return chosen
 
 
+def _front_page(site: Path) -> None:
+    """Write the site's front page: a line about it and a link to each manual's index."""
+    links = "".join(
+        f'<li><a href="{manual}/index.html">The {manual} manual</a></li>'
+        for manual in _MANUALS
+        if (site / manual / "index.html").exists()
+    )
+    (site / "index.html").write_text(
+        "<title>Manuals</title><h1>Manuals</h1><p>Four projects' documentation, served for "
+        f"the sync benchmark as one site.</p><ul>{links}</ul>",
+        encoding="utf-8",
+    )
+
+
 def _chunks(index_dir: Path) -> set[tuple[str, str, str]]:
     """Read every chunk's source, section and text from an index's live generation."""
     live = (index_dir / "CURRENT").read_text().strip()
@@ -60,7 +74,7 @@ def main() -> None:
 
     from bot.core.engine import load_embedder, run_ingest
     from bot.settings import Settings
-    from bot.sources import remote_sources
+    from bot.sources import remote_sources, sync_source
     from bot.sync_schedule import sync_and_ingest
     from tests.docs_server import DocsServer
 
@@ -85,7 +99,7 @@ def main() -> None:
                 "docs": {
                     "start_url": server.start_url,
                     "sitemaps": [f"{server.base}/sitemap.xml"],
-                    "max_pages": args.pages + 100,
+                    "max_pages": 10 * args.pages,  # dead links count as requests too
                     # Loopback: the polite default rate would measure the sleep, not the sync.
                     "requests_per_second": 1000,
                 }
@@ -110,6 +124,23 @@ def main() -> None:
         (again,), again_ingest = sync_and_ingest(synced, sources, embedder=lambda: embedder)
         again_seconds = time.perf_counter() - started
         again_statuses = server.statuses()
+
+        # The same re-sync without a sitemap: the crawl follows links and asks for every page
+        # it holds with If-None-Match, so unchanged pages cost a 304 each instead of nothing.
+        _front_page(site)
+        crawled = synced.model_copy(
+            update={
+                "data_dir": work / "d3",
+                "sites": {"docs": synced.sites["docs"].model_copy(update={"sitemaps": []})},
+            }
+        )
+        crawl_first = sync_source(crawled, "docs")
+        for page in changed:
+            with page.open("a", encoding="utf-8") as out:
+                out.write("<p>A second paragraph added for the crawl re-sync.</p>\n")
+        server.reset_log()
+        crawl_again = sync_source(crawled, "docs")
+        crawl_statuses = server.statuses()
     finally:
         server.stop()
         os.chdir(REPO)
@@ -137,6 +168,13 @@ def main() -> None:
             "resync_requests": sum(again_statuses.values()),
             "resync_changed": again.changed,
             "resync_chunks_embedded": again_ingest.chunks_embedded if again_ingest else 0,
+            "resync_404s": again_statuses[404],
+            "crawl_only_pages": crawl_first.added,
+            "crawl_only_first_fetch_s": crawl_first.seconds,
+            "crawl_only_resync_fetch_s": crawl_again.seconds,
+            "crawl_only_resync_200s": crawl_statuses[200],
+            "crawl_only_resync_304s": crawl_statuses[304],
+            "crawl_only_resync_changed": crawl_again.changed,
             "folder_chunks_embedded": folder_report.chunks_embedded,
         },
     )

@@ -39,6 +39,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from protego import Protego
@@ -49,6 +51,7 @@ from ingest.sources.base import SyncReport
 from ingest.sources.mirror import Mirror, MirroredFile, SyncStatus, content_hash, safe_relative
 from ingest.sources.site_fetch import AddressPolicy, Fetched, Fetcher
 from ingest.sources.site_urls import (
+    DOCUMENT_SUFFIXES,
     HTML_SUFFIXES,
     Scope,
     document_extension,
@@ -314,6 +317,8 @@ class _Crawl:
             if page.seed:
                 self._problem(f"{page.url}: robots.txt disallows it for our user agent; skipped")
             return False
+        if self._filled_by_another_address(page.url):
+            return False
         if not page.chain:  # a redirect's target is part of the page that led to it
             if self.budget_used >= self.config.max_pages:
                 self._limit_reached()
@@ -337,6 +342,24 @@ class _Crawl:
             self._progress(0)
             return False
         return True
+
+    def _filled_by_another_address(self, url: str) -> bool:
+        """Tell whether another URL of the same file already filled it this sync.
+
+        A sitemap lists "/guide/" and pages link "/guide/index.html": both are one mirror
+        file, and fetching the second would download a page only to throw it away, every sync.
+        Only URLs whose suffix fixes their file are checked before the request.
+        """
+        suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lower()
+        if suffix not in HTML_SUFFIXES and suffix not in DOCUMENT_SUFFIXES:
+            return False
+        try:
+            path = to_mirror_path(
+                url, suffix, with_host=self.scope.multi_host, prefix=self.scope.prefix
+            )
+        except ValueError:
+            return False
+        return self.claimed.get(path, url) != url
 
     def _validators(self, page: _Page) -> dict[str, str]:
         """Return the conditional-request headers for a page the mirror holds."""

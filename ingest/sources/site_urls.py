@@ -104,6 +104,7 @@ _KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 # A document served with a vague type (octet-stream, text/x-rst) is kept by its suffix.
 _BY_SUFFIX = frozenset({".md", ".markdown", ".txt", ".rst", ".pdf"})
+DOCUMENT_SUFFIXES = _BY_SUFFIX  # suffixes that say what a non-HTML document is
 _VAGUE_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
