@@ -128,6 +128,7 @@ def main() -> None:
         # The same re-sync without a sitemap: the crawl follows links and asks for every page
         # it holds with If-None-Match, so unchanged pages cost a 304 each instead of nothing.
         _front_page(site)
+        server.advertise_sitemap = False  # nor found through robots.txt
         crawled = synced.model_copy(
             update={
                 "data_dir": work / "d3",

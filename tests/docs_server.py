@@ -30,6 +30,7 @@ class DocsServer:
         self.root = root
         self.prefix = prefix
         self.disallow = disallow  # a path robots.txt disallows, "" for none
+        self.advertise_sitemap = True  # robots.txt names /sitemap.xml
         self.log: list[tuple[str, str, int]] = []  # (method, path, status)
         self._lock = threading.Lock()
         server = self
@@ -82,7 +83,8 @@ class DocsServer:
         path = unquote(urlsplit(target).path)
         if path == "/robots.txt":
             rules = f"Disallow: {self.disallow}\n" if self.disallow else ""
-            body = f"User-agent: *\n{rules}Sitemap: {self.base}/sitemap.xml\n".encode()
+            sitemap = f"Sitemap: {self.base}/sitemap.xml\n" if self.advertise_sitemap else ""
+            body = f"User-agent: *\n{rules}{sitemap}".encode()
             return 200, {"Content-Type": "text/plain"}, body
         if path == "/sitemap.xml":
             return 200, {"Content-Type": "application/xml"}, self._sitemap()
