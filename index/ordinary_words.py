@@ -25,6 +25,7 @@ import statistics
 # Zipf scale: log10 of occurrences per billion words; 3.0 is once per million.
 _MIN_ENGLISH_ZIPF = 2.0
 _MIN_LEAD_OVER_OTHERS = 1.0
+_COMMON_ENGLISH_ZIPF = 3.0
 _OTHER_LANGUAGES = ("fr", "es", "pt")
 
 
@@ -35,6 +36,12 @@ def is_ordinary_english(word: str) -> bool:
         return False
     elsewhere = statistics.median(_zipf(word, language) for language in _OTHER_LANGUAGES)
     return english - elsewhere >= _MIN_LEAD_OVER_OTHERS
+
+
+def is_common_english(word: str) -> bool:
+    """Tell whether a word is common in English whatever else it names (once per million words:
+    "blob", "replicas", "celery"): too common to say a question is about one particular thing."""
+    return _zipf(word, "en") >= _COMMON_ENGLISH_ZIPF
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,10 +9,11 @@ import numpy as np
 
 from index.embedder import Embedder, TokenCounter, Vectors
 from index.lexical import query_words, stem
-from index.ordinary_words import is_ordinary_english
+from index.ordinary_words import is_common_english, is_ordinary_english
 from index.store import StoredIndex
 
 _UNKNOWN_MIN_LETTERS = 4
+RARE_MENTIONS = 3  # chunks that may mention a name "in passing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,9 @@ class Query:
     total_chunks: int
     vector: Vectors
     unknown: tuple[str, ...] = ()  # words naming things the corpus never mentions
+    # Names in the question the corpus mentions only in passing (a release note's one line):
+    # an answer must quote a passage that mentions them, or it is about something else.
+    rare: tuple[str, ...] = ()
     earlier: tuple[str, ...] = ()  # the conversation's previous questions, oldest first
 
 
@@ -56,6 +60,13 @@ def make_query(
             frequencies,
             embedder.count_tokens,
         ),
+        rare=unknown_words(
+            # The question's own words only: a follow-up's subject came with the earlier one.
+            [word for word in query_words(question) if word not in _identifier_parts(question)],
+            frequencies,
+            embedder.count_tokens,
+            mentions=range(1, RARE_MENTIONS + 1),
+        ),
         earlier=tuple(earlier),
     )
 
@@ -71,7 +82,11 @@ def _identifier_parts(question: str) -> set[str]:
 
 
 def unknown_words(
-    words: Sequence[str], frequencies: Mapping[str, int], count_tokens: TokenCounter
+    words: Sequence[str],
+    frequencies: Mapping[str, int],
+    count_tokens: TokenCounter,
+    *,
+    mentions: range = range(1),
 ) -> tuple[str, ...]:
     """Return the question's words that name something the corpus never mentions.
 
@@ -83,21 +98,29 @@ def unknown_words(
     or "purge" stay whole, "gitlab" does not), it must not be an ordinary English word all the
     same ("regenerate" and "spits" are split too: see index/ordinary_words.py), and numbers and
     short tokens (versions, ids) are details, not subjects.
+
+    mentions: how many chunks may hold the word (none, by default; 1 to RARE_MENTIONS for the
+    names a corpus mentions only in passing).
     """
     candidates = [
         word
         for word in dict.fromkeys(words)
-        if frequencies.get(stem(word), 0) == 0
+        if frequencies.get(stem(word), 0) in mentions
         and word.isalpha()
         and len(word) >= _UNKNOWN_MIN_LETTERS
     ]
     if not candidates:
         return ()
     pieces = count_tokens(candidates)
+    # A word the corpus does mention is held to a stricter test of being a name: declining
+    # over it says the passages found are about something else, a claim a chat word can't carry.
+    mentioned = 0 not in mentions
     return tuple(
         word
         for word, count in zip(candidates, pieces, strict=True)
-        if count > 1 and not is_ordinary_english(word)
+        if count > 1
+        and not is_ordinary_english(word)
+        and not (mentioned and is_common_english(word))
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from bot.core.answer import NOT_FOUND, compose_answer, passage_link
 from index.lexical import query_words, stem
-from index.query import Query, unknown_words
+from index.query import RARE_MENTIONS, Query, unknown_words
 from index.records import Chunk, Hit
 
 
@@ -84,6 +84,7 @@ def test_compose_answer_to_dict_has_documented_keys() -> None:
         "dropped",
         "note",
         "unknown",
+        "uncovered",
     }
     assert set(data["citations"][0]) == {"n", "title", "source", "location", "text", "score", "url"}
 
@@ -258,3 +259,33 @@ def test_passage_link_points_at_the_lines_or_the_section() -> None:
     assert passage_link(page, section) == page + "#requirements"
     assert passage_link(page + "#top", section) == page + "#top"  # a fragment of its own wins
     assert passage_link("", section) == ""  # no page to point into
+
+
+def test_compose_answer_declines_when_no_quoted_passage_mentions_a_rare_name() -> None:
+    def asked(question: str, frequencies: dict[str, int]) -> Query:
+        words = query_words(question)
+        counts = {stem(word): frequencies.get(stem(word), 1) for word in words}
+        rare = unknown_words(words, counts, pieces, mentions=range(1, RARE_MENTIONS + 1))
+        return Query(question, tuple(counts), counts, 3, np.zeros(4, np.float32), rare=rare)
+
+    # "pgbouncer" appears once in the corpus (a release note), in none of the passages found.
+    pooled = asked("How many hours do cats sleep behind pgbouncer?", {"pgbouncer": 1})
+    answer = compose_answer(pooled, HITS, min_similarity=0.3)
+    assert not answer.found and answer.uncovered == ("pgbouncer",)
+    assert "“pgbouncer” only in passing" in answer.text
+    assert answer.to_dict()["uncovered"] == ["pgbouncer"]
+    # The same question is answered when a passage about to be quoted names it ...
+    named = [hit(1, "Cats behind pgbouncer sleep up to sixteen hours a day.", 0.6), *HITS[1:]]
+    assert compose_answer(pooled, named, min_similarity=0.3).found
+    # ... or when the name is common English, or mentioned in many chunks, or only in a page's
+    # heading: a chat word ("blob") or a subject the corpus covers never declines.
+    assert compose_answer(
+        asked("Do cats sleep in a blob?", {"blob": 1}), HITS, min_similarity=0.3
+    ).found
+    common = asked("How many hours do cats sleep behind pgbouncer?", {"pgbouncer": 40})
+    assert compose_answer(common, HITS, min_similarity=0.3).found
+    headed = [
+        dataclasses.replace(HITS[0], chunk=dataclasses.replace(HITS[0].chunk, section="Pgbouncer")),
+        *HITS[1:],
+    ]
+    assert compose_answer(pooled, headed, min_similarity=0.3).found

@@ -6,6 +6,7 @@ by a real HTTP server (tests/docs_server.py). Answers come from the real model.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from bot.sources import remote_sources
 from bot.sync_schedule import sync_and_ingest
 from index.embedder import Embedder
 from index.store import StoredIndex
+from ingest.sources.mirror import Mirror, MirroredFile, content_hash
 from tests.console_script import CITEBOT
 from tests.docs_server import DocsServer
 from tests.fake_slack import FakeSlack
@@ -364,3 +366,17 @@ def _mention(n: int, question: str) -> dict[str, object]:
             },
         },
     }
+
+
+def test_mirror_state_ignores_records_that_would_leave_the_folder(tmp_path: Path) -> None:
+    mirror = Mirror(tmp_path / "docs")
+    mirror.put(MirroredFile("guide.html", "https://x.org/guide.html", content_hash(b"a")), b"a")
+    mirror.save()
+    state = json.loads(mirror.state_path.read_text())
+    state["files"].append({"path": "../outside.txt", "url": "", "sha256": ""})
+    state["files"].append({"path": ".citebot/state.json", "url": "", "sha256": ""})
+    mirror.state_path.write_text(json.dumps(state))
+    reread = Mirror(tmp_path / "docs")
+    assert set(reread.files) == {"guide.html"}
+    assert reread.read("guide.html") == b"a"
+    assert reread.address_of(tmp_path / "docs" / "guide.html") == "https://x.org/guide.html"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.clipping import clip_words
-from index.lexical import inverse_document_frequency, to_terms
+from index.lexical import inverse_document_frequency, stem, to_terms
 from index.query import Query
 from index.records import Chunk, Hit
 from index.sentences import sentence_spans
@@ -91,12 +91,16 @@ class Answer:
     note: str = ""  # why the answer is not the configured writer's, when it fell back
     # The question's words the sources never use, when it was declined: what to ask otherwise.
     unknown: tuple[str, ...] = ()
+    # Names the sources mention only in passing, and not in any passage that would answer.
+    uncovered: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.text:
             text = render_quotes(self.found, self.quotes)
             if not self.found and self.unknown:
                 text = f"{text} {unknown_words_hint(self.unknown)}"
+            elif not self.found and self.uncovered:
+                text = f"{text} {uncovered_words_hint(self.uncovered)}"
             object.__setattr__(self, "text", text)
 
     @property
@@ -134,7 +138,19 @@ class Answer:
             "dropped": self.dropped,
             "note": self.note,
             "unknown": list(self.unknown),
+            "uncovered": list(self.uncovered),
         }
+
+
+def _uncovered(names: Sequence[str], passages: Sequence[Hit]) -> tuple[str, ...]:
+    """Return the names no passage about to be quoted mentions (in its text or headings)."""
+    if not names:
+        return ()
+    mentioned: set[str] = set()
+    for hit in passages:
+        chunk = hit.chunk
+        mentioned.update(to_terms(f"{chunk.title} {chunk.section} {hit.passage}"))
+    return tuple(name for name in names if stem(name) not in mentioned)
 
 
 def render_quotes(found: bool, quotes: Sequence[Quote]) -> str:
@@ -148,6 +164,15 @@ def unknown_words_hint(words: Sequence[str]) -> str:
     """Say which of the question's words the sources never use, and what to do about it."""
     named = ", ".join(f"“{word}”" for word in words)
     return f"They never mention {named}; if they call it something else, ask with that word."
+
+
+def uncovered_words_hint(words: Sequence[str]) -> str:
+    """Say which of the question's names the sources only mention in passing."""
+    named = ", ".join(f"“{word}”" for word in words)
+    return (
+        f"They mention {named} only in passing, never where they explain something; if they "
+        "call it something else, ask with that word."
+    )
 
 
 def _citation_dict(citation: Citation) -> dict[str, Any]:
@@ -180,9 +205,12 @@ def compose_answer(
 ) -> Answer:
     """Quote the sentences of the best passages that best cover the question, or decline."""
     best_similarity = max((hit.similarity for hit in hits), default=-1.0)
-    if best_similarity < min_similarity or query.unknown:
+    uncovered = _uncovered(query.rare, hits[:_QUOTE_FROM_PASSAGES])
+    if best_similarity < min_similarity or query.unknown or uncovered:
         related = tuple(cite_hit(n, hit) for n, hit in enumerate(hits[:3], start=1))
-        return Answer(query.text, False, (), (), related, unknown=query.unknown)
+        return Answer(
+            query.text, False, (), (), related, unknown=query.unknown, uncovered=uncovered
+        )
 
     weights = _term_weights(query)
     candidates = [

@@ -101,6 +101,10 @@ class Mirror:
         for entry in raw.get("files", []):
             if isinstance(entry, dict) and fields >= entry.keys() and "path" in entry:
                 record = MirroredFile(**entry)
+                try:
+                    safe_relative(record.path)
+                except (ValueError, AttributeError):
+                    continue  # a hand-edited state naming "../x" is never read or removed
                 self.files[record.path] = record
         status = raw.get("status", {})
         known = {f.name for f in dataclasses.fields(SyncStatus)}
