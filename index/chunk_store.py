@@ -51,9 +51,6 @@ CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab(chunk_terms, 'row');
 CREATE TABLE term_counts (term TEXT PRIMARY KEY, chunks INTEGER NOT NULL) WITHOUT ROWID;
 """
 
-# A Chunk's fields in order, then its checksum.
-_CHUNK_COLUMNS = 'source, title, section, text, unit, start, "end", position, anchor, checksum'
-
 # A question's words in a passage's page title or heading path count this many times as much
 # as in its text: "git stash" answered from the git-stash page, not a page that mentions it.
 HEADING_WEIGHT = 2.0
@@ -185,7 +182,8 @@ class ChunkStore:
             return {}
         marks = ",".join("?" * len(wanted))
         rows = self._query(
-            f"SELECT id, {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})",  # noqa: S608
+            'SELECT id, source, title, section, text, unit, start, "end", position, anchor, '  # noqa: S608
+            f"checksum FROM chunks WHERE id IN ({marks})",
             wanted,
         )
         return {row[0]: self._checked(row[0], row[1:]) for row in rows}
@@ -193,7 +191,8 @@ class ChunkStore:
     def chunk_run(self, first: int, count: int) -> list[Chunk]:
         """Return chunks first .. first+count-1 in order (a whole document, however long)."""
         rows = self._query(
-            f"SELECT id, {_CHUNK_COLUMNS} FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",  # noqa: S608
+            'SELECT id, source, title, section, text, unit, start, "end", position, anchor, '
+            "checksum FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
             (first, first + count - 1),
         )
         return [self._checked(row[0], row[1:]) for row in rows]
