@@ -543,6 +543,9 @@ class Settings(BaseSettings):
                 "sources": chosen.sources,
                 "sources_base_url": chosen.sources_base_url,
                 "index_dir": index_dir,
+                # Sites and repositories feed the default collection only.
+                "sites": {},
+                "repos": {},
             }
         )
 

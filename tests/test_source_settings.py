@@ -127,3 +127,17 @@ def test_sync_without_declared_sources_says_how_to_declare_one(
 ) -> None:
     assert main(["sync"]) == 1
     assert "add a [sites.<name>] or [repos.<name>] table to citebot.toml" in capsys.readouterr().err
+
+
+def test_collections_do_not_take_the_default_collections_sites(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        sites={"docs": {"start_url": "https://x.org/"}},
+        collections={"handbook": {"sources": str(tmp_path / "handbook")}},
+    )
+    (tmp_path / "data" / "mirrors" / "docs").mkdir(parents=True)
+    (tmp_path / "handbook").mkdir()
+    handbook = settings.for_collection("handbook")
+    assert handbook.sites == {} and handbook.repos == {}
+    assert source_roots(handbook) == [tmp_path / "handbook"]
+    assert source_roots(settings)[-1] == tmp_path / "data" / "mirrors" / "docs"
