@@ -12,6 +12,7 @@ import contextlib
 import gzip
 import hashlib
 import ipaddress
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -867,3 +868,30 @@ def test_site_config_refuses_settings_that_cannot_work() -> None:
         SiteConfig("docs", start_urls=("file:///etc/passwd",))
     with pytest.raises(ConfigError, match="max_pages"):
         SiteConfig("docs", start_urls=("https://x.org/",), max_pages=0)
+
+
+def test_sync_site_leaves_a_dead_link_alone_for_a_week(site: Site, tmp_path: Path) -> None:
+    site.write(
+        "docs/install.html",
+        '<h1>Install</h1><a href="guide/intro.html">intro</a><a href="missing.html">gone</a>',
+    )
+    mirror, report = sync(site, tmp_path / "mirror")
+    dead = site.url("/docs/missing.html")
+    assert site.statuses("/docs/missing.html") == [404]
+    assert report.ok and report.warnings == ()  # a broken link is not the admin's problem
+    assert set(mirror.dead) == {dead}
+
+    site.log.clear()
+    mirror, report = sync(site, tmp_path / "mirror")
+    assert site.statuses("/docs/missing.html") == []  # not asked for again
+    assert set(mirror.dead) == {dead}  # and still remembered
+
+    # A week later it is tried again; the page exists now, so it is mirrored and forgotten.
+    state = json.loads(mirror.state_path.read_text())
+    state["dead"][dead] = (datetime.now(UTC) - timedelta(days=8)).isoformat(timespec="seconds")
+    mirror.state_path.write_text(json.dumps(state))
+    site.write("docs/missing.html", "<h1>Found</h1>")
+    site.log.clear()
+    mirror, report = sync(site, tmp_path / "mirror")
+    assert site.statuses("/docs/missing.html") == [200]
+    assert "missing.html" in mirror.files and mirror.dead == {}

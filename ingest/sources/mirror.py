@@ -80,6 +80,9 @@ class Mirror:
         self.root = root
         self.files: dict[str, MirroredFile] = {}
         self.status = SyncStatus()
+        # Links that answered 404/410 and were never mirrored, with when they were first found
+        # dead (ISO time): a site's broken links are not asked for again at every sync.
+        self.dead: dict[str, str] = {}
         self._load()
 
     @property
@@ -106,6 +109,9 @@ class Mirror:
                 except (ValueError, AttributeError):
                     continue  # a hand-edited state naming "../x" is never read or removed
                 self.files[record.path] = record
+        dead = raw.get("dead", {})
+        if isinstance(dead, dict):
+            self.dead = {str(url): str(since) for url, since in dead.items()}
         status = raw.get("status", {})
         known = {f.name for f in dataclasses.fields(SyncStatus)}
         if isinstance(status, dict) and known >= status.keys():
@@ -156,6 +162,7 @@ class Mirror:
             "version": _STATE_VERSION,
             "status": dataclasses.asdict(self.status),
             "files": [dataclasses.asdict(record) for _, record in sorted(self.files.items())],
+            "dead": dict(sorted(self.dead.items())),
         }
         _write_atomically(self.state_path, json.dumps(state, indent=1).encode("utf-8"))
 

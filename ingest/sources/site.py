@@ -38,7 +38,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -72,6 +72,7 @@ logger = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 MAX_ROBOTS_BYTES = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB
 MAX_FAILURES_IN_A_ROW = 10  # server-side failures with no success between: the site is down
+DEAD_LINK_RECHECK = timedelta(days=7)  # how long a link that answered 404/410 is left alone
 _ALLOW_ALL = Protego.parse("")
 _DISALLOW_ALL = Protego.parse("User-agent: *\nDisallow: /\n")
 
@@ -156,6 +157,8 @@ def sync_site(
     finally:
         crawl.close()
         previous = mirror.status
+        if not error:
+            mirror.dead = crawl.dead  # the links still dead, as this whole crawl found them
         mirror.save(
             SyncStatus(
                 last_attempt=attempt,
@@ -219,6 +222,8 @@ class _Crawl:
         self.budget_used = 0
         self.done = 0
         self.limit_hit = False
+        self.started = datetime.now(UTC)
+        self.dead: dict[str, str] = {}  # dead links as they stand after this sync
 
     def close(self) -> None:
         """Close the connections."""
@@ -319,6 +324,8 @@ class _Crawl:
             return False
         if self._filled_by_another_address(page.url):
             return False
+        if self._recently_dead(page):
+            return False
         if not page.chain:  # a redirect's target is part of the page that led to it
             if self.budget_used >= self.config.max_pages:
                 self._limit_reached()
@@ -341,6 +348,25 @@ class _Crawl:
             self._follow_links_on_disk(page, record)
             self._progress(0)
             return False
+        return True
+
+    def _recently_dead(self, page: _Page) -> bool:
+        """Tell whether a link answered 404/410 at a recent sync: not asked for again yet.
+
+        A site's broken links (a manual linking source pages its package doesn't ship) would
+        otherwise cost a request each at every sync. Start URLs and sitemap pages are always
+        asked for; a dead link is tried again once DEAD_LINK_RECHECK has passed.
+        """
+        since = self.mirror.dead.get(page.url)
+        if since is None or page.seed or page.url in self.listed or page.chain:
+            return False
+        try:
+            age = self.started - datetime.fromisoformat(since)
+        except (ValueError, TypeError):
+            return False
+        if not timedelta(0) <= age < DEAD_LINK_RECHECK:
+            return False
+        self.dead[page.url] = since
         return True
 
     def _filled_by_another_address(self, url: str) -> bool:
@@ -505,6 +531,10 @@ class _Crawl:
         if record is None:
             if page.seed and not quiet:
                 self._problem(f"{page.url}: {problem}; check the start URL")
+            elif not quiet:  # a broken link: remembered, not asked for at every sync
+                self.dead[page.url] = self.mirror.dead.get(page.url) or self.started.isoformat(
+                    timespec="seconds"
+                )
             return
         if record.path in self.gone:
             return
