@@ -275,7 +275,7 @@ def _sync(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     if not declared:
         raise CitebotError(
             "no site or repository is declared; add a [sites.<name>] or [repos.<name>] table "
-            "to citebot.toml (README: Sources)"
+            "to citebot.toml (README: Sites and repositories)"
         )
     unknown = sorted(set(args.names) - {source.name for source in declared})
     if unknown:
