@@ -32,10 +32,12 @@ def sync_and_ingest(
     *,
     embedder: Callable[[], Embedder] | None = None,
     on_sync: Callable[[SyncReport], None] | None = None,
+    ingest_anyway: bool = False,
 ) -> tuple[list[SyncReport], IngestReport | None]:
     """Sync the sources, then ingest if any of them changed; return what each step did.
 
     embedder: gives the model to embed with (loaded only when something changed).
+    ingest_anyway: ingest even if nothing changed now (an earlier sync's ingest failed).
     """
     reports = []
     for source in sources:
@@ -44,7 +46,7 @@ def sync_and_ingest(
         if on_sync is not None:
             on_sync(report)
     changed = any(report.added or report.changed or report.removed for report in reports)
-    if not changed:
+    if not (changed or ingest_anyway):
         return reports, None
     return reports, run_ingest(settings, embedder=embedder() if embedder else None)
 
@@ -68,6 +70,7 @@ class SyncSchedule:
         # Sources are synced at start-up too: a serve started after a long pause catches up.
         self._due = {source.name: now for source in self.sources}
         self._embedder = embedder
+        self._ingest_owed = False  # a sync changed the mirrors and its ingest failed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.passes = 0  # completed passes that synced something, for tests and logs
@@ -98,11 +101,19 @@ class SyncSchedule:
             self._due[source.name] = now + source.every_seconds
         try:
             reports, ingested = sync_and_ingest(
-                self.settings, due, embedder=self._loaded_embedder, on_sync=_log_sync
+                self.settings,
+                due,
+                embedder=self._loaded_embedder,
+                on_sync=_log_sync,
+                ingest_anyway=self._ingest_owed,
             )
         except CitebotError as exc:  # another ingest holds the lock, a full disk: next time
+            # The mirrors may hold changes no index has yet; the next sync finds nothing new
+            # to fetch, so it must ingest all the same.
+            self._ingest_owed = True
             logger.error("background sync: %s; the index served is unchanged", exc)
             return []
+        self._ingest_owed = False
         if ingested is not None:
             logger.warning("background sync: %s", ingested.summary())
         self.passes += 1

@@ -6,6 +6,7 @@ by a real HTTP server (tests/docs_server.py). Answers come from the real model.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -22,7 +23,7 @@ from bot.cli import main
 from bot.core.engine import Citebot, run_ingest
 from bot.settings import Settings
 from bot.sources import remote_sources
-from bot.sync_schedule import sync_and_ingest
+from bot.sync_schedule import SyncSchedule, sync_and_ingest
 from index.embedder import Embedder
 from index.store import StoredIndex
 from ingest.sources.mirror import Mirror, MirroredFile, content_hash
@@ -380,3 +381,39 @@ def test_mirror_state_ignores_records_that_would_leave_the_folder(tmp_path: Path
     assert set(reread.files) == {"guide.html"}
     assert reread.read("guide.html") == b"a"
     assert reread.address_of(tmp_path / "docs" / "guide.html") == "https://x.org/guide.html"
+
+
+def test_schedule_ingests_a_sync_whose_ingest_failed_at_the_next_pass(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
+    upstream = Upstream(tmp_path / "upstream")
+    upstream.commit({"docs/leave.md": _LEAVE.format(weeks=16).encode()})
+    settings = Settings(
+        sources=tmp_path / "no-folder",
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path / "data",
+        repos={"handbook": {"url": str(upstream.root), "every": "1m"}},
+    )
+    now = [0.0]
+    schedule = SyncSchedule(settings, embedder=fake_embedder, clock=lambda: now[0])
+    assert [r.added for r in schedule.run_due()] == [1]
+    assert schedule.run_due() == []  # not due again for a minute
+
+    def indexed_weeks() -> str:
+        index = StoredIndex.open(settings.index_dir)
+        try:
+            text = " ".join(c.text for c in index.chunk_run(0, index.chunk_count))
+        finally:
+            index.close()
+        return re.findall(r"(\d+) weeks", text)[0]
+
+    upstream.commit({"docs/leave.md": _LEAVE.format(weeks=20).encode()})
+    now[0] += 61
+    with (settings.index_dir / ".lock").open("w") as lock:  # `citebot ingest` is running
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert schedule.run_due() == []  # synced, but the ingest could not run
+    assert indexed_weeks() == "16"
+    now[0] += 61
+    reports = schedule.run_due()
+    assert reports[0].changed == 0  # nothing new to fetch this time ...
+    assert indexed_weeks() == "20"  # ... and the change synced before is indexed all the same
