@@ -26,6 +26,7 @@ from pydantic_settings import (
 
 from index.embedder import BUNDLED_MODEL
 from index.errors import ConfigError
+from ingest.sources.base import DOCUMENT_GLOBS
 
 
 class SettingsGroup(BaseModel):
@@ -342,25 +343,13 @@ class SiteSourceSettings(RemoteSourceSettings):
         return self
 
 
-_DOCUMENT_GLOBS = [
-    "**/*.md",
-    "**/*.markdown",
-    "**/*.rst",
-    "**/*.txt",
-    "**/*.html",
-    "**/*.htm",
-    "**/*.pdf",
-    "**/*.docx",
-]
-
-
 class RepoSourceSettings(RemoteSourceSettings):
     """A Git repository: the matching files of one branch."""
 
     url: str = Field(description="Remote URL (https, ssh) or a local path to the repository.")
     branch: str = Field("main", description="Branch whose tip is indexed.")
     paths: list[str] = Field(
-        default_factory=lambda: list(_DOCUMENT_GLOBS),
+        default_factory=lambda: list(DOCUMENT_GLOBS),
         description='Globs of the files to index, e.g. ["docs/**/*.md"].',
     )
     link_template: str = Field(

@@ -190,6 +190,15 @@ def _chunk_rows(index_dir: Path) -> set[tuple[str, str, str, str]]:
     return {(c.source, c.section, c.text, c.anchor) for c in chunks}
 
 
+def _site_settings(tmp_path: Path, site: DocsServer) -> Settings:
+    return Settings(
+        sources=tmp_path / "no-folder",
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path / "data",
+        sites={"docs": {"start_url": site.start_url}},
+    )
+
+
 @pytest.fixture
 def docs_site(tmp_path: Path) -> Iterator[DocsServer]:
     root = tmp_path / "docs"
@@ -202,12 +211,7 @@ def docs_site(tmp_path: Path) -> Iterator[DocsServer]:
 def test_site_sync_reads_pages_as_a_folder_does_and_fetches_only_what_changed(
     tmp_path: Path, docs_site: DocsServer, real_embedder: Embedder
 ) -> None:
-    settings = Settings(
-        sources=tmp_path / "no-folder",
-        index_dir=tmp_path / "index",
-        data_dir=tmp_path / "data",
-        sites={"docs": {"start_url": docs_site.start_url}},
-    )
+    settings = _site_settings(tmp_path, docs_site)
     sources = remote_sources(settings)
     (report,), ingested = sync_and_ingest(settings, sources, embedder=lambda: real_embedder)
     assert report.ok and report.added == 3, report
@@ -264,12 +268,7 @@ def test_site_sync_reads_pages_as_a_folder_does_and_fetches_only_what_changed(
 def test_site_sync_while_the_site_is_down_keeps_every_page(
     tmp_path: Path, docs_site: DocsServer, fake_embedder: Embedder
 ) -> None:
-    settings = Settings(
-        sources=tmp_path / "no-folder",
-        index_dir=tmp_path / "index",
-        data_dir=tmp_path / "data",
-        sites={"docs": {"start_url": docs_site.start_url}},
-    )
+    settings = _site_settings(tmp_path, docs_site)
     sources = remote_sources(settings)
     sync_and_ingest(settings, sources, embedder=lambda: fake_embedder)
     before = _chunk_rows(settings.index_dir)

@@ -6,6 +6,18 @@ from dataclasses import dataclass
 
 from index.errors import CitebotError
 
+# The files a repository source indexes unless told otherwise: every format a folder reads.
+DOCUMENT_GLOBS = (
+    "**/*.md",
+    "**/*.markdown",
+    "**/*.rst",
+    "**/*.txt",
+    "**/*.html",
+    "**/*.htm",
+    "**/*.pdf",
+    "**/*.docx",
+)
+
 
 class SyncError(CitebotError):
     """A whole sync failed (the site is down, the repository unreachable); nothing was lost."""

@@ -68,21 +68,11 @@ from dulwich.objects import Blob, Commit, ObjectID, TreeEntry
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from ingest.sources.base import SyncReport
+from ingest.sources.base import DOCUMENT_GLOBS, SyncReport
 from ingest.sources.mirror import Mirror, MirroredFile, SyncStatus, content_hash, safe_relative
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PATHS = (
-    "**/*.md",
-    "**/*.markdown",
-    "**/*.rst",
-    "**/*.txt",
-    "**/*.html",
-    "**/*.htm",
-    "**/*.pdf",
-    "**/*.docx",
-)
 MAX_BLOB_BYTES = 50 * 1024 * 1024
 LINK_FIELDS = ("remote", "commit", "branch", "path", "start", "end")
 # A remote that accepts the connection and then stalls must not hang a sync.
@@ -112,7 +102,7 @@ class RepoConfig:
     name: str
     url: str  # remote URL (https://…, ssh, git://) or a local path / file:// to a repository
     branch: str = "main"
-    paths: tuple[str, ...] = DEFAULT_PATHS
+    paths: tuple[str, ...] = DOCUMENT_GLOBS
     link_template: str = ""  # "": derived from the remote by link_template_for
     token: str | None = field(default=None, repr=False)  # for a private https remote
 
