@@ -46,7 +46,7 @@ CHROME = [
 MARKUP = [
     re.compile(pattern, re.MULTILINE)
     for pattern in (
-        r"\{\s*[#.][\w-]+(\s+[^}]*)?\}",  # attribute list { #anchor } { .class }
+        r"\{:?\s*[#.][\w.:-]+(\s+[^}]*)?\}",  # attribute list { #anchor } {: .class }
         r"^\s*/{3,}",  # /// blocks (pymdownx.blocks)
         r"^\s*:{3,}\s*\w",  # ::: admonitions (Docusaurus) or mkdocstrings directives
         r"^\s*(!!!|\?\?\?\+?)\s*\w",  # !!! / ??? admonitions

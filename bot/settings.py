@@ -109,7 +109,7 @@ class RetrievalSettings(SettingsGroup):
         description="Abstention threshold: below this cosine similarity of the best passage, "
         "the bot says the sources do not cover the question.",
     )
-    max_quotes: int = Field(3, ge=1, le=10, description="Most sentences quoted in one answer.")
+    max_quotes: int = Field(5, ge=1, le=10, description="Most sentences quoted in one answer.")
     max_question_chars: int = Field(
         2000, ge=10, description="Longest question accepted, in characters."
     )

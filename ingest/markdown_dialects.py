@@ -29,10 +29,10 @@ _MDX_MODULE = re.compile(r"^(import\s+.+\s+from\s+['\"].+['\"]|export\s+(default
 # Abbreviation definitions ("*[HTML]: Hyper Text Markup Language").
 _ABBREVIATION = re.compile(r"^\*\[[^\]]+\]:")
 # Inline markup a reader never sees, removed from text (never from code): attribute lists
-# ("{ #anchor }", "{: .class }"), template tags ("{% include %}", "{{ version }}"), Hugo
-# shortcodes, MkDocs Material icons.
+# ("{ #anchor }", "{: .class }", "{: #hatch-v1.17.1 }"), template tags ("{% include %}",
+# "{{ version }}"), Hugo shortcodes, MkDocs Material icons.
 _INLINE = re.compile(
-    r"\s*\{:?\s*[#.][\w-]+(?:\s+[#.]?[\w-]+(?:=(?:\"[^\"]*\"|\S+))?)*\s*\}"
+    r"\s*\{:?\s*[#.][\w.:-]+(?:\s+[#.]?[\w.:-]+(?:=(?:\"[^\"]*\"|\S+))?)*\s*\}"
     r"|\{\{[<%].*?[>%]\}\}"
     r"|\{%-?.*?-?%\}"
     r"|\{\{.*?\}\}"

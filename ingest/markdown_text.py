@@ -29,6 +29,8 @@ _PARSER = (
 # read as plain text (see _lost_lines), never dropped.
 _PARSER.options["maxNesting"] = 100
 _LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S")
+# A heading's closing sequence ("## Title ##"), left when something followed it on the line.
+_CLOSING_HASHES = re.compile(r"\s+#+$")
 _TEXT_TOKENS = frozenset({"inline", "fence", "code_block", "html_block"})
 _FRONT_MATTER_LINES = 200
 # Front matter is a few fields; past this it is not front matter (or it is an attack).
@@ -149,6 +151,9 @@ def _blocks(tokens: Sequence[Token], first_line: int) -> list[Block]:
                 row.append(_inline_text(token.children or [])[0])
                 continue
             rendered, offsets = _inline_text(token.children or [], start)
+            if heading_level:
+                # "## Title ## {: #id }": the attribute list went, the closing hashes remain.
+                rendered = _CLOSING_HASHES.sub("", rendered)
             if not rendered:
                 continue
             if term and heading_level == 0:

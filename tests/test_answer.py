@@ -174,6 +174,22 @@ def test_a_lead_in_brings_only_the_lines_right_after_it() -> None:
     assert "nap---dream" not in quoted
 
 
+def test_a_lead_in_brings_its_command_but_not_the_prose_after_it() -> None:
+    # A command at a prompt is code though all its words are plain ("$ git branch"); its
+    # output, and the page's next sentence and command, are not what the lead-in introduced.
+    page = (
+        "Cats show the hours they sleep with:\n"
+        "$ cat hours\n"
+        "sixteen\n"
+        "To see the naps instead, run\n"
+        "$ cat naps --all"
+    )
+    answer = compose("How many hours do cats sleep?", [hit(1, page, 0.6)])
+    quoted = [quote.text for quote in answer.quotes]
+    assert quoted[:2] == ["Cats show the hours they sleep with:", "$ cat hours"]
+    assert "$ cat naps --all" not in quoted  # its lead-in does not end ":"; never alone
+
+
 def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names() -> None:
     unknown = query("How many hours do cats sleep on Bitbucket?", {"bitbucket": 0})
     answer = compose_answer(unknown, HITS, min_similarity=0.3)

@@ -35,6 +35,7 @@ _MAX_QUOTE_CHARS = 600
 # then Django: page lines 0.26 -> 0.31, 0.14 -> 0.17; section openers 0.29 -> 0.34, 0.20 -> 0.26.
 _OPENING_BONUS = 0.1
 _CODE = re.compile(r"[()\[\]{}=_./<>$-]")  # characters of a command or code, not of prose
+_PROMPT = re.compile(r"(?:\$|%|>>>|\.\.\.)\s")  # a shell's or Python's prompt
 _PLAIN_WORD = re.compile(r"[A-Za-z][a-z'’]*[,.;:!?]?")
 # What a lead-in ending ":" brings along: the list, command or code it introduces.
 _MAX_BLOCK_LINES = 6
@@ -201,7 +202,7 @@ def compose_answer(
     hits: Sequence[Hit],
     *,
     min_similarity: float,
-    max_quotes: int = 3,
+    max_quotes: int = 5,
 ) -> Answer:
     """Quote the sentences of the best passages that best cover the question, or decline."""
     best_similarity = max((hit.similarity for hit in hits), default=-1.0)
@@ -363,7 +364,8 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
 
     The block is what follows the lead-in without a break: a line left out between two (the
     "/  \\" of a drawn history, a cut-off sentence) ends it, or the quote would join lines the
-    page keeps apart. List markers between lines are layout, not a break.
+    page keeps apart. List markers between lines are layout, not a break. Prose after the code
+    a lead-in introduced is the page going on, not part of the block.
     """
     block: list[_Candidate] = []
     size = 0
@@ -375,6 +377,8 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
             break
         if candidate.text.rstrip().endswith(":") or size + len(candidate.text) > _BLOCK_ROOM:
             break
+        if block and _is_code(block[0].text) and not gap and not _is_code(candidate.text):
+            break
         block.append(candidate)
         size += len(candidate.text)
         end = candidate.start + len(candidate.text)
@@ -382,7 +386,10 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
 
 
 def _is_code(text: str) -> bool:
-    """Tell a command, signature or code line from prose: code characters, few plain words."""
+    """Tell a command, signature or code line from prose: a prompt, or code characters and few
+    plain words ("$ git branch" is all plain words but the prompt)."""
+    if _PROMPT.match(text):
+        return True
     words = text.split()
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return bool(_CODE.search(text)) and plain < 0.6 * len(words)
