@@ -190,6 +190,29 @@ def test_a_lead_in_brings_its_command_but_not_the_prose_after_it() -> None:
     assert "$ cat naps --all" not in quoted  # its lead-in does not end ":"; never alone
 
 
+def test_a_lead_in_brings_the_command_not_what_the_shell_prints() -> None:
+    page = (
+        "Cats sleep for hours; count them with:\n"
+        "$ cats --hours\n"
+        "======== 16 hours in 0.12s ========\n"
+        "E  cat not found"
+    )
+    quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, page, 0.6)]).quotes]
+    assert quoted[:2] == ["Cats sleep for hours; count them with:", "$ cats --hours"]
+    assert not any(q.startswith(("====", "E ")) for q in quoted)
+
+
+def test_a_pages_opening_line_introduces_nothing_further_on() -> None:
+    # The opening line is shown above a passage from deeper in the page: what follows it in
+    # the passage is not what it introduced on the page ("…options:" then a log's "luck").
+    opened = dataclasses.replace(
+        hit(1, "luck\nCats sleep sixteen hours a day.", 0.6),
+        lede="Cats offer two ways to sleep for hours:",
+    )
+    quoted = [q.text for q in compose("How many hours do cats sleep?", [opened]).quotes]
+    assert "luck" not in quoted and "Cats sleep sixteen hours a day." in quoted
+
+
 def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names() -> None:
     unknown = query("How many hours do cats sleep on Bitbucket?", {"bitbucket": 0})
     answer = compose_answer(unknown, HITS, min_similarity=0.3)

@@ -36,6 +36,7 @@ _MAX_QUOTE_CHARS = 600
 _OPENING_BONUS = 0.1
 _CODE = re.compile(r"[()\[\]{}=_./<>$-]")  # characters of a command or code, not of prose
 _PROMPT = re.compile(r"(?:\$|%|>>>|\.\.\.)\s")  # a shell's or Python's prompt
+_SHELL_PROMPT = re.compile(r"[$%]\s")
 _PLAIN_WORD = re.compile(r"[A-Za-z][a-z'’]*[,.;:!?]?")
 # What a lead-in ending ":" brings along: the list, command or code it introduces.
 _MAX_BLOCK_LINES = 6
@@ -365,12 +366,16 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
     The block is what follows the lead-in without a break: a line left out between two (the
     "/  \\" of a drawn history, a cut-off sentence) ends it, or the quote would join lines the
     page keeps apart. List markers between lines are layout, not a break. Prose after the code
-    a lead-in introduced is the page going on, not part of the block.
+    a lead-in introduced is the page going on, and what a shell prints after the command
+    ("===== 2 failed in 0.12s =====") is not what a chat user types: neither is in the block. A
+    page's opening line shown above a passage from further on introduces nothing in it.
     """
     block: list[_Candidate] = []
     size = 0
     passage = lead.hit.passage
     end = lead.start + len(lead.text)
+    if end <= len(lead.hit.lede):
+        return []
     for candidate in following[:_MAX_BLOCK_LINES]:
         gap = passage[end : candidate.start].lstrip()
         if gap and not _LIST_MARKER.fullmatch(gap):
@@ -378,6 +383,12 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         if candidate.text.rstrip().endswith(":") or size + len(candidate.text) > _BLOCK_ROOM:
             break
         if block and _is_code(block[0].text) and not gap and not _is_code(candidate.text):
+            break
+        if (
+            block
+            and _SHELL_PROMPT.match(block[-1].text)
+            and not _SHELL_PROMPT.match(candidate.text)
+        ):
             break
         block.append(candidate)
         size += len(candidate.text)
