@@ -69,6 +69,9 @@ class Manifest:
     # SHA-256 of each file of the generation as written ("chunks.sqlite": "…"); empty in
     # indexes written before checksums were kept.
     checksums: dict[str, str] = field(default_factory=dict)
+    # Keys of the lines most HTML pages of the corpus print (ingest/boilerplate.py), left out of
+    # every page: an ingest that learns another set reads the pages that hold the difference.
+    furniture: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         """Serialise to pretty JSON."""

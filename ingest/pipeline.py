@@ -26,8 +26,16 @@ from index.records import IndexedDocument
 from index.sentences import opening_summary
 from index.store import VECTORS, GenerationWriter, StoredIndex
 from index.vectors import choose_kind
+from ingest.boilerplate import (
+    learn_furniture,
+    page_lines,
+    read_cache,
+    without_furniture,
+    write_cache,
+)
 from ingest.chunker import chunk_document
-from ingest.formats import SUPPORTED_LIST, SUPPORTED_SUFFIXES
+from ingest.formats import SUPPORTED_LIST, SUPPORTED_SUFFIXES, format_for
+from ingest.formats import html as html_format
 from ingest.formats.base import SkippedFile
 from ingest.loaders import load_document
 from ingest.writing import GenerationStream, Progress
@@ -387,6 +395,9 @@ class _IngestRun:
     unchanged: int = 0
     fresh: int = 0
     removed: int = 0
+    furniture: frozenset[str] = frozenset()  # keys of the lines most pages print (boilerplate)
+    reread: set[str] = field(default_factory=set)  # sources whose furniture changed
+    timed_out: set[str] = field(default_factory=set)  # sources that ran out of time once
 
     def over(self, files: list[Path]) -> IngestReport:
         """Bring the index in line with these files; return the report."""
@@ -410,10 +421,12 @@ class _IngestRun:
                     f"{other} and {item.path} would both be cited as {item.source}; "
                     "ingest their common parent folder instead, or rename one folder"
                 )
+        self._learn_furniture(sources)
         fresh_bytes = {
             item.source: item.size
             for item in sources
-            if item.raw_hash and (item.raw_hash not in by_hash or previous is None)
+            if item.raw_hash
+            and (item.raw_hash not in by_hash or previous is None or item.source in self.reread)
         }
         stream = GenerationStream(
             lambda dimension: GenerationWriter(
@@ -434,6 +447,41 @@ class _IngestRun:
                     "the previous index was left as it was"
                 )
             return self._publish(stream)
+
+    def _learn_furniture(self, sources: Sequence[_Source]) -> None:
+        """Count the lines of every HTML page (remembered ones from the cache) and learn which
+        lines are the site's furniture; pages whose furniture changed are read again."""
+        cache = read_cache(self.index_dir)
+        remembered: dict[str, frozenset[str]] = {}
+        by_source: dict[str, frozenset[str]] = {}
+        for item in sources:
+            if not item.raw_hash or format_for(item.path.suffix) is not html_format.FORMAT:
+                continue
+            lines = cache.get(item.raw_hash)
+            if lines is None:
+                lines = self._read_lines(item)
+                if lines is None:
+                    continue  # the second reading skips the file and says why
+            remembered[item.raw_hash] = lines
+            by_source[item.source] = lines
+        write_cache(self.index_dir, remembered)
+        before = frozenset(self.previous.manifest.furniture) if self.previous else frozenset()
+        self.furniture = learn_furniture(by_source.values())
+        changed = self.furniture ^ before
+        self.reread = {source for source, lines in by_source.items() if lines & changed}
+
+    def _read_lines(self, item: _Source) -> frozenset[str] | None:
+        try:
+            with _time_budget(self.plan.file_seconds):
+                document, _ = load_document(
+                    item.path, item.source, max_bytes=self.plan.max_file_bytes
+                )
+        except _OutOfTime:
+            self.timed_out.add(item.source)  # not tried twice: once is the budget
+            return None
+        except Exception:  # the second reading skips the file and reports what was wrong
+            return None
+        return page_lines(document)
 
     def _take(
         self,
@@ -456,7 +504,7 @@ class _IngestRun:
             self.unchanged += 1
             return
         reusable = by_hash.get(item.raw_hash)
-        if reusable is not None and previous is not None:
+        if reusable is not None and previous is not None and item.source not in self.reread:
             # Same bytes as an indexed document (perhaps moved): reuse its chunks and vectors.
             record, first = reusable
             # A synced file's address may change while its bytes don't (a page that moved): the
@@ -473,10 +521,15 @@ class _IngestRun:
         weight = item.size
         embedder = stream.embedder  # loaded outside the file's try: a model error is no file's
         try:
+            if item.source in self.timed_out:
+                raise _OutOfTime
             with _time_budget(plan.file_seconds):
                 document, notes = load_document(
                     item.path, item.source, max_bytes=plan.max_file_bytes
                 )
+                document = without_furniture(document, self.furniture)
+                if not document.blocks:
+                    raise SkippedFile(item.path, "nothing but the lines every page of the site has")
                 chunks = chunk_document(
                     document,
                     embedder.count_tokens,
@@ -533,6 +586,7 @@ class _IngestRun:
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 sources=[str(root) for root in self.roots],
                 versions=_versions(),
+                furniture=sorted(self.furniture),
             )
 
         stream.finish(manifest_for)
