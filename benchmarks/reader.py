@@ -163,8 +163,10 @@ def _led_in(passage: str, text: str, before: Sequence[Any]) -> bool:
         previous = quote.text.strip()
         if not _follows(passage, previous, current):
             return False  # not next to the quote before it: no block
-        if previous.endswith(":"):
-            return True
+        if previous.endswith(":") or (
+            not _SENTENCE_END.search(previous) and not _looks_like_code(previous)
+        ):
+            return True  # a lead-in, or prose that runs on into the code ("…, run")
         current = previous
     return False
 

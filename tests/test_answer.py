@@ -202,6 +202,24 @@ def test_a_lead_in_brings_the_command_not_what_the_shell_prints() -> None:
     assert not any(q.startswith(("====", "E ")) for q in quoted)
 
 
+def test_a_sentence_that_runs_on_into_a_command_is_quoted_with_it() -> None:
+    # A man page: "…continue the rebase with" and the command on the next line, no ":".
+    page = (
+        "Cats wake after sixteen hours; to let a cat sleep on, continue the nap with\n"
+        "cat nap --continue\n"
+        "Value | Hours\n"
+        "# sixteen hours of sleep\n"
+        "naps = 16"
+    )
+    answer = compose("How many hours do cats sleep?", [hit(1, page, 0.6)])
+    quoted = [quote.text for quote in answer.quotes]
+    at = quoted.index(page.split("\n", maxsplit=1)[0])
+    assert quoted[at + 1] == "cat nap --continue"  # never the sentence cut off before it
+    # A comment is code, so it needs what says what it does: a table's header row is no
+    # sentence running on, and the comment and its code are left out.
+    assert "# sixteen hours of sleep" not in quoted and "naps = 16" not in quoted
+
+
 def test_a_pages_opening_line_introduces_nothing_further_on() -> None:
     # The opening line is shown above a passage from deeper in the page: what follows it in
     # the passage is not what it introduced on the page ("…options:" then a log's "luck").

@@ -35,8 +35,12 @@ _MAX_QUOTE_CHARS = 600
 # then Django: page lines 0.26 -> 0.31, 0.14 -> 0.17; section openers 0.29 -> 0.34, 0.20 -> 0.26.
 _OPENING_BONUS = 0.1
 _CODE = re.compile(r"[()\[\]{}=_./<>$-]")  # characters of a command or code, not of prose
-_PROMPT = re.compile(r"(?:\$|%|>>>|\.\.\.)\s")  # a shell's or Python's prompt
+# A shell's or Python's prompt, or a comment: a line of code whatever its words.
+_PROMPT = re.compile(r"(?:\$|%|#|//|>>>|\.\.\.)\s")
 _SHELL_PROMPT = re.compile(r"[$%]\s")
+_COMMAND_WORDS = 10
+_OPTION = re.compile(r"--?[A-Za-z]")
+_SENTENCE_END = re.compile(r"[.!?…;:][\"'”’)\]]*$")
 _PLAIN_WORD = re.compile(r"[A-Za-z][a-z'’]*[,.;:!?]?")
 # What a lead-in ending ":" brings along: the list, command or code it introduces.
 _MAX_BLOCK_LINES = 6
@@ -338,13 +342,18 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
                 taken.update((c.hit.rank, c.start) for c in following)
             continue
         before = lines[at - 1] if at else None
-        leads = before is not None and before.text.rstrip().endswith(":")
+        leads = before is not None and _leads_in(before, lines)
         if _is_code(candidate.text) and not leads:
             continue  # a command or signature without the sentence that says what it does
         if _is_code(candidate.text) and before and (before.hit.rank, before.start) not in taken:
             result.append(before)
             taken.add((before.hit.rank, before.start))
         result.append(candidate)
+        if _unfinished(candidate.text):  # "…continue the rebase with" and the command after it
+            command = _introduced(candidate, lines[at + 1 :])
+            if command and _is_code(command[0].text):
+                result += command
+                taken.update((c.hit.rank, c.start) for c in command)
     if not result:  # only code and lead-ins were chosen: the best sentence that is neither
         prose = [
             c
@@ -354,6 +363,20 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
         return [max(prose, key=lambda c: c.score)] if prose else chosen[:1]
     ordered = sorted({(c.hit.rank, c.start): c for c in result}.values(), key=_reading_order)
     return ordered
+
+
+def _unfinished(text: str) -> bool:
+    """Tell a sentence that runs on into what follows it: prose without an end ("…, with"),
+    not a table's row ("Value | Path")."""
+    return not _SENTENCE_END.search(text) and " | " not in text and not _is_code(text)
+
+
+def _leads_in(candidate: _Candidate, lines: Sequence[_Candidate]) -> bool:
+    """Tell whether a line introduces the code after it: it ends ":", or runs on into it."""
+    text = candidate.text.rstrip()
+    return text.endswith(":") or (
+        _unfinished(text) and bool(_introduced(candidate, lines[lines.index(candidate) + 1 :]))
+    )
 
 
 def _reading_order(candidate: _Candidate) -> tuple[int, int]:
@@ -402,6 +425,9 @@ def _is_code(text: str) -> bool:
     if _PROMPT.match(text):
         return True
     words = text.split()
+    short = len(words) <= _COMMAND_WORDS and not _SENTENCE_END.search(text)
+    if short and any(_OPTION.match(word) for word in words):
+        return True  # "git rebase --continue": a command line, options and all
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return bool(_CODE.search(text)) and plain < 0.6 * len(words)
 
