@@ -218,6 +218,11 @@ def test_a_sentence_that_runs_on_into_a_command_is_quoted_with_it() -> None:
     # A comment is code, so it needs what says what it does: a table's header row is no
     # sentence running on, and the comment and its code are left out.
     assert "# sixteen hours of sleep" not in quoted and "naps = 16" not in quoted
+    # A word or two of a program's output runs on into nothing (pytest's "E  '5'", then
+    # "E  Use -v to get more diff").
+    output = "Cats sleep sixteen hours a day.\nE    '5'\nE    Use -v to see the hours cats sleep"
+    answer = compose("How many hours do cats sleep?", [hit(1, output, 0.6)])
+    assert [quote.text for quote in answer.quotes] == ["Cats sleep sixteen hours a day."]
 
 
 def test_a_pages_opening_line_introduces_nothing_further_on() -> None:

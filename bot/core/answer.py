@@ -367,8 +367,13 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
 
 def _unfinished(text: str) -> bool:
     """Tell a sentence that runs on into what follows it: prose without an end ("…, with"),
-    not a table's row ("Value | Path")."""
-    return not _SENTENCE_END.search(text) and " | " not in text and not _is_code(text)
+    not a table's row ("Value | Path") or a word or two of a program's output ("E  '5'")."""
+    return (
+        len(text.split()) >= _MIN_QUOTE_WORDS
+        and not _SENTENCE_END.search(text)
+        and " | " not in text
+        and not _is_code(text)
+    )
 
 
 def _leads_in(candidate: _Candidate, lines: Sequence[_Candidate]) -> bool:
