@@ -61,21 +61,27 @@ def learn_furniture(pages: Iterable[frozenset[str]]) -> frozenset[str]:
     return frozenset(key for key, count in counts.items() if count >= needed)
 
 
-def without_furniture(document: Document, furniture: frozenset[str]) -> Document:
-    """Return the document without its furniture lines (unchanged when it has none)."""
+def without_furniture(
+    document: Document, furniture: frozenset[str]
+) -> tuple[Document, dict[str, str]]:
+    """Return the document without its furniture lines, and those lines' text by key."""
     if not furniture:
-        return document
-    kept = tuple(
-        block
-        for block in document.blocks
-        if block.is_heading
-        or "\n" in block.text
-        or len(block.text) > MAX_LINE_CHARS
-        or line_key(block.text) not in furniture
+        return document, {}
+    kept = []
+    removed: dict[str, str] = {}
+    for block in document.blocks:
+        candidate = not block.is_heading and "\n" not in block.text
+        key = line_key(block.text) if candidate and len(block.text) <= MAX_LINE_CHARS else ""
+        if key in furniture:
+            removed[key] = block.text
+        else:
+            kept.append(block)
+    if not removed:
+        return document, {}
+    page = Document(
+        document.source, document.title, tuple(kept), document.content_hash, document.url
     )
-    if len(kept) == len(document.blocks):
-        return document
-    return Document(document.source, document.title, kept, document.content_hash, document.url)
+    return page, removed
 
 
 def read_cache(index_dir: Path) -> dict[str, frozenset[str]]:

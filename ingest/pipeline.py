@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from index.chunk_store import CHUNKS
+from index.clipping import clip_words
 from index.embedder import Embedder
 from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.generations import changed_files, file_checksum, remove_staging
@@ -158,6 +159,9 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
                 else:
                     ignored.append(f"ignored {path}: not {SUPPORTED_LIST}")
     return sorted(set(found)), ignored
+
+
+_FURNITURE_SHOWN = 5  # lines named in the report when a site's frame is first learned
 
 
 class _OutOfTime(Exception):
@@ -398,6 +402,8 @@ class _IngestRun:
     furniture: frozenset[str] = frozenset()  # keys of the lines most pages print (boilerplate)
     reread: set[str] = field(default_factory=set)  # sources whose furniture changed
     timed_out: set[str] = field(default_factory=set)  # sources that ran out of time once
+    furniture_seen: dict[str, str] = field(default_factory=dict)  # text of each line left out
+    furniture_before: frozenset[str] = frozenset()  # what the previous generation left out
 
     def over(self, files: list[Path]) -> IngestReport:
         """Bring the index in line with these files; return the report."""
@@ -441,6 +447,7 @@ class _IngestRun:
             for item in sources:
                 self._take(item, old, by_hash, stream)
             self.removed = sum(1 for source in old if source not in self.present)
+            self._tell_new_furniture()
             if not self.present:
                 raise SourcesError(
                     f"none of the {len(sources)} files could be ingested ({self.skipped[0]}); "
@@ -466,9 +473,22 @@ class _IngestRun:
             by_source[item.source] = lines
         write_cache(self.index_dir, remembered)
         before = frozenset(self.previous.manifest.furniture) if self.previous else frozenset()
+        self.furniture_before = before
         self.furniture = learn_furniture(by_source.values())
         changed = self.furniture ^ before
         self.reread = {source for source, lines in by_source.items() if lines & changed}
+
+    def _tell_new_furniture(self) -> None:
+        """Say which lines are newly left out of every page: nothing is dropped unannounced."""
+        new = self.furniture - self.furniture_before
+        shown = [self.furniture_seen[key] for key in sorted(new) if key in self.furniture_seen]
+        if shown:
+            lines = "; ".join(f"“{clip_words(text, 80)}”" for text in shown[:_FURNITURE_SHOWN])
+            more = len(shown) - _FURNITURE_SHOWN
+            self.warnings.append(
+                f"left out of every page as the site's frame (on at least half of its HTML "
+                f"pages): {lines}{f' and {more} more' if more > 0 else ''}"
+            )
 
     def _read_lines(self, item: _Source) -> frozenset[str] | None:
         try:
@@ -527,7 +547,8 @@ class _IngestRun:
                 document, notes = load_document(
                     item.path, item.source, max_bytes=plan.max_file_bytes
                 )
-                document = without_furniture(document, self.furniture)
+                document, removed = without_furniture(document, self.furniture)
+                self.furniture_seen.update(removed)
                 if not document.blocks:
                     raise SkippedFile(item.path, "nothing but the lines every page of the site has")
                 chunks = chunk_document(

@@ -58,6 +58,11 @@ def test_a_sites_frame_is_left_out_but_its_content_and_headings_stay(
         (site / f"topic{n:02d}.html").write_text(page(n, shared=True))
     report = run(site, tmp_path / "index", fake_embedder)
     assert report.added == 12 and not report.skipped
+    # What is left out is said once, when it is learned: nothing goes unannounced.
+    (told,) = [w for w in report.warnings if "site's frame" in w]
+    assert TOP_BAR in told and FOOTER in told
+    again = run(site, tmp_path / "index", fake_embedder)
+    assert not [w for w in again.warnings if "site's frame" in w]
     shown = "\n".join(texts(tmp_path / "index"))
     assert TOP_BAR not in shown and FOOTER not in shown
     assert shown.count(SHARED) >= 3
@@ -95,6 +100,7 @@ def test_only_pages_whose_furniture_changed_are_read_again(
     write_site(site, range(14, 18))
     grown = run(site, tmp_path / "index", fake_embedder)
     assert (grown.added, grown.updated, grown.unchanged) == (4, 6, 8)
+    assert any(FOOTER in warning and TOP_BAR not in warning for warning in grown.warnings)
     assert not any(FOOTER in text for text in texts(tmp_path / "index"))
 
 
