@@ -225,6 +225,28 @@ def test_a_sentence_that_runs_on_into_a_command_is_quoted_with_it() -> None:
     assert [quote.text for quote in answer.quotes] == ["Cats sleep sixteen hours a day."]
 
 
+def test_a_paragraph_that_ends_in_a_lead_in_is_quoted_to_its_code() -> None:
+    # The quoted sentence says what a thing is for; the paragraph's last sentence says how, and
+    # the settings after it ("detached = true": plain words, yet code) are the answer.
+    page = (
+        "Cats that sleep sixteen hours a day need a quiet room. Enabling the quiet option "
+        "makes the room dark:\n"
+        "[cats.room]\n"
+        "quiet = true\n"
+        "class Room(Quiet):\n"
+        "Dogs bark at night."
+    )
+    quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, page, 0.6)]).quotes]
+    assert quoted[:4] == [
+        "Cats that sleep sixteen hours a day need a quiet room.",
+        "Enabling the quiet option makes the room dark:",
+        "[cats.room]",
+        "quiet = true",
+    ]
+    # A block never ends on a line that opens one ("class Room(Quiet):" without its body).
+    assert "class Room(Quiet):" not in quoted
+
+
 def test_a_pages_opening_line_introduces_nothing_further_on() -> None:
     # The opening line is shown above a passage from deeper in the page: what follows it in
     # the passage is not what it introduced on the page ("…options:" then a log's "luck").

@@ -38,6 +38,8 @@ _CODE = re.compile(r"[()\[\]{}=_./<>$-]")  # characters of a command or code, no
 # A shell's or Python's prompt, or a comment: a line of code whatever its words.
 _PROMPT = re.compile(r"(?:\$|%|#|//|>>>|\.\.\.)\s")
 _SHELL_PROMPT = re.compile(r"[$%]\s")
+# A setting or variable given a value ("detached = true", "x := 1"): code, however plain.
+_ASSIGNMENT = re.compile(r"[\w.\-\[\]\"']+\s*[:+]?=\s*\S")
 _COMMAND_WORDS = 10
 _OPTION = re.compile(r"--?[A-Za-z]")
 _SENTENCE_END = re.compile(r"[.!?…;:][\"'”’)\]]*$")
@@ -354,6 +356,10 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
             if command and _is_code(command[0].text):
                 result += command
                 taken.update((c.hit.rank, c.start) for c in command)
+        else:  # "…standalone environments. Enabling the detached option will …:" and its code
+            shown = _lead_in_after(candidate, lines[at + 1 :], taken)
+            result += shown
+            taken.update((c.hit.rank, c.start) for c in shown)
     if not result:  # only code and lead-ins were chosen: the best sentence that is neither
         prose = [
             c
@@ -384,6 +390,27 @@ def _leads_in(candidate: _Candidate, lines: Sequence[_Candidate]) -> bool:
     )
 
 
+def _lead_in_after(
+    sentence: _Candidate, following: Sequence[_Candidate], taken: set[tuple[int, int]]
+) -> list[_Candidate]:
+    """Return the lead-in that ends a quoted sentence's paragraph, with the code it introduces.
+
+    A paragraph often says what a thing is for, then how to do it: "A common use case is
+    standalone environments… Enabling the detached option will skip project installation:" and
+    `detached = true`. Quoting the first sentence alone stops one sentence short of the answer.
+    """
+    if not following:
+        return []
+    lead = following[0]
+    same_paragraph = "\n" not in sentence.hit.passage[sentence.start : lead.start]
+    if not same_paragraph or not lead.text.rstrip().endswith(":"):
+        return []
+    if (lead.hit.rank, lead.start) in taken:
+        return []
+    block = _introduced(lead, following[1:])
+    return [lead, *block] if block and _is_code(block[0].text) else []
+
+
 def _reading_order(candidate: _Candidate) -> tuple[int, int]:
     return candidate.hit.rank, candidate.start
 
@@ -408,7 +435,8 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         gap = passage[end : candidate.start].lstrip()
         if gap and not _LIST_MARKER.fullmatch(gap):
             break
-        if candidate.text.rstrip().endswith(":") or size + len(candidate.text) > _BLOCK_ROOM:
+        lead_in = candidate.text.rstrip().endswith(":") and not _is_code(candidate.text)
+        if lead_in or size + len(candidate.text) > _BLOCK_ROOM:
             break
         if block and _is_code(block[0].text) and not gap and not _is_code(candidate.text):
             break
@@ -421,13 +449,15 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         block.append(candidate)
         size += len(candidate.text)
         end = candidate.start + len(candidate.text)
+    while block and block[-1].text.rstrip().endswith(":"):
+        block.pop()  # "class User(AbstractUser):" with its body cut off by the room left
     return block
 
 
 def _is_code(text: str) -> bool:
     """Tell a command, signature or code line from prose: a prompt, or code characters and few
     plain words ("$ git branch" is all plain words but the prompt)."""
-    if _PROMPT.match(text):
+    if _PROMPT.match(text) or _ASSIGNMENT.match(text):
         return True
     words = text.split()
     short = len(words) <= _COMMAND_WORDS and not _SENTENCE_END.search(text)
