@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ingest.document import Document
+from ingest.document import Block, Document
 
 MIN_PAGES = 10  # fewer pages can't tell a site's frame from a sentence a few pages share
 SHARE = 0.5
@@ -39,13 +39,16 @@ def line_key(text: str) -> str:
     return hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()[:_KEY_HEX]
 
 
+def _furniture_key(block: Block) -> str:
+    """Return the key of a block that could be furniture (a short line, not a heading), or ""."""
+    if block.is_heading or "\n" in block.text or len(block.text) > MAX_LINE_CHARS:
+        return ""
+    return line_key(block.text)
+
+
 def page_lines(document: Document) -> frozenset[str]:
     """Return the keys of the lines of a page that could be furniture."""
-    return frozenset(
-        line_key(block.text)
-        for block in document.blocks
-        if not block.is_heading and "\n" not in block.text and len(block.text) <= MAX_LINE_CHARS
-    )
+    return frozenset(filter(None, map(_furniture_key, document.blocks)))
 
 
 def learn_furniture(pages: Iterable[frozenset[str]]) -> frozenset[str]:
@@ -70,8 +73,7 @@ def without_furniture(
     kept = []
     removed: dict[str, str] = {}
     for block in document.blocks:
-        candidate = not block.is_heading and "\n" not in block.text
-        key = line_key(block.text) if candidate and len(block.text) <= MAX_LINE_CHARS else ""
+        key = _furniture_key(block)
         if key in furniture:
             removed[key] = block.text
         else:

@@ -403,7 +403,6 @@ class _IngestRun:
     reread: set[str] = field(default_factory=set)  # sources whose furniture changed
     timed_out: set[str] = field(default_factory=set)  # sources that ran out of time once
     furniture_seen: dict[str, str] = field(default_factory=dict)  # text of each line left out
-    furniture_before: frozenset[str] = frozenset()  # what the previous generation left out
 
     def over(self, files: list[Path]) -> IngestReport:
         """Bring the index in line with these files; return the report."""
@@ -472,15 +471,13 @@ class _IngestRun:
             remembered[item.raw_hash] = lines
             by_source[item.source] = lines
         write_cache(self.index_dir, remembered)
-        before = frozenset(self.previous.manifest.furniture) if self.previous else frozenset()
-        self.furniture_before = before
         self.furniture = learn_furniture(by_source.values())
-        changed = self.furniture ^ before
+        changed = self.furniture ^ self._furniture_before()
         self.reread = {source for source, lines in by_source.items() if lines & changed}
 
     def _tell_new_furniture(self) -> None:
         """Say which lines are newly left out of every page: nothing is dropped unannounced."""
-        new = self.furniture - self.furniture_before
+        new = self.furniture - self._furniture_before()
         shown = [self.furniture_seen[key] for key in sorted(new) if key in self.furniture_seen]
         if shown:
             lines = "; ".join(f"“{clip_words(text, 80)}”" for text in shown[:_FURNITURE_SHOWN])
@@ -489,6 +486,10 @@ class _IngestRun:
                 f"left out of every page as the site's frame (on at least half of its HTML "
                 f"pages): {lines}{f' and {more} more' if more > 0 else ''}"
             )
+
+    def _furniture_before(self) -> frozenset[str]:
+        """Return the lines the live generation leaves out (none without one)."""
+        return frozenset(self.previous.manifest.furniture) if self.previous else frozenset()
 
     def _read_lines(self, item: _Source) -> frozenset[str] | None:
         try:

@@ -43,6 +43,12 @@ def compose(question: str, hits: list[Hit], threshold: float = 0.3):  # type: ig
     return compose_answer(query(question), hits, min_similarity=threshold)
 
 
+def quoted_from(passage: str) -> list[str]:
+    """Return what the answer to the cats question quotes from one passage."""
+    answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
+    return [quote.text for quote in answer.quotes]
+
+
 def test_compose_answer_quotes_verbatim_sentences_with_markers() -> None:
     answer = compose("How many hours do cats sleep?", HITS)
     assert answer.found
@@ -119,8 +125,7 @@ def test_a_sections_first_sentence_is_quoted_before_an_equal_one_further_on() ->
 def test_a_line_of_bare_markup_is_never_quoted() -> None:
     # A short best sentence takes the next one with it; a docstring's quotes are not a sentence.
     text = 'Cats sleep sixteen hours a day.\n"""\n----\nThat is a lot of sleep.'
-    answer = compose("How many hours do cats sleep?", [hit(1, text, 0.6)])
-    quoted = [quote.text for quote in answer.quotes]
+    quoted = quoted_from(text)
     assert quoted and not any(q in ('"""', "----") for q in quoted)
 
 
@@ -147,7 +152,7 @@ def test_a_short_sentence_takes_the_next_only_if_it_reads_on() -> None:
     # A whole sentence is not led on to the code after it: only a lead-in ending ":" introduces
     # code (a page's NAME line is followed by its synopsis, which alone reads as a fragment).
     led = "Set the hours cats sleep.\ncats.sleep(hours=16)\nThe answer is in hours."
-    quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, led, 0.6)]).quotes]
+    quoted = quoted_from(led)
     assert quoted[0] == "Set the hours cats sleep." and "cats.sleep(hours=16)" not in quoted
     introduced = "Set the hours cats sleep:\ncats.sleep(hours=16)\nThe answer is in hours."
     quoted = [
@@ -169,7 +174,7 @@ def test_a_lead_in_brings_only_the_lines_right_after_it() -> None:
     # A line left out between two (a drawing's "/   \\", with nothing to quote) ends the block:
     # lines the page keeps apart are never joined into one quote.
     drawn = "Cats sleep in hours like this:\nnap---nap---nap\n  /   \\\nnap---dream\nThe end."
-    quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, drawn, 0.6)]).quotes]
+    quoted = quoted_from(drawn)
     assert quoted[:2] == ["Cats sleep in hours like this:", "nap---nap---nap"]
     assert "nap---dream" not in quoted
 
@@ -184,8 +189,7 @@ def test_a_lead_in_brings_its_command_but_not_the_prose_after_it() -> None:
         "To see the naps instead, run\n"
         "$ cat naps --all"
     )
-    answer = compose("How many hours do cats sleep?", [hit(1, page, 0.6)])
-    quoted = [quote.text for quote in answer.quotes]
+    quoted = quoted_from(page)
     assert quoted[:2] == ["Cats show the hours they sleep with:", "$ cat hours"]
     assert "$ cat naps --all" not in quoted  # its lead-in does not end ":"; never alone
 
@@ -197,7 +201,7 @@ def test_a_lead_in_brings_the_command_not_what_the_shell_prints() -> None:
         "======== 16 hours in 0.12s ========\n"
         "E  cat not found"
     )
-    quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, page, 0.6)]).quotes]
+    quoted = quoted_from(page)
     assert quoted[:2] == ["Cats sleep for hours; count them with:", "$ cats --hours"]
     assert not any(q.startswith(("====", "E ")) for q in quoted)
 
@@ -211,8 +215,7 @@ def test_a_sentence_that_runs_on_into_a_command_is_quoted_with_it() -> None:
         "# sixteen hours of sleep\n"
         "naps = 16"
     )
-    answer = compose("How many hours do cats sleep?", [hit(1, page, 0.6)])
-    quoted = [quote.text for quote in answer.quotes]
+    quoted = quoted_from(page)
     at = quoted.index(page.split("\n", maxsplit=1)[0])
     assert quoted[at + 1] == "cat nap --continue"  # never the sentence cut off before it
     # A comment is code, so it needs what says what it does: a table's header row is no
@@ -221,8 +224,7 @@ def test_a_sentence_that_runs_on_into_a_command_is_quoted_with_it() -> None:
     # A word or two of a program's output runs on into nothing (pytest's "E  '5'", then
     # "E  Use -v to get more diff").
     output = "Cats sleep sixteen hours a day.\nE    '5'\nE    Use -v to see the hours cats sleep"
-    answer = compose("How many hours do cats sleep?", [hit(1, output, 0.6)])
-    assert [quote.text for quote in answer.quotes] == ["Cats sleep sixteen hours a day."]
+    assert quoted_from(output) == ["Cats sleep sixteen hours a day."]
 
 
 def test_a_paragraph_that_ends_in_a_lead_in_is_quoted_to_its_code() -> None:
@@ -236,7 +238,7 @@ def test_a_paragraph_that_ends_in_a_lead_in_is_quoted_to_its_code() -> None:
         "class Room(Quiet):\n"
         "Dogs bark at night."
     )
-    quoted = [q.text for q in compose("How many hours do cats sleep?", [hit(1, page, 0.6)]).quotes]
+    quoted = quoted_from(page)
     assert quoted[:4] == [
         "Cats that sleep sixteen hours a day need a quiet room.",
         "Enabling the quiet option makes the room dark:",
