@@ -264,6 +264,19 @@ def run_citebot_at(
     return row
 
 
+def chat_lines(answer: Any) -> str:
+    """Return an answer's quotes as its code's chat shows them, plain (no escaping or bold)."""
+    import inspect
+
+    from bot.platforms.chat_text import quote_lines
+
+    # A --baseline-ref from before quote blocks shows each quote on a line of its own.
+    render: Callable[..., list[str]] = quote_lines
+    if len(inspect.signature(render).parameters) == 3:
+        return "\n".join(render(answer, str, ""))
+    return "\n".join(render(answer, str, "", str))
+
+
 def run_citebot(folder: Path, work: Path, questions: list[Question], cache: VectorCache) -> dict:
     """Ingest with citebot, then ask every question; return its row and its chunks and vectors."""
     from bot.settings import Settings
@@ -318,6 +331,8 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
                 "found": answer.found,
                 "answer": answer.text,
                 "quotes": [[x.n, x.span or x.text] for x in answer.quotes],
+                # The quotes as a chat shows them (blocks of prose and code), for the readers.
+                "chat": chat_lines(answer),
                 "citations": [
                     {"n": c.n, "title": c.title, "location": c.location, "text": c.text}
                     for c in answer.citations

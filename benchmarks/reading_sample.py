@@ -21,6 +21,7 @@ import random
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reader import EXCERPT_CHARS
@@ -55,14 +56,29 @@ def draw(results: list[Path], per_manual: int, out: Path, seed: int) -> None:
         for item_id, q in items:
             lines += [f"## {item_id}", "", f"**Question:** {q['question']}", ""]
             lines += [f"**The manual's answer holds:** {' / '.join(q['expect'])}", ""]
-            lines += ["**Answer shown:**", "", q["answer"] if q["found"] else "(declined)", ""]
+            shown_answer = _as_chat_shows(q) if q["found"] else "(declined)"
+            lines += ["**Answer shown:**", "", shown_answer, ""]
+            lines.append("**Sources shown under it:**")
+            lines.append("")
             for citation in q["citations"]:
                 quoted = [text for n, text in q["quotes"] if n == citation["n"]]
                 shown = excerpt(citation["text"], quoted, EXCERPT_CHARS)
-                lines.append(f"> [{citation['n']}] {citation['title']}: {shown}")
+                where = f" ({citation['location']})" if citation.get("location") else ""
+                lines.append(f"- [{citation['n']}] {citation['title']}{where}: {shown}")
             lines.append("")
         (out / f"sheet-{manual}.md").write_text("\n".join(lines))
     (out / "key.json").write_text(json.dumps(key, indent=2) + "\n")
+
+
+def _as_chat_shows(question: dict[str, Any]) -> str:
+    """Return a found answer's quotes as the chat bots showed them with the code that ran.
+
+    A run from before quote blocks has no "chat": its chat showed each quote on a line of its
+    own, in quotation marks, with its citation.
+    """
+    if question.get("chat"):
+        return str(question["chat"])
+    return "\n".join(f"> “{text}” [{n}]" for n, text in question["quotes"])
 
 
 def tally(folder: Path) -> None:

@@ -18,7 +18,7 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
-from bot.core.answer import Answer
+from bot.core.answer import Answer, quote_blocks
 from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
 from bot.platforms.chat_text import excerpt
@@ -372,12 +372,19 @@ def _print_answer(console: Console, answer: Answer) -> None:
                     f"{escape(citation.location)}; score {citation.score:.2f})[/]"
                 )
         return
-    for quote in answer.quotes:
-        if quote.span:  # a model's sentence, then the words of the passage it was checked by
-            console.print(f"{escape(quote.text)} [bold cyan]\\[{quote.label}][/]")
-            console.print(f"    [dim]“{escape(quote.span)}”[/]")
-        else:
-            console.print(f"“{escape(quote.text)}” [bold cyan]\\[{quote.n}][/]")
+    for block in quote_blocks(answer.quotes):
+        cited = f"[bold cyan]\\[{block.label}][/]"
+        if block.span:  # a model's sentence, then the words of the passage it was checked by
+            console.print(f"{escape(block.parts[0].text)} {cited}")
+            console.print(f"    [dim]“{escape(block.span)}”[/]")
+            continue
+        parts = [  # code as the page shows it, indented; prose in quotation marks
+            "\n".join(f"    [green]{escape(line)}[/]" for line in part.text.split("\n"))
+            if part.code
+            else f"“{escape(part.text)}”"
+            for part in block.parts
+        ]
+        console.print("\n".join(parts) + f" {cited}")
     if answer.footnote:
         console.print(f"[dim]({escape(answer.footnote)})[/]")
     console.print()

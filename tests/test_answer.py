@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bot.core.answer import NOT_FOUND, compose_answer, passage_link
+from bot.core.answer import NOT_FOUND, compose_answer, passage_link, quote_blocks
 from index.lexical import query_words, stem
 from index.query import RARE_MENTIONS, Query, unknown_words
 from index.records import Chunk, Hit
@@ -375,3 +375,50 @@ def test_compose_answer_declines_when_no_quoted_passage_mentions_a_rare_name() -
         *HITS[1:],
     ]
     assert compose_answer(pooled, headed, min_similarity=0.3).found
+
+
+def test_quotes_that_stand_together_in_the_passage_form_one_block() -> None:
+    # Two sentences of one paragraph, a lead-in's two lines of code: one block with one
+    # citation, its prose and its code apart; nothing is joined across a line left out.
+    page = (
+        "Cats sleep for hours. Cats sleep sixteen hours a day, count them with:\n"
+        "$ cat hours --all\n"
+        "$ cat hours --today\n"
+        "Dogs bark.\n"
+        "Cats that sleep for hours in winter sleep more."
+    )
+    answer = compose("How many hours do cats sleep?", [hit(1, page, 0.6)])
+    assert [(q.text, q.code, q.joined_by) for q in answer.quotes] == [
+        ("Cats sleep for hours.", False, ""),
+        ("Cats sleep sixteen hours a day, count them with:", False, " "),
+        ("$ cat hours --all", True, "\n"),
+        ("$ cat hours --today", True, "\n"),
+        ("Cats that sleep for hours in winter sleep more.", False, ""),  # "Dogs bark." between
+    ]
+    first, second = quote_blocks(answer.quotes)
+    assert [(part.text, part.code) for part in first.parts] == [
+        ("Cats sleep for hours. Cats sleep sixteen hours a day, count them with:", False),
+        ("$ cat hours --all\n$ cat hours --today", True),
+    ]
+    assert [part.text for part in second.parts] == [answer.quotes[-1].text]
+    assert answer.text == (
+        "Cats sleep for hours. Cats sleep sixteen hours a day, count them with:\n"
+        "$ cat hours --all\n$ cat hours --today [1] "
+        "Cats that sleep for hours in winter sleep more. [1]"
+    )
+    assert answer.to_dict()["quotes"][2] == {
+        "text": "$ cat hours --all",
+        "n": 1,
+        "code": True,
+        "joined_by": "\n",
+    }
+
+
+def test_a_quote_cut_short_starts_no_block_with_the_next() -> None:
+    # A sentence clipped to its first words ("…") has words left out after it.
+    long_sentence = "Cats sleep many hours " + "and dream " * 80 + "of mice."
+    page = f"{long_sentence} Cats sleep sixteen hours a day."
+    answer = compose("How many hours do cats sleep?", [hit(1, page, 0.6)])
+    assert [q.text.endswith("…") for q in answer.quotes] == [True, False]
+    assert [q.joined_by for q in answer.quotes] == ["", ""]
+    assert len(quote_blocks(answer.quotes)) == 2

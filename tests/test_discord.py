@@ -683,3 +683,18 @@ def test_a_failure_while_answering_ends_in_the_apology(
         client.stop()
     assert reply.body["content"] == APOLOGY
     assert any("the search exploded" in str(r.exc_info) for r in caplog.records if r.exc_info)
+
+
+def test_code_is_shown_as_typed_in_a_code_block_and_still_pings_nobody() -> None:
+    passage = 'Count the *naps* with:\nnap_count = cats("@everyone")'
+    citation = Citation(1, "Cats", "cats.md", "lines 1-2", passage, 0.5)
+    quotes = (
+        Quote("Count the *naps* with:", 1),
+        Quote('nap_count = cats("@everyone")', 1, code=True, joined_by="\n"),
+    )
+    content = to_discord_messages(Answer("q?", True, quotes, (citation,)))[0].content
+    # Markdown escaped in prose, where Discord would read it, and not in code, where the
+    # backslashes would show.
+    assert content.startswith(
+        '> “Count the \\*naps\\* with:”\n```\nnap_count = cats("@\u2060everyone")\n``` **[1]**'
+    )

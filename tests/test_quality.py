@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,18 +30,24 @@ def test_dev_set_retrieval_and_abstention(real_bot: Citebot, dev_set: Path) -> N
 
 
 def test_every_quote_is_verbatim_in_the_chunk_it_cites(real_bot: Citebot, dev_set: Path) -> None:
-    checked = 0
+    checked = joined = 0
     for item in read_questions(dev_set):
         answer = real_bot.answer(item.question)
         citations = {citation.n: citation for citation in answer.citations}
         assert answer.found == bool(item.expect), item.question
-        for quote in answer.quotes:
-            assert quote.text in citations[quote.n].text, (item.question, quote)
-            assert f"{quote.text} [{quote.n}]" in answer.text
+        for before, quote in zip([None, *answer.quotes], answer.quotes, strict=False):
+            passage = citations[quote.n].text
+            assert quote.text in passage, (item.question, quote)
+            assert quote.text in answer.text and f"[{quote.n}]" in answer.text
+            if quote.joined_by:  # shown as one block with the quote before: nothing left out
+                assert before is not None and before.n == quote.n
+                between = re.escape(before.text) + r"\s*(?:[-*+•]\s+|\d+[.)]\s+)?"
+                assert re.search(between + re.escape(quote.text), passage), (before, quote)
+                joined += 1
             checked += 1
         if not answer.found:
             assert not answer.quotes and not answer.citations
-    assert checked >= 20
+    assert checked >= 20 and joined >= 1
 
 
 def test_citations_point_at_lines_that_hold_the_quote(real_bot: Citebot) -> None:

@@ -961,3 +961,18 @@ def test_a_placeholder_that_cannot_be_edited_gives_way_to_a_new_message(
             bot.close()
     assert working["text"] == WORKING and deleted[0]["ts"]
     assert "twelve to sixteen hours" in all_text(answer) and answer["thread_ts"] == "310.1"
+
+
+def test_a_lead_in_and_its_command_are_one_quote_and_one_code_block() -> None:
+    # What a document says can't break out of the code block (a "```" in it) or ping anyone.
+    passage = "Count the naps <!here> with:\n$ cats --naps ```x``` <!channel>"
+    citation = Citation(1, "Cats", "cats.md", "lines 1-2", passage, 0.5)
+    quotes = (
+        Quote("Count the naps <!here> with:", 1),
+        Quote("$ cats --naps ```x``` <!channel>", 1, code=True, joined_by="\n"),
+    )
+    blocks = to_slack_messages(Answer("q?", True, quotes, (citation,)))[0].blocks
+    assert blocks[0]["text"]["text"] == (
+        "> “Count the naps &lt;!here&gt; with:”\n"
+        "```\n$ cats --naps `\u2060``x`\u2060`` &lt;!channel&gt;\n``` *[1]*"
+    )

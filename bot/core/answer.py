@@ -40,6 +40,8 @@ _PROMPT = re.compile(r"(?:\$|%|#|//|>>>|\.\.\.)\s")
 _SHELL_PROMPT = re.compile(r"[$%]\s")
 # A setting or variable given a value ("detached = true", "x := 1"): code, however plain.
 _ASSIGNMENT = re.compile(r"[\w.\-\[\]\"']+\s*[:+]?=\s*\S")
+# A Python import ("from django.conf import settings"): code, though its words are plain.
+_IMPORT = re.compile(r"(?:from\s+[\w.]+\s+)?import\s+[\w.]+(?:\s+as\s+\w+)?(?:,\s*[\w.]+)*\s*$")
 _COMMAND_WORDS = 10
 _OPTION = re.compile(r"--?[A-Za-z]")
 _SENTENCE_END = re.compile(r"[.!?…;:][\"'”’)\]]*$")
@@ -76,11 +78,60 @@ class Quote:
     n: int
     span: str = ""
     also: tuple[int, ...] = ()  # further citations of a model's sentence that joins two facts
+    code: bool = False  # a command or code line: shown as code, not as a sentence in quotes
+    # What joins this quote to the one before when it goes on from it in the passage, with
+    # nothing left out between: " " (the same paragraph) or "\n" (the next line). "" starts a
+    # new block.
+    joined_by: str = ""
 
     @property
     def label(self) -> str:
         """Return the citation numbers as shown after the sentence: "1", or "1, 3"."""
         return ", ".join(str(n) for n in (self.n, *self.also))
+
+
+@dataclass(frozen=True, slots=True)
+class QuotePart:
+    """A run of one block's quotes that read alike: prose sentences, or lines of code."""
+
+    text: str
+    code: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteBlock:
+    """Quotes that stand together in their passage, shown as one quote with one citation.
+
+    Five sentences and a command quoted as nine separate quotes, each in its own quotation
+    marks with its own [1], read as fragments: "from django.conf import settings" [1]. Shown
+    as the paragraph and the code block they are, they read as the page does.
+    """
+
+    parts: tuple[QuotePart, ...]
+    label: str  # the citation numbers, as Quote.label
+    span: str = ""  # a model's sentence: the words of its passage it was checked against
+
+
+def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
+    """Group quotes into the blocks they form in their passages, in the answer's order."""
+    groups: list[list[Quote]] = []
+    for quote in quotes:
+        previous = groups[-1][-1] if groups else None
+        if previous is not None and quote.joined_by and quote.n == previous.n and not quote.span:
+            groups[-1].append(quote)
+        else:
+            groups.append([quote])
+    blocks = []
+    for group in groups:
+        parts: list[QuotePart] = []
+        for quote in group:
+            if parts and parts[-1].code == quote.code:
+                text = f"{parts[-1].text}{quote.joined_by or ' '}{quote.text}"
+                parts[-1] = QuotePart(text, quote.code)
+            else:
+                parts.append(QuotePart(quote.text, quote.code))
+        blocks.append(QuoteBlock(tuple(parts), group[0].label, group[0].span))
+    return blocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +188,8 @@ class Answer:
                     "n": q.n,
                     **({"span": q.span} if q.span else {}),
                     **({"also": list(q.also)} if q.also else {}),
+                    **({"code": True} if q.code else {}),
+                    **({"joined_by": q.joined_by} if q.joined_by else {}),
                 }
                 for q in self.quotes
             ],
@@ -162,10 +215,14 @@ def _uncovered(names: Sequence[str], passages: Sequence[Hit]) -> tuple[str, ...]
 
 
 def render_quotes(found: bool, quotes: Sequence[Quote]) -> str:
-    """Render quotes as sentences each followed by its citation marker, or say nothing was found."""
+    """Render quotes as plain text, each block followed by its citation marker (its prose and
+    its code on lines of their own), or say nothing was found."""
     if not found:
         return NOT_FOUND
-    return " ".join(f"{quote.text} [{quote.label}]" for quote in quotes)
+    return " ".join(
+        f"{chr(10).join(part.text for part in block.parts)} [{block.label}]"
+        for block in quote_blocks(quotes)
+    )
 
 
 def unknown_words_hint(words: Sequence[str]) -> str:
@@ -230,10 +287,27 @@ def compose_answer(
     numbers: dict[int, int] = {}  # hit rank -> citation number, in order of first use
     for candidate in chosen:
         numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
-    quotes = tuple(Quote(c.text, numbers[c.hit.rank]) for c in chosen)
+    quotes = tuple(
+        Quote(c.text, numbers[c.hit.rank], code=_is_code(c.text), joined_by=_joined_by(before, c))
+        for before, c in zip([None, *chosen], chosen, strict=False)
+    )
     cited = {hit.rank: hit for hit in hits}
     citations = tuple(cite_hit(n, cited[rank]) for rank, n in numbers.items())
     return Answer(query.text, True, quotes, citations)
+
+
+def _joined_by(before: _Candidate | None, candidate: _Candidate) -> str:
+    """Say what joins a quote to the one before it, when it goes on from it in its passage."""
+    if before is None or before.hit is not candidate.hit:
+        return ""
+    passage = candidate.hit.passage
+    end = before.start + len(before.text)
+    if not passage.startswith(before.text, before.start) or end > candidate.start:
+        return ""  # the quote before was cut short ("…"): words are left out between
+    gap = passage[end : candidate.start]
+    if gap.strip() and not _LIST_MARKER.fullmatch(gap.strip() + " "):
+        return ""
+    return "\n" if "\n" in gap else " "
 
 
 def _term_weights(query: Query) -> dict[str, float]:
@@ -457,7 +531,7 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
 def _is_code(text: str) -> bool:
     """Tell a command, signature or code line from prose: a prompt, or code characters and few
     plain words ("$ git branch" is all plain words but the prompt)."""
-    if _PROMPT.match(text) or _ASSIGNMENT.match(text):
+    if _PROMPT.match(text) or _ASSIGNMENT.match(text) or _IMPORT.match(text):
         return True
     words = text.split()
     short = len(words) <= _COMMAND_WORDS and not _SENTENCE_END.search(text)

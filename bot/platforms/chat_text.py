@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from bot.core.answer import Answer
+from bot.core.answer import Answer, quote_blocks
 from index.clipping import ELLIPSIS, clip_words
 
 # A word joiner after "@" keeps "@everyone" readable but stops any client treating it as a ping.
@@ -95,16 +95,32 @@ def pack_lines(lines: list[str], limit: int) -> list[str]:
     return pieces
 
 
-def quote_lines(answer: Answer, escape: Callable[[str], str], mark: str) -> list[str]:
-    """Return an answer's quotes as chat lines, escaped for the platform.
+def quote_lines(
+    answer: Answer,
+    escape: Callable[[str], str],
+    mark: str,
+    escape_code: Callable[[str], str],
+) -> list[str]:
+    """Return an answer's quotes as chat lines, escaped for the platform: one item a block.
 
-    A quoted sentence is shown in quotation marks with its citation; a language model's sentence
-    with the words of its passage it was checked against. mark: the platform's emphasis around
-    the citation ("**" on Discord, "*" on Slack).
+    Quoted prose is shown in quotation marks and code as a code block, each block of the passage
+    once, with its citation after it; a language model's sentence with the words of its passage
+    it was checked against. mark: the platform's emphasis around the citation ("**" on Discord,
+    "*" on Slack). escape_code: the platform's escaping inside a code block, where its markup
+    is shown as typed.
     """
-    return [
-        f"{escape(q.text)} {mark}[{q.label}]{mark}\n> “{escape(q.span)}”"
-        if q.span
-        else f"> “{escape(q.text)}” {mark}[{q.n}]{mark}"
-        for q in answer.quotes
-    ]
+    items = []
+    for block in quote_blocks(answer.quotes):
+        cited = f"{mark}[{block.label}]{mark}"
+        if block.span:
+            text = " ".join(part.text for part in block.parts)
+            items.append(f"{escape(text)} {cited}\n> “{escape(block.span)}”")
+            continue
+        shown = [
+            f"```\n{escape_code(part.text).replace('```', '`' + WORD_JOINER + '``')}\n```"
+            if part.code
+            else "> “" + "\n> ".join(escape(line) for line in part.text.split("\n")) + "”"
+            for part in block.parts
+        ]
+        items.append("\n".join(shown) + f" {cited}")
+    return items

@@ -102,7 +102,7 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
                 )
             )
         return [DiscordMessage(content) for content in pack_lines(lines, CONTENT_LIMIT)]
-    lines = quote_lines(reply, _safe, "**")
+    lines = quote_lines(reply, _safe, "**", defuse_mass_mentions)
     if reply.footnote:
         lines.append(f"-# {_safe(reply.footnote)}")
     contents = pack_lines(lines, CONTENT_LIMIT)

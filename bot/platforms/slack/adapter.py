@@ -109,7 +109,7 @@ def _linked(title: str, url: str) -> str:
 
 
 def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
-    quotes = chat_text.quote_lines(answer, escape, "*")
+    quotes = chat_text.quote_lines(answer, escape, "*", escape)
     if answer.footnote:
         quotes.append(f"_({escape(answer.footnote)})_")
     blocks = [_section(piece) for piece in chat_text.pack_lines(quotes, SECTION_LIMIT)]
