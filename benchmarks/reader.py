@@ -121,7 +121,10 @@ def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
         problem = quote_defect(quote.text, citation.text, following, quotes[:i])
         if problem:
             reading.defects.append(f"quote: {problem}: {quote.text[:80]!r}")
-    for text in [quoted, *excerpts]:
+    # Each quote is a line of its own in chat (or of its block): markup is judged line by line
+    # as shown, so the manual's own template code after a lead-in is not counted as leaked
+    # markup because a sentence was quoted next to it.
+    for text in ["\n".join(quote.text for quote in quotes), *excerpts]:
         reading.defects += [f"shown: {d}" for d in shown_defects(text)]
     return reading
 
