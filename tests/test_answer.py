@@ -422,3 +422,19 @@ def test_a_quote_cut_short_starts_no_block_with_the_next() -> None:
     assert [q.text.endswith("…") for q in answer.quotes] == [True, False]
     assert [q.joined_by for q in answer.quotes] == ["", ""]
     assert len(quote_blocks(answer.quotes)) == 2
+
+
+def test_code_keeps_its_indents_less_what_its_lines_share() -> None:
+    page = (
+        "Cats sleep for hours, and count them like this:\n"
+        "    def hours(cat):\n"
+        "        return cat.sleep\n"
+        "Dogs bark."
+    )
+    answer = compose("How many hours do cats sleep?", [hit(1, page, 0.6)])
+    assert [q.text for q in answer.quotes if q.code] == [
+        "    def hours(cat):",
+        "        return cat.sleep",
+    ]
+    (block,) = quote_blocks(answer.quotes)
+    assert block.parts[1].text == "def hours(cat):\n    return cat.sleep"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import textwrap
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -130,7 +131,10 @@ def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
                 parts[-1] = QuotePart(text, quote.code)
             else:
                 parts.append(QuotePart(quote.text, quote.code))
-        blocks.append(QuoteBlock(tuple(parts), group[0].label, group[0].span))
+        # Code keeps its indents, less what all its lines share: a method's body, quoted
+        # without its "def", starts at the margin.
+        shown = tuple(QuotePart(textwrap.dedent(p.text), True) if p.code else p for p in parts)
+        blocks.append(QuoteBlock(shown, group[0].label, group[0].span))
     return blocks
 
 
@@ -288,12 +292,25 @@ def compose_answer(
     for candidate in chosen:
         numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
     quotes = tuple(
-        Quote(c.text, numbers[c.hit.rank], code=_is_code(c.text), joined_by=_joined_by(before, c))
+        Quote(
+            _indented(c) if _is_code(c.text) else c.text,
+            numbers[c.hit.rank],
+            code=_is_code(c.text),
+            joined_by=_joined_by(before, c),
+        )
         for before, c in zip([None, *chosen], chosen, strict=False)
     )
     cited = {hit.rank: hit for hit in hits}
     citations = tuple(cite_hit(n, cited[rank]) for rank, n in numbers.items())
     return Answer(query.text, True, quotes, citations)
+
+
+def _indented(candidate: _Candidate) -> str:
+    """Return a line of code with the indent it has on the page: Python without it is wrong."""
+    passage = candidate.hit.passage
+    line_start = passage.rfind("\n", 0, candidate.start) + 1
+    indent = passage[line_start : candidate.start]
+    return indent + candidate.text if indent and not indent.strip() else candidate.text
 
 
 def _joined_by(before: _Candidate | None, candidate: _Candidate) -> str:
