@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 from common import REPO, percentile, print_machine
-from reader import Reading, holds, passage_reading, read_answer
+from reader import Reading, holds, passage_reading, read_answer, shown_excerpt
 
 # Another checkout's citebot (the --baseline-ref run) goes first on the import path.
 if os.environ.get("CITEBOT_BENCH_CODE"):
@@ -334,7 +334,13 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
                 # The quotes as a chat shows them (blocks of prose and code), for the readers.
                 "chat": chat_lines(answer),
                 "citations": [
-                    {"n": c.n, "title": c.title, "location": c.location, "text": c.text}
+                    {
+                        "n": c.n,
+                        "title": c.title,
+                        "location": c.location,
+                        "text": c.text,
+                        "excerpt": shown_excerpt(answer, c),  # as this code's chat shows it
+                    }
                     for c in answer.citations
                 ],
                 "holds": bool(reading and reading.holds),

@@ -15,7 +15,7 @@ For one answer:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,15 +93,24 @@ def holds(text: str, phrases: Sequence[str]) -> bool:
     return any(normalise(phrase) in folded for phrase in phrases)
 
 
-def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
-    """Measure one citebot Answer as a reader meets it."""
+def shown_excerpt(answer: Any, citation: Any) -> str:
+    """Return the excerpt the chat shows under a citation, as the code that ran shows it."""
+    import inspect
+
     from bot.platforms.chat_text import excerpt
 
+    shorten: Callable[..., str] = excerpt
+    quoted = answer.quoted_from(citation.n)
+    # A --baseline-ref from before excerpts looked at the question cuts at the first quote.
+    if len(inspect.signature(shorten).parameters) == 3:
+        return shorten(citation.text, quoted, EXCERPT_CHARS)
+    return shorten(citation.text, quoted, EXCERPT_CHARS, answer.question)
+
+
+def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
+    """Measure one citebot Answer as a reader meets it."""
     quoted = " ".join(quote.text for quote in answer.quotes)
-    excerpts = [
-        excerpt(citation.text, answer.quoted_from(citation.n), EXCERPT_CHARS)
-        for citation in answer.citations
-    ]
+    excerpts = [shown_excerpt(answer, citation) for citation in answer.citations]
     reading = Reading(
         holds=bool(expect) and holds(quoted, expect),
         shown=bool(expect) and holds(" ".join([quoted, *excerpts]), expect),

@@ -62,7 +62,9 @@ def draw(results: list[Path], per_manual: int, out: Path, seed: int) -> None:
             lines.append("")
             for citation in q["citations"]:
                 quoted = [text for n, text in q["quotes"] if n == citation["n"]]
-                shown = excerpt(citation["text"], quoted, EXCERPT_CHARS)
+                # The excerpt the code that ran showed; a run from before they were kept in
+                # the results cut at the first quote, as its chat did.
+                shown = citation.get("excerpt") or excerpt(citation["text"], quoted, EXCERPT_CHARS)
                 where = f" ({citation['location']})" if citation.get("location") else ""
                 lines.append(f"- [{citation['n']}] {citation['title']}{where}: {shown}")
             lines.append("")

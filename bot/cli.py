@@ -396,7 +396,7 @@ def _print_answer(console: Console, answer: Answer) -> None:
         )
         if citation.url:
             console.print(f"    {escape(citation.url)}")
-        shown = excerpt(citation.text, answer.quoted_from(citation.n), _EXCERPT)
+        shown = excerpt(citation.text, answer.quoted_from(citation.n), _EXCERPT, answer.question)
         console.print(f"    [dim]{escape(shown)}[/]")
 
 

@@ -190,6 +190,31 @@ def test_an_excerpt_shows_the_quoted_part_of_a_long_passage() -> None:
     )
 
 
+def test_an_excerpt_shows_what_the_passage_says_about_the_question_beyond_the_quotes() -> None:
+    heading = "Washing wool by hand"
+    filler = "\n".join(f"Line {n} says little about the matter at hand." for n in range(12))
+    quoted = "Wool felts when it is rubbed in warm water."
+    command = "To keep wool from felting, wash it in cold water with a little soap."
+    passage = f"{heading}\n{filler}\n{quoted}\n{command}\n" + "\n".join(
+        f"Then step {n} follows." for n in range(20)
+    )
+    question = "how do I wash wool without it felting?"
+    shown = excerpt(passage, [quoted], 200, question)
+    # The stretch whose unquoted words hold most of the question's (the heading holds two of
+    # three, the command all three), the earliest such: the quote comes along as context.
+    assert shown.startswith("…Line 10 says") and len(shown) <= 200
+    assert " ".join(command.split()[:8]) in shown and heading not in shown
+    # Where the quotes hold all the question's words the question shows, the excerpt cuts at
+    # the first quote, as without a question.
+    assert excerpt(passage, [quoted, command, heading], 200, "rubbed warm") == excerpt(
+        passage, [quoted, command, heading], 200
+    )
+    assert excerpt(passage, [quoted], 200, "rubbed warm").startswith("…" + quoted)
+    # Of two stretches holding as many of its words, the earlier: the section's heading.
+    assert excerpt(passage, [quoted], 5000, question) == excerpt(passage, [quoted], 5000)
+    assert excerpt(f"{heading}\n{filler}\n{command}", [], 200, "wash wool").startswith(heading)
+
+
 def test_an_excerpt_keeps_a_title_ending_in_a_bracket_apart_from_the_sentence_after_it() -> None:
     title = "What policy makers need to know about AI (and what goes wrong if they don't)"
     passage = f"{title}\nNearly all AI safety work starts here (see below).\nIt ends."
