@@ -225,6 +225,10 @@ def test_a_sentence_that_runs_on_into_a_command_is_quoted_with_it() -> None:
     # "E  Use -v to get more diff").
     output = "Cats sleep sixteen hours a day.\nE    '5'\nE    Use -v to see the hours cats sleep"
     assert quoted_from(output) == ["Cats sleep sixteen hours a day."]
+    # What a program prints is no command a line runs on into (pytest's "run-last-failure:
+    # rerun previous 2 failures first" above "test_50.py FF.... [100%]").
+    log = "naps-of-cats: sleep hours sixteen\ncats_test.py FF........ [100%]\n===== 2 naps ====="
+    assert quoted_from(log) == ["naps-of-cats: sleep hours sixteen"]
 
 
 def test_a_paragraph_that_ends_in_a_lead_in_is_quoted_to_its_code() -> None:

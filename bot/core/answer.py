@@ -444,7 +444,7 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
         result.append(candidate)
         if _unfinished(candidate.text):  # "…continue the rebase with" and the command after it
             command = _introduced(candidate, lines[at + 1 :])
-            if command and _is_code(command[0].text):
+            if command and _is_command(command[0].text):
                 result += command
                 taken.update((c.hit.rank, c.start) for c in command)
         else:  # "…standalone environments. Enabling the detached option will …:" and its code
@@ -474,11 +474,12 @@ def _unfinished(text: str) -> bool:
 
 
 def _leads_in(candidate: _Candidate, lines: Sequence[_Candidate]) -> bool:
-    """Tell whether a line introduces the code after it: it ends ":", or runs on into it."""
+    """Tell whether a line introduces the code after it: it ends ":", or runs on into a command."""
     text = candidate.text.rstrip()
-    return text.endswith(":") or (
-        _unfinished(text) and bool(_introduced(candidate, lines[lines.index(candidate) + 1 :]))
-    )
+    if text.endswith(":"):
+        return True
+    following = _introduced(candidate, lines[lines.index(candidate) + 1 :])
+    return _unfinished(text) and bool(following) and _is_command(following[0].text)
 
 
 def _lead_in_after(
@@ -556,6 +557,19 @@ def _is_code(text: str) -> bool:
         return True  # "git rebase --continue": a command line, options and all
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return bool(_CODE.search(text)) and plain < 0.6 * len(words)
+
+
+def _is_command(text: str) -> bool:
+    """Tell a line someone types (at a prompt, a short line with options, an import or a
+    setting) from what a program prints ("test_50.py FF.... [100%]"): prose runs on only into
+    the first."""
+    words = text.split()
+    return bool(
+        _PROMPT.match(text)
+        or _IMPORT.match(text)
+        or _ASSIGNMENT.match(text)
+        or (len(words) <= _COMMAND_WORDS and any(_OPTION.match(word) for word in words))
+    )
 
 
 def _is_cell(text: str) -> bool:
