@@ -442,3 +442,22 @@ def test_code_keeps_its_indents_less_what_its_lines_share() -> None:
     ]
     (block,) = quote_blocks(answer.quotes)
     assert block.parts[1].text == "def hours(cat):\n    return cat.sleep"
+
+
+def test_what_a_program_prints_at_the_console_is_never_quoted() -> None:
+    # Hatch's "Lockfile is up to date: pylock.toml" under "$ hatch env lock" matched the
+    # question's words; it says what happened, not what to do. Prose after the session is
+    # quotable again, and so is a line typed at a prompt or a comment.
+    page = (
+        "$ cats count --hours\n"
+        "Cats sleep hours: sixteen\n"
+        "cats.log FF.. sixteen hours [100%]\n"
+        ">>> cats.sleep(hours=16)\n"
+        "Cats sleep sixteen hours a day, more in winter.\n"
+        "cats asleep: sixteen hours"
+    )
+    quoted = quoted_from(page)
+    assert "Cats sleep hours: sixteen" not in quoted
+    assert "cats.log FF.. sixteen hours [100%]" not in quoted
+    assert "Cats sleep sixteen hours a day, more in winter." in quoted
+    assert "cats asleep: sixteen hours" in quoted  # after prose: the page, not the console

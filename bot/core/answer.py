@@ -345,9 +345,13 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
     found = []
     offset = 0
     after_heading = False
+    at_console = False  # after a command at a shell prompt, until prose
     for line in hit.passage.split("\n"):
         opens_section, after_heading = after_heading, _fold(line) in headings
-        if after_heading:  # a heading, whole or in pieces ("Chapter 4." "Sharing …"), is context
+        at_console, printed = _console_state(line, at_console)
+        if after_heading or printed:
+            # A heading, whole or in pieces ("Chapter 4." "Sharing …"), is context; what a
+            # program prints ("Lockfile is up to date: pylock.toml") is not what to do.
             offset += len(line) + 1
             continue
         for n, (start, end) in enumerate(sentence_spans(line)):
@@ -369,6 +373,25 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
             found.append(_Candidate(hit, offset + begin, text, score, coverage))
         offset += len(line) + 1
     return found
+
+
+def _console_state(line: str, at_console: bool) -> tuple[bool, bool]:
+    """Follow a console session through a passage: return whether the next line is still at
+    the console, and whether this line is what a program printed there.
+
+    After a command at a shell prompt, lines without a sentence end that read as code, a
+    "label: value" or start with a symbol are its output ("Counting objects: 6020, done",
+    "test_50.py FF.... [100%]"), until a line of prose. Prompts and comments are typed.
+    """
+    text = line.strip()
+    if _SHELL_PROMPT.match(text):
+        return True, False
+    if not text or _PROMPT.match(text):
+        return at_console, False
+    if at_console and not _SENTENCE_END.search(text):
+        printed = _is_code(text) or ": " in text or not text[0].isalpha()
+        return True, printed
+    return False, False
 
 
 def _fold(text: str) -> str:
