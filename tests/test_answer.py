@@ -461,3 +461,43 @@ def test_what_a_program_prints_at_the_console_is_never_quoted() -> None:
     assert "cats.log FF.. sixteen hours [100%]" not in quoted
     assert "Cats sleep sixteen hours a day, more in winter." in quoted
     assert "cats asleep: sixteen hours" in quoted  # after prose: the page, not the console
+
+
+def test_an_answer_without_code_is_given_its_passage_s_example() -> None:
+    # The quote says how long cats sleep; the passage shows how to count it further on, under
+    # a lead-in too weak to be quoted on its own.
+    page = (
+        "Cats sleep sixteen hours a day in warm places, more in winter and less in a noisy home.\n"
+        "Dogs bark at strangers and at the postman.\n"
+        "Count them with:\n"
+        "$ cats --hours\n"
+        "Birds sing."
+    )
+    answer = compose("How do I count the hours cats sleep in warm places?", [hit(1, page, 0.6)])
+    assert [q.text for q in answer.quotes] == [
+        "Cats sleep sixteen hours a day in warm places, more in winter and less in a noisy home.",
+        "Count them with:",
+        "$ cats --hours",
+    ]
+    assert answer.quotes[-1].code and answer.quotes[-1].joined_by == "\n"
+    # Asked what a thing is, the answer is what the page says it is, not an example.
+    what = compose("What are the hours cats sleep in warm places?", [hit(1, page, 0.6)])
+    assert [q.text for q in what.quotes] == [page.split("\n", maxsplit=1)[0]]
+
+
+def test_an_example_takes_the_place_of_the_weakest_sentences_past_600_characters() -> None:
+    filler = " ".join(["in warm places"] * 12)
+    page = (
+        f"Cats sleep sixteen hours a day in warm places, {filler}.\n"
+        f"Cats sleep in warm places, {filler}.\n"
+        f"Hours of sleep matter to cats, {filler}.\n"
+        "Count them with:\n"
+        "$ cats --hours"
+    )
+    question = "How do I count the hours cats sleep in warm places?"
+    answer = compose_answer(query(question), [hit(1, page, 0.6)], min_similarity=0.3)
+    quoted = [q.text for q in answer.quotes]
+    lines = page.split("\n")
+    assert quoted[-2:] == ["Count them with:", "$ cats --hours"]  # the example came
+    assert quoted[0] == lines[0]  # the best sentence stays
+    assert len(quoted) == 4  # a weaker sentence made room: 3 x 218 + 30 characters > 654
