@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,26 +49,71 @@ def make_query(
     frequencies = index.document_frequencies(terms)
     vectors = embedder.embed_batch([question, context] if context else [question])
     vector = unit(vectors.sum(axis=0)) if context else vectors[0]
+    unknown = unknown_words(
+        [word for word in words if word not in _identifier_parts(searched)],
+        frequencies,
+        embedder.count_tokens,
+    )
+    rare = unknown_words(
+        # The question's own words only: a follow-up's subject came with the earlier one.
+        [word for word in query_words(question) if word not in _identifier_parts(question)],
+        frequencies,
+        embedder.count_tokens,
+        mentions=range(1, RARE_MENTIONS + 1),
+    )
+    variants = corpus_variants([*unknown, *rare], index.document_frequencies)
     return Query(
         text=question,
         terms=terms,
         frequencies=frequencies,
         total_chunks=index.chunk_count,
         vector=vector,
-        unknown=unknown_words(
-            [word for word in words if word not in _identifier_parts(searched)],
-            frequencies,
-            embedder.count_tokens,
-        ),
-        rare=unknown_words(
-            # The question's own words only: a follow-up's subject came with the earlier one.
-            [word for word in query_words(question) if word not in _identifier_parts(question)],
-            frequencies,
-            embedder.count_tokens,
-            mentions=range(1, RARE_MENTIONS + 1),
-        ),
+        unknown=tuple(word for word in unknown if word not in variants),
+        rare=tuple(word for word in rare if word not in variants),
         earlier=tuple(earlier),
     )
+
+
+# English affixes that make a word from another without naming a new thing: "subfolder",
+# "reinstalls", "linter", "callers", "monorepo".
+_PREFIXES = (
+    "auto", "co", "de", "inter", "mono", "multi", "non", "over", "pre", "re", "sub", "super",
+    "un", "under",
+)  # fmt: skip
+_SUFFIXES = ("ers", "er", "es", "ing", "ed", "s", "able", "ly")
+_BASE_MIN_LETTERS = 4
+
+
+def corpus_variants(
+    words: Sequence[str], document_frequencies: Callable[[Sequence[str]], Mapping[str, int]]
+) -> set[str]:
+    """Return the words that are a word of the corpus with an English prefix or suffix.
+
+    The corpus never says "subfolder", "linter" or "monorepo", but it says "folder", "lint" and
+    "repo": such a word is chat's way of saying what the documents say, not the name of
+    something they don't cover ("bitbucket", "dependabot" have no such base). Tuning halves:
+    Git's one false decline ("monorepo") answered; no decline of an unanswerable question lost.
+    """
+    bases = {
+        word: [
+            *(word[len(p) :] for p in _PREFIXES if word.startswith(p)),
+            *(word[: -len(s)] for s in _SUFFIXES if word.endswith(s)),
+            # "grazer": "graz" + "e", the e a vowel-led suffix takes away
+            *(word[: -len(s)] + "e" for s in _SUFFIXES if word.endswith(s) and s[0] in "aeiou"),
+        ]
+        for word in words
+    }
+    stems = {
+        stem(base) for found in bases.values() for base in found if len(base) >= _BASE_MIN_LETTERS
+    }
+    if not stems:
+        return set()
+    counts = document_frequencies(sorted(stems))
+    return {
+        word
+        for word, found in bases.items()
+        if any(len(base) >= _BASE_MIN_LETTERS and counts.get(stem(base), 0) for base in found)
+    }
 
 
 def _identifier_parts(question: str) -> set[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.answer import compose_answer, with_links
-from index.query import make_query, unknown_words
+from index.query import corpus_variants, make_query, unknown_words
 from index.records import Chunk
 from index.search import search
 from index.store import StoredIndex
@@ -186,6 +186,26 @@ def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> 
     embedder.count_tokens = pieces  # type: ignore[method-assign]
     query = make_query(index, embedder, "Do llamas graze on Bitbucket like v2.1-14-gabc?")
     assert query.unknown == ("bitbucket",)
+    index.close()
+
+
+def test_a_word_the_corpus_says_with_another_affix_is_no_unknown_name(tmp_path: Path) -> None:
+    # The documents say "llamas" and "graze", never "overgrazing" or "sublamas"; "bitbucket"
+    # has no base they use.
+    index, embedder = index_of(tmp_path)
+
+    def pieces(words: Sequence[str]) -> list[int]:  # every word unusual English
+        return [2] * len(words)
+
+    embedder.count_tokens = pieces  # type: ignore[method-assign]
+    query = make_query(index, embedder, "Does overgrazing harm llamas on Bitbucket?")
+    assert query.unknown == ("bitbucket",)
+    assert corpus_variants(["grazer", "bitbucket", "llamaing"], index.document_frequencies) == {
+        "grazer",
+        "llamaing",
+    }
+    # A base shorter than four letters ("re" + "do") is no word of the corpus's.
+    assert corpus_variants(["redo"], lambda stems: dict.fromkeys(stems, 5)) == set()
     index.close()
 
 
