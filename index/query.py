@@ -93,13 +93,19 @@ def corpus_variants(
     "repo": such a word is chat's way of saying what the documents say, not the name of
     something they don't cover ("bitbucket", "dependabot" have no such base). Tuning halves:
     Git's one false decline ("monorepo") answered; no decline of an unanswerable question lost.
+    A word's own stem is no base: "pycharm's", mentioned in passing, stays that name.
     """
     bases = {
         word: [
-            *(word[len(p) :] for p in _PREFIXES if word.startswith(p)),
-            *(word[: -len(s)] for s in _SUFFIXES if word.endswith(s)),
-            # "grazer": "graz" + "e", the e a vowel-led suffix takes away
-            *(word[: -len(s)] + "e" for s in _SUFFIXES if word.endswith(s) and s[0] in "aeiou"),
+            base
+            for base in (
+                *(word[len(p) :] for p in _PREFIXES if word.startswith(p)),
+                *(word[: -len(s)] for s in _SUFFIXES if word.endswith(s)),
+                # "grazer": "graz" + "e", the e a vowel-led suffix takes away
+                *(word[: -len(s)] + "e" for s in _SUFFIXES if word.endswith(s) and s[0] in "aeiou"),
+            )
+            # Another word: "pycharms" is PyCharm, mentioned in passing, not a variant of it.
+            if stem(base) != stem(word)
         ]
         for word in words
     }
