@@ -47,6 +47,9 @@ MARKUP = [
     re.compile(pattern, re.MULTILINE)
     for pattern in (
         r"\{:?\s*[#.][\w.:-]+(\s+[^}]*)?\}",  # attribute list { #anchor } {: .class }
+        r"\)\{:?\s*[\w-]+=[^}]*\}",  # one after an image or link: ](x.png){ loading=lazy }
+        r"!\[[^\]]*\]\([^)\s]+\)",  # an image's Markdown: ![alt](x.png)
+        r"\+\+[^+\s][^+]*\+\+",  # pymdownx.keys: ++ctrl+c++
         r"^\s*/{3,}",  # /// blocks (pymdownx.blocks)
         r"^\s*:{3,}\s*\w",  # ::: admonitions (Docusaurus) or mkdocstrings directives
         r"^\s*(!!!|\?\?\?\+?)\s*\w",  # !!! / ??? admonitions

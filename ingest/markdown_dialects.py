@@ -39,6 +39,8 @@ _INLINE = re.compile(
     r"|:(?:material|octicons|fontawesome|simple)-[\w-]+:"
 )
 _DOUBLE_SPACE = re.compile(r"(?<=\S)  +(?=\S)")
+# pymdownx.keys: "++ctrl+alt+del++", '++"Python: Select Interpreter"++' show as the keys.
+_KEYS = re.compile(r"\+\+(\S(?:.*?\S)?)\+\+")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
 # Terminal sessions rendered with colours: their <font>/<span> tags are not what was typed.
 _SHELL_FENCES = frozenset({"", "console", "shell", "bash", "sh", "text", "shell-session"})
@@ -95,7 +97,10 @@ def plain_markdown(text: str) -> str:
 
 
 def strip_inline_markup(text: str) -> str:
-    """Remove attribute lists, template tags, shortcodes and icons from text (not from code)."""
+    """Remove attribute lists, template tags, shortcodes, icons and key markers from text (not
+    from code)."""
+    if "++" in text:
+        text = _KEYS.sub(r"\1", text)
     if "{" not in text and ":" not in text:
         return text
     stripped = _INLINE.sub("", text)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
@@ -23,6 +25,14 @@ _PARSER = (
     .use(admon_plugin)
     .use(deflist_plugin)
     .use(footnote_plugin)  # "compliant[^1]": the marker is a link, its note a paragraph
+    # attr_list after an image, link or code: "![Run file](run.png){ loading=lazy }"
+    .use(attrs_plugin)
+)
+# Material's md_in_html: "<figure markdown>" or '<div markdown="1">' holds Markdown, not HTML.
+_MARKDOWN_IN_HTML = re.compile(
+    r"\A\s*<(?P<tag>[A-Za-z][\w-]*)(?P<attributes>[^>]*\bmarkdown\b[^>]*)>(?P<inner>.*)"
+    r"</(?P=tag)>\s*\Z",
+    re.DOTALL,
 )
 # markdown-it stops at 20 levels of nesting and drops what lies deeper (a list 10 deep lost the
 # rest of its file). 100 levels cost nothing on real pages; past them, lines no block holds are
@@ -178,6 +188,11 @@ def _blocks(tokens: Sequence[Token], first_line: int) -> list[Block]:
                 lines = _code_offsets(code, start + (token.type == "fence"))
                 blocks.append(Block(code, False, "line", start, end, lines))
         elif token.type == "html_block":
+            inner = _MARKDOWN_IN_HTML.match(token.content)
+            if inner:  # its lines read as the Markdown they are, one line below the tag
+                parsed = _PARSER.parse(plain_markdown(textwrap.dedent(inner["inner"])))
+                blocks += _blocks(parsed, start + token.content[: inner.start("inner")].count("\n"))
+                continue
             from ingest.html_text import visible_text  # noqa: PLC0415 (a rare case)
 
             for part in visible_text(token.content).blocks:

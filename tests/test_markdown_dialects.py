@@ -40,6 +40,12 @@ Older interpreters work too.
 
 Uploads are stored in a spooled file :material-check: until read.{ .annotate }
 
+Press ++ctrl+c++ to stop the upload, or pick ++"Upload: Cancel"++ from the palette:
+
+<figure markdown>
+    ![Upload form](form.png){ loading=lazy role="img" }
+</figure>
+
 *[HTML]: Hyper Text Markup Language
 
 Term one
@@ -81,7 +87,7 @@ Run npm install to fetch the packages.
 # What must never reach a reader as text.
 MARKUP = re.compile(
     r"\{\s*[#.]|^\s*/{3}|^\s*:::|^\s*(!!!|\?\?\?)|^\s*===|\{\*|--8<--|\{\{[<%]|:material-|"
-    r"<font|<Tab|import Tabs|\*\[HTML\]|options:|members:",
+    r"<font|<Tab|import Tabs|\*\[HTML\]|options:|members:|\+\+|!\[|\{\s*[\w-]+=",
     re.MULTILINE,
 )
 
@@ -105,6 +111,8 @@ def test_mkdocs_material_dialect_reads_as_the_site_shows_it(tmp_path: Path) -> N
         "The form parser needs version two or later.",
         "Older interpreters work too.",
         "Uploads are stored in a spooled file until read.",
+        'Press ctrl+c to stop the upload, or pick "Upload: Cancel" from the palette:',
+        "Upload form",  # Markdown in HTML (md_in_html): the image's alt text, as for any image
         "Term one: The definition of term one.",
         "{% for item in items %}{{ item }}{% endfor %}",  # code keeps its template tags
     ):
