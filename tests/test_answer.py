@@ -501,3 +501,24 @@ def test_an_example_takes_the_place_of_the_weakest_sentences_past_600_characters
     assert quoted[-2:] == ["Count them with:", "$ cats --hours"]  # the example came
     assert quoted[0] == lines[0]  # the best sentence stays
     assert len(quoted) == 4  # a weaker sentence made room: 3 x 218 + 30 characters > 654
+
+
+def test_making_room_for_an_example_never_breaks_a_lead_in_from_its_block() -> None:
+    filler = " ".join(["in warm places"] * 15)
+    page = (
+        f"Cats sleep sixteen hours a day in warm places, {filler}.\n"
+        f"Hours of sleep matter to cats, {filler}.\n"
+        "Cats sleep hours in a warm bed you pick with:\n"
+        "Warm bed\n"
+        "Count them with:\n"
+        "$ cats --hours"
+    )
+    question = "How do I count the hours cats sleep in warm places?"
+    quoted = [q.text for q in compose(question, [hit(1, page, 0.6)]).quotes]
+    assert quoted[-2:] == ["Count them with:", "$ cats --hours"]  # the example came
+    lead = "Cats sleep hours in a warm bed you pick with:"
+    assert lead in quoted and quoted[quoted.index(lead) + 1] == "Warm bed"  # whole
+    assert not any(q.startswith("Hours of sleep") for q in quoted)  # the weakest made room
+    # An example's lead-in starts a sentence: "will show the hours:" is the end of one.
+    cut = page.replace("Count them with:", "then count them with:")
+    assert "$ cats --hours" not in [q.text for q in compose(question, [hit(1, cut, 0.6)]).quotes]

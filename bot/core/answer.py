@@ -463,6 +463,8 @@ def _with_an_example(
         for at, lead in enumerate(lines):
             if not lead.text.rstrip().endswith(":") or _is_code(lead.text):
                 continue
+            if not lead.text[:1].isupper():
+                continue  # "will show that the structure is:", the end of a sentence cut short
             block = _introduced(lead, lines[at + 1 :])
             if not block or not _is_code(block[0].text):
                 continue
@@ -483,10 +485,24 @@ def _with_an_example(
     for weakest in sorted(chosen, key=lambda c: c.score):  # no code among them: none runs on
         if size <= room:
             break
-        if weakest is not best and not weakest.text.rstrip().endswith(":"):
+        if weakest is not best and not _in_a_lead_ins_block(weakest, chosen):
             answer.remove(weakest)
             size -= len(weakest.text)
     return sorted(answer, key=_reading_order)
+
+
+def _in_a_lead_ins_block(candidate: _Candidate, chosen: Sequence[_Candidate]) -> bool:
+    """Tell whether a chosen line is a lead-in or part of the block a chosen lead-in opens:
+    dropped, it would leave "…using the Select Interpreter command:" leading to nothing."""
+    ordered = sorted((c for c in chosen if c.hit is candidate.hit), key=_reading_order)
+    at = ordered.index(candidate)
+    while at >= 0:
+        if ordered[at].text.rstrip().endswith(":"):
+            return True
+        if at == 0 or not _joined_by(ordered[at - 1], ordered[at]):
+            return False
+        at -= 1
+    return False
 
 
 def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) -> list[_Candidate]:
