@@ -519,6 +519,9 @@ def test_making_room_for_an_example_never_breaks_a_lead_in_from_its_block() -> N
     lead = "Cats sleep hours in a warm bed you pick with:"
     assert lead in quoted and quoted[quoted.index(lead) + 1] == "Warm bed"  # whole
     assert not any(q.startswith("Hours of sleep") for q in quoted)  # the weakest made room
-    # An example's lead-in starts a sentence: "will show the hours:" is the end of one.
+    # An example's lead-in starts a sentence (or a name: "cats.count(): Count them with:");
+    # "then count them with:" is the end of one.
     cut = page.replace("Count them with:", "then count them with:")
     assert "$ cats --hours" not in [q.text for q in compose(question, [hit(1, cut, 0.6)]).quotes]
+    named = page.replace("Count them with:", "cats.count(): Count them with:")
+    assert "$ cats --hours" in [q.text for q in compose(question, [hit(1, named, 0.6)]).quotes]

@@ -463,7 +463,8 @@ def _with_an_example(
         for at, lead in enumerate(lines):
             if not lead.text.rstrip().endswith(":") or _is_code(lead.text):
                 continue
-            if not lead.text[:1].isupper():
+            first = lead.text.split(maxsplit=1)[0]
+            if first.isalpha() and first.islower():
                 continue  # "will show that the structure is:", the end of a sentence cut short
             block = _introduced(lead, lines[at + 1 :])
             if not block or not _is_code(block[0].text):
