@@ -451,7 +451,7 @@ def _with_an_example(
     quoted). The example is the lead-in and block of a quoted passage that cover most of the
     question, if at least half as much as the best quote; to keep the answer as short as before
     (or 600 characters), the weakest other sentences give way. Read blind on the 12 tuning
-    answers it changes: 3 -> 6 scored 2 (docs/quality.md).
+    answers it changed as first written: 3 -> 6 scored 2 (docs/quality.md).
     """
     if not chosen or any(_is_code(c.text) for c in chosen):
         return chosen
