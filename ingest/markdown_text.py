@@ -29,11 +29,12 @@ _PARSER = (
     .use(attrs_plugin)
 )
 # Material's md_in_html: "<figure markdown>" or '<div markdown="1">' holds Markdown, not HTML.
-_MARKDOWN_IN_HTML = re.compile(
-    r"\A\s*<(?P<tag>[A-Za-z][\w-]*)(?P<attributes>[^>]*\bmarkdown\b[^>]*)>(?P<inner>.*)"
-    r"</(?P=tag)>\s*\Z",
-    re.DOTALL,
-)
+# The opening tag and the attribute are matched apart, each in one pass over hostile text.
+_OPENING_TAG = re.compile(r"\s*<([A-Za-z][\w-]*)([^<>]*)>")
+_MARKDOWN_ATTRIBUTE = re.compile(r"\bmarkdown\b")
+# Markdown in HTML in Markdown…: deeper than this, a block is read as HTML (no page needs more,
+# and each level parses its content again).
+_MARKDOWN_IN_HTML_DEPTH = 3
 # markdown-it stops at 20 levels of nesting and drops what lies deeper (a list 10 deep lost the
 # rest of its file). 100 levels cost nothing on real pages; past them, lines no block holds are
 # read as plain text (see _lost_lines), never dropped.
@@ -130,7 +131,20 @@ def _lost_lines(text: str, tokens: Sequence[Token]) -> list[tuple[int, str]]:
     ]
 
 
-def _blocks(tokens: Sequence[Token], first_line: int) -> list[Block]:
+def _markdown_in_html(html: str) -> tuple[str, int] | None:
+    """Return the Markdown an md_in_html block holds and the line it starts on, or None."""
+    opening = _OPENING_TAG.match(html)
+    if not opening or not _MARKDOWN_ATTRIBUTE.search(opening[2]):
+        return None
+    body = html.rstrip()
+    closing = f"</{opening[1]}>"
+    if not body.endswith(closing):
+        return None
+    inner = body[opening.end() : len(body) - len(closing)]
+    return textwrap.dedent(inner), html[: opening.end()].count("\n")
+
+
+def _blocks(tokens: Sequence[Token], first_line: int, depth: int = 0) -> list[Block]:
     """Turn markdown-it's tokens into blocks of text with their line numbers."""
     blocks: list[Block] = []
     row: list[str] = []
@@ -188,10 +202,11 @@ def _blocks(tokens: Sequence[Token], first_line: int) -> list[Block]:
                 lines = _code_offsets(code, start + (token.type == "fence"))
                 blocks.append(Block(code, False, "line", start, end, lines))
         elif token.type == "html_block":
-            inner = _MARKDOWN_IN_HTML.match(token.content)
-            if inner:  # its lines read as the Markdown they are, one line below the tag
-                parsed = _PARSER.parse(plain_markdown(textwrap.dedent(inner["inner"])))
-                blocks += _blocks(parsed, start + token.content[: inner.start("inner")].count("\n"))
+            inner = _markdown_in_html(token.content) if depth < _MARKDOWN_IN_HTML_DEPTH else None
+            if inner:  # its lines read as the Markdown they are, from the tag's line on
+                markdown, lines_before = inner
+                parsed = _PARSER.parse(plain_markdown(markdown))
+                blocks += _blocks(parsed, start + lines_before, depth + 1)
                 continue
             from ingest.html_text import visible_text  # noqa: PLC0415 (a rare case)
 

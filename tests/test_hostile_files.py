@@ -247,6 +247,28 @@ def test_deeply_nested_markdown_keeps_every_line(tmp_path: Path, nested: str) ->
     assert len(warnings) <= 1 and all("read as plain text" in w for w in warnings)
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        # Markdown in HTML in Markdown, 2,000 deep: each level would parse its content again.
+        "".join("<div markdown>\n" for _ in range(2000))
+        + "Deep text stays.\n"
+        + "".join("</div>\n" for _ in range(2000)),
+        # An opening tag of 200,000 "markdown" words and no ">": one pass, not one a word.
+        "<div " + "markdown " * 200_000 + "\nDeep text stays.\n",
+    ],
+    ids=["md_in_html 2000 deep", "a tag of 200,000 attributes"],
+)
+def test_hostile_markdown_in_html_keeps_its_text(tmp_path: Path, html: str) -> None:
+    from ingest.loaders import load_document
+
+    path = tmp_path / "deep.md"
+    path.write_text(f"# Deep\n\n{html}\nAfter it, important text.\n")
+    document, _ = load_document(path, "deep.md", max_bytes=10**7)
+    text = "\n".join(block.text for block in document.blocks)
+    assert "Deep text stays." in text and "After it, important text." in text
+
+
 HOSTILE_QUESTION = "where is \x1b]0;pwned\x07\x1b[2J the \u202eelbat\u202c page?"
 
 
