@@ -177,13 +177,15 @@ def test_search_neighbours_stay_within_their_document(tmp_path: Path) -> None:
     index.close()
 
 
+def every_word_unusual(words: Sequence[str]) -> list[int]:
+    """Count word pieces as if the tokenizer split every word: all unusual English."""
+    return [2] * len(words)
+
+
 def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> None:
     index, embedder = index_of(tmp_path)
 
-    def pieces(words: Sequence[str]) -> list[int]:  # every word unusual English
-        return [2] * len(words)
-
-    embedder.count_tokens = pieces  # type: ignore[method-assign]
+    embedder.count_tokens = every_word_unusual  # type: ignore[method-assign]
     query = make_query(index, embedder, "Do llamas graze on Bitbucket like v2.1-14-gabc?")
     assert query.unknown == ("bitbucket",)
     index.close()
@@ -194,10 +196,7 @@ def test_a_word_the_corpus_says_with_another_affix_is_no_unknown_name(tmp_path: 
     # has no base they use.
     index, embedder = index_of(tmp_path)
 
-    def pieces(words: Sequence[str]) -> list[int]:  # every word unusual English
-        return [2] * len(words)
-
-    embedder.count_tokens = pieces  # type: ignore[method-assign]
+    embedder.count_tokens = every_word_unusual  # type: ignore[method-assign]
     query = make_query(index, embedder, "Does overgrazing harm llamas on Bitbucket?")
     assert query.unknown == ("bitbucket",)
     assert corpus_variants(["grazer", "bitbucket", "regrazing"], index.document_frequencies) == {

@@ -299,17 +299,18 @@ def compose_answer(
     for candidate in chosen:
         numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
     quotes = tuple(
-        Quote(
-            _indented(c) if _is_code(c.text) else c.text,
-            numbers[c.hit.rank],
-            code=_is_code(c.text),
-            joined_by=_joined_by(before, c),
-        )
+        _quote(c, numbers[c.hit.rank], _joined_by(before, c))
         for before, c in zip([None, *chosen], chosen, strict=False)
     )
     cited = {hit.rank: hit for hit in hits}
     citations = tuple(cite_hit(n, cited[rank]) for rank, n in numbers.items())
     return Answer(query.text, True, quotes, citations)
+
+
+def _quote(candidate: _Candidate, n: int, joined_by: str) -> Quote:
+    if _is_code(candidate.text):
+        return Quote(_indented(candidate), n, code=True, joined_by=joined_by)
+    return Quote(candidate.text, n, joined_by=joined_by)
 
 
 def _indented(candidate: _Candidate) -> str:
