@@ -13,7 +13,7 @@ from index.errors import IndexCorruptError, IndexMismatchError
 # 6: and their section's anchor.
 FORMAT_VERSION = 6
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 9  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
+CHUNKER_VERSION = 10  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
 # (admonitions, tabs, attribute lists, includes, directives) read as the site shows them, and
 # generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out;
@@ -21,7 +21,8 @@ CHUNKER_VERSION = 9  # 3: heading paths, parsed Markdown, HTML lists/tables/code
 # contents; 7: headings keep their page id (a section's anchor); 8: attribute lists with dotted
 # ids ("{: #hatch-v1.17.1 }") and a heading's closing hashes left out; 9: Markdown inside
 # "<figure markdown>" read as Markdown, attribute lists after images and links and pymdownx key
-# markers ("++ctrl+c++") left out
+# markers ("++ctrl+c++") left out; 10: an HTML line break in Markdown ("a<br>b") separates its
+# words, in a table's cell with a comma
 
 
 @dataclass(frozen=True, slots=True)

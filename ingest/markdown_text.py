@@ -42,6 +42,10 @@ _PARSER.options["maxNesting"] = 100
 _LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S")
 # A heading's closing sequence ("## Title ##"), left when something followed it on the line.
 _CLOSING_HASHES = re.compile(r"\s+#+$")
+# A line break written as HTML ("`micro`<br>`patch`<br>`fix`" in a table's cell): without it the
+# words run together ("micropatchfix").
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.I)
+_ENDS_SENTENCE = re.compile(r"[.!?:;,]$")
 _TEXT_TOKENS = frozenset({"inline", "fence", "code_block", "html_block"})
 _FRONT_MATTER_LINES = 200
 # Front matter is a few fields; past this it is not front matter (or it is an attack).
@@ -172,7 +176,7 @@ def _blocks(tokens: Sequence[Token], first_line: int, depth: int = 0) -> list[Bl
                 blocks.append(Block(joined, False, "line", line, line, ((0, line),)))
         elif token.type == "inline":
             if tokens[index - 1].type in ("th_open", "td_open"):
-                row.append(_inline_text(token.children or [])[0])
+                row.append(_inline_text(token.children or [], in_cell=True)[0])
                 continue
             rendered, offsets = _inline_text(token.children or [], start)
             if heading_level:
@@ -221,13 +225,25 @@ def _lines(token: Token, first_line: int) -> tuple[int, int]:
     return token.map[0] + first_line, max(token.map[0], token.map[1] - 1) + first_line
 
 
-def _inline_text(children: Sequence[Token], first: int = 0) -> tuple[str, list[tuple[int, int]]]:
-    """Render inline tokens as plain text, with the line number of each line's first character."""
+def _inline_text(
+    children: Sequence[Token], first: int = 0, *, in_cell: bool = False
+) -> tuple[str, list[tuple[int, int]]]:
+    """Render inline tokens as plain text, with the line number of each line's first character.
+
+    in_cell: the text is a table's cell, where a line break separates items ("micro, patch,
+    fix"); in prose it is a space.
+    """
     parts: list[str] = []
     offsets = [(0, first)]
     line = first
     length = 0
     for child in children:
+        if child.type == "html_inline" and _HTML_BREAK.fullmatch(child.content.strip()):
+            so_far = "".join(parts).rstrip()
+            gap = ", " if in_cell and so_far and not _ENDS_SENTENCE.search(so_far) else " "
+            parts.append(gap)
+            length += len(gap)
+            continue
         if child.type in ("softbreak", "hardbreak"):
             line += 1
             parts.append(" ")

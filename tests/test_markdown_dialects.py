@@ -153,3 +153,16 @@ def test_line_numbers_survive_the_rewrite(tmp_path: Path) -> None:
     for block in document.blocks:
         if block.text.startswith(("You can define", "Older interpreters")):
             assert block.text in lines[block.start - 1], (block.start, block.text)
+
+
+def test_html_line_breaks_separate_words_in_cells_and_prose(tmp_path: Path) -> None:
+    # Hatch's version table: "`micro`<br>`patch`<br>`fix`" was shown as "micropatchfix".
+    page = (
+        "# Versions\n\n| Segments | New version |\n| --- | --- |\n"
+        "| `micro`<br>`patch`<br>`fix` | `1.0.1` |\n| Stops here.<br/>Then goes on | x |\n\n"
+        "One line<br>and the next.\n"
+    )
+    blocks = _blocks(tmp_path, "version.md", page)
+    assert "micro, patch, fix | 1.0.1" in blocks, blocks
+    assert "Stops here. Then goes on | x" in blocks, blocks  # a sentence's end needs no comma
+    assert "One line and the next." in blocks, blocks
