@@ -22,7 +22,8 @@ CHUNKER_VERSION = 10  # 3: heading paths, parsed Markdown, HTML lists/tables/cod
 # ids ("{: #hatch-v1.17.1 }") and a heading's closing hashes left out; 9: Markdown inside
 # "<figure markdown>" read as Markdown, attribute lists after images and links and pymdownx key
 # markers ("++ctrl+c++") left out; 10: an HTML line break in Markdown ("a<br>b") separates its
-# words, in a table's cell with a comma
+# words, in a table's cell with a comma, and a code block's line after a sentence's end ("  ...")
+# stays a line
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,9 @@ class _Piece:
     start: int
     end: int
     block: int  # index of the block it came from, to join pieces of one paragraph with spaces
+    # What stood between it and the sentence before in its block: a code block's lines split
+    # at a sentence's end ("  ..." then '"Framework :: Hatch",') stay lines.
+    joined_by: str = " "
 
 
 def chunk_document(
@@ -120,8 +123,9 @@ def _path_text(path: Sequence[Block], title: str) -> str:
 
 def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) -> Iterator[_Piece]:
     """Yield the sentences of blocks with their sizes, counted a batch at a time."""
-    batch: list[tuple[str, int, int, int]] = []
+    batch: list[tuple[str, int, int, int, str]] = []
     for number, block in enumerate(blocks):
+        previous_end = 0
         for start, end in sentence_spans(block.text):
             located = block.unit == "line"
             batch.append(
@@ -130,23 +134,33 @@ def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) ->
                     block.line_at(start) if located else block.start,
                     block.line_at(end - 1) if located else block.end,
                     number,
+                    _separator(block.text[previous_end:start]),
                 )
             )
+            previous_end = end
             if len(batch) == _COUNT_BATCH:
                 yield from _sized_pieces(batch, count_tokens, budget)
                 batch = []
     yield from _sized_pieces(batch, count_tokens, budget)
 
 
+def _separator(between: str) -> str:
+    """Return what joins a sentence to the one before it in its block: a line break with the
+    next line's indent ('  "Framework :: Hatch",' in a code block), or a space."""
+    return between[between.rfind("\n") :] if "\n" in between else " "
+
+
 def _sized_pieces(
-    spans: list[tuple[str, int, int, int]], count_tokens: TokenCounter, budget: int
+    spans: list[tuple[str, int, int, int, str]], count_tokens: TokenCounter, budget: int
 ) -> Iterator[_Piece]:
     counts = _sized([text for text, *_ in spans], count_tokens)
-    for (text, start, end, number), tokens in zip(spans, counts, strict=True):
+    for (text, start, end, number, joined_by), tokens in zip(spans, counts, strict=True):
         if tokens <= budget:
-            yield _Piece(text, tokens, start, end, number)
+            yield _Piece(text, tokens, start, end, number, joined_by)
         else:
-            yield from _split_long(text, count_tokens, budget, start, end, number)
+            parts = _split_long(text, count_tokens, budget, start, end, number)
+            yield dataclasses.replace(parts[0], joined_by=joined_by)
+            yield from parts[1:]
 
 
 def _split_long(
@@ -226,7 +240,7 @@ def _pack(pieces: Iterable[_Piece], budget: int, overlap_tokens: int) -> Iterato
 def _join(group: Sequence[_Piece]) -> str:
     text = group[0].text
     for previous, piece in itertools.pairwise(group):
-        text += (" " if piece.block == previous.block else "\n") + piece.text
+        text += (piece.joined_by if piece.block == previous.block else "\n") + piece.text
     return text
 
 

@@ -171,12 +171,39 @@ def test_a_heading_in_the_passage_is_never_quoted_even_in_pieces() -> None:
 
 
 def test_a_lead_in_brings_only_the_lines_right_after_it() -> None:
-    # A line left out between two (a drawing's "/   \\", with nothing to quote) ends the block:
+    # A line left out between two (a cut-off sentence, with nothing to quote) ends the block:
     # lines the page keeps apart are never joined into one quote.
-    drawn = "Cats sleep in hours like this:\nnap---nap---nap\n  /   \\\nnap---dream\nThe end."
-    quoted = quoted_from(drawn)
-    assert quoted[:2] == ["Cats sleep in hours like this:", "nap---nap---nap"]
+    cut = "Cats sleep like this:\nnap---nap---nap\nand so on, for hours\nnap---dream\nThe end."
+    quoted = quoted_from(cut)
+    assert quoted[:2] == ["Cats sleep like this:", "nap---nap---nap"]
     assert "nap---dream" not in quoted
+    # A drawing's line without a word ("/   \\") is part of the drawing: it is quoted whole.
+    drawn = "Cats sleep in hours like this:\nnap---nap---nap\n  /   \\\nnap---dream\nThe end."
+    assert quoted_from(drawn)[:3] == [
+        "Cats sleep in hours like this:",
+        "nap---nap---nap\n  /   \\",
+        "nap---dream",
+    ]
+
+
+def test_a_code_block_closes_what_it_opens() -> None:
+    # Cut at six lines, "settings = [" was quoted without its end: code that cannot run.
+    items = "".join(f'    "cat{n}",\n' for n in range(1, 5))
+    closable = f"Cats sleep by these settings:\nimport cats\nsettings = [\n{items}]\nThe end."
+    quoted = quoted_from(closable)
+    assert quoted[1:] == [
+        "import cats",
+        "settings = [",
+        *[line.rstrip() for line in items.splitlines()[:3]],
+        '    "cat4",\n]',
+    ]
+    # Too long to close within a few lines more: the block stops before it opened.
+    many = "".join(f'    "cat{n}",\n' for n in range(1, 12))
+    unclosable = f"Cats sleep by these settings:\nimport cats\nsettings = [\n{many}]\nThe end."
+    assert quoted_from(unclosable)[1:] == ["import cats"]
+    # A triple-quoted string is closed the same way, or left out with what opened it.
+    text = f'Cats sleep by these settings:\nimport cats\nabout = """\n{items}"""\nThe end.'
+    assert quoted_from(text)[-1] == '    "cat4",\n"""'
 
 
 def test_a_lead_in_brings_its_command_but_not_the_prose_after_it() -> None:

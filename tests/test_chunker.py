@@ -47,6 +47,15 @@ def test_chunk_document_overlaps_consecutive_chunks() -> None:
         assert current.text.startswith(last_sentence.rstrip("."))
 
 
+def test_chunk_document_keeps_a_code_blocks_lines_where_a_sentence_ends() -> None:
+    # "..." ends a "sentence": the line after it was joined on with a space, so the stored
+    # passage read '  ... "Framework :: Hatch",' where the page has two lines.
+    code = 'classifiers = [\n  ...\n  "Framework :: Hatch",\n  ...\n]'
+    prose = "One sentence here. Another one there."
+    chunks = chunk_document(make_document(code, prose), words, max_tokens=200, overlap_tokens=0)
+    assert chunks[0].text == f"{code}\n{prose}"
+
+
 def test_chunk_document_splits_over_long_sentence_without_losing_words() -> None:
     long_sentence = " ".join(f"w{i}" for i in range(500)) + "."
     chunks = chunk_document(make_document(long_sentence), words, max_tokens=50, overlap_tokens=0)

@@ -55,6 +55,16 @@ _PLAIN_WORD = re.compile(r"[A-Za-z][a-z'’]*[,.;:!?]?")
 # What a lead-in ending ":" brings along: the list, command or code it introduces.
 _MAX_BLOCK_LINES = 6
 _BLOCK_ROOM = 450
+# A code block cut inside a bracket or a string ("dependencies = [", 'description = """') shows
+# code that cannot run: it goes on this many lines more to close it, or stops before it opened.
+_CLOSING_LINES = 3
+_CLOSING_ROOM = 150
+_TRIPLE_QUOTES = ('"""', "'''")
+# Lines of code without a word, no sentence of their own: what closes the code above them
+# ("]", "})", '"""') or stands for code left out ("...").
+_CLOSING_MARKS = re.compile(r"(?:\n[^\w\n]*[^\w\s][^\w\n]*(?=\n|$))+")
+# A TOML table's header ("[tool.hatch.env]"): like a lead-in, it says nothing without its keys.
+_TABLE_HEADER = re.compile(r"\s*\[[^\]]+\]\s*$")
 # A list item's marker ("- ", "•", "3) ") is layout, not part of the sentence quoted.
 _LIST_MARKER = re.compile(r"(?:[-*+]\s+|[•▪◦‣⁃·]\s*|\d{1,3}[.)]\s+)+")
 
@@ -268,6 +278,7 @@ class _Candidate:
     text: str
     score: float
     coverage: float
+    in_code: bool = False  # a line inside code's open bracket ('"cats",'), whatever it reads as
 
 
 def compose_answer(
@@ -308,7 +319,7 @@ def compose_answer(
 
 
 def _quote(candidate: _Candidate, n: int, joined_by: str) -> Quote:
-    if _is_code(candidate.text):
+    if candidate.in_code or _is_code(candidate.text):
         return Quote(_indented(candidate), n, code=True, joined_by=joined_by)
     return Quote(candidate.text, n, joined_by=joined_by)
 
@@ -554,8 +565,12 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
             if c.coverage > 0 and not _is_code(c.text) and not c.text.rstrip().endswith(":")
         ]
         return [max(prose, key=lambda c: c.score)] if prose else chosen[:1]
-    ordered = sorted({(c.hit.rank, c.start): c for c in result}.values(), key=_reading_order)
-    return ordered
+    unique: dict[tuple[int, int], _Candidate] = {}
+    for candidate in result:  # a line taken twice: once as the code block has it
+        kept = unique.setdefault(_reading_order(candidate), candidate)
+        if (len(candidate.text), candidate.in_code) > (len(kept.text), kept.in_code):
+            unique[_reading_order(candidate)] = candidate
+    return sorted(unique.values(), key=_reading_order)
 
 
 def _unfinished(text: str) -> bool:
@@ -619,15 +634,22 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
     end = lead.start + len(lead.text)
     if end <= len(lead.hit.lede):
         return []
-    for candidate in following[:_MAX_BLOCK_LINES]:
+    for line in following[:_MAX_BLOCK_LINES]:
+        candidate = line
+        if block and _is_code(block[0].text):
+            block[-1] = _with_closing_lines(block[-1], candidate.start)
+            end = block[-1].start + len(block[-1].text)
         gap = passage[end : candidate.start].lstrip()
         if gap and not _LIST_MARKER.fullmatch(gap):
             break
         lead_in = candidate.text.rstrip().endswith(":") and not _is_code(candidate.text)
         if lead_in or size + len(candidate.text) > _BLOCK_ROOM:
             break
-        if block and _is_code(block[0].text) and not gap and not _is_code(candidate.text):
-            break
+        code = bool(block) and _is_code(block[0].text)
+        if code and not gap and not _is_code(candidate.text):
+            if not _left_open(block):
+                break  # prose after code
+            candidate = dataclasses.replace(candidate, in_code=True)  # '"cats",' in a list
         if (
             block
             and _SHELL_PROMPT.match(block[-1].text)
@@ -637,9 +659,81 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         block.append(candidate)
         size += len(candidate.text)
         end = candidate.start + len(candidate.text)
-    while block and block[-1].text.rstrip().endswith(":"):
+    if block and _is_code(block[0].text):
+        after = following[len(block) :]
+        block[-1] = _with_closing_lines(block[-1], after[0].start if after else len(passage))
+        if _left_open(block):
+            block = _closed(block, after, size)
+    while block and (block[-1].text.rstrip().endswith(":") or _TABLE_HEADER.match(block[-1].text)):
         block.pop()  # "class User(AbstractUser):" with its body cut off by the room left
     return block
+
+
+def _closed(block: list[_Candidate], after: Sequence[_Candidate], size: int) -> list[_Candidate]:
+    """Return a code block that closes what it opens: with the few lines more that close it, or
+    without the lines from where it opened what it cannot close."""
+    passage = block[0].hit.passage
+    longer = list(block)
+    for at, candidate in enumerate(after[:_CLOSING_LINES]):
+        size += len(candidate.text)
+        end = longer[-1].start + len(longer[-1].text)
+        if passage[end : candidate.start].strip() or size > _BLOCK_ROOM + _CLOSING_ROOM:
+            break
+        following = after[at + 1 :]
+        line = dataclasses.replace(candidate, in_code=True)
+        longer.append(_with_closing_lines(line, following[0].start if following else len(passage)))
+        if not _left_open(longer):
+            return longer
+    shorter = list(block)
+    while shorter and _left_open(shorter):
+        shorter.pop()
+    return shorter
+
+
+def _with_closing_lines(line: _Candidate, limit: int) -> _Candidate:
+    """Return a code line with the lines after it (before limit) that only close what it
+    opened ("]", "})"): no sentence of their own, they belong to the code before them."""
+    passage = line.hit.passage
+    closing = _CLOSING_MARKS.match(passage, line.start + len(line.text), limit)
+    if not closing:
+        return line
+    return dataclasses.replace(line, text=passage[line.start : closing.end()].rstrip())
+
+
+def _left_open(lines: Sequence[_Candidate]) -> bool:
+    """Tell whether code lines leave a bracket or a triple-quoted string open.
+
+    Brackets inside strings don't count; a one-line string ends with its line (an apostrophe in
+    a comment opens nothing beyond it).
+    """
+    depth = 0
+    long_string = ""  # the quotes of a triple-quoted string still open
+    for line in lines:
+        text, at, string = line.text, 0, ""
+        while at < len(text):
+            if long_string:
+                at = text.find(long_string, at)
+                if at < 0:
+                    break
+                at, long_string = at + 3, ""
+                continue
+            char = text[at]
+            if string:
+                if char == "\\":
+                    at += 1
+                elif char == string:
+                    string = ""
+            elif text.startswith(_TRIPLE_QUOTES, at):
+                long_string = text[at : at + 3]
+                at += 2
+            elif char in "\"'":
+                string = char
+            elif char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+            at += 1
+    return depth > 0 or bool(long_string)
 
 
 def _is_code(text: str) -> bool:
