@@ -552,3 +552,19 @@ def test_making_room_for_an_example_never_breaks_a_lead_in_from_its_block() -> N
     assert "$ cats --hours" not in [q.text for q in compose(question, [hit(1, cut, 0.6)]).quotes]
     named = page.replace("Count them with:", "cats.count(): Count them with:")
     assert "$ cats --hours" in [q.text for q in compose(question, [hit(1, named, 0.6)]).quotes]
+
+
+def test_a_quote_pointing_back_brings_the_sentence_it_points_at() -> None:
+    # "This allows it to prefetch many-to-many…" without the sentence naming prefetch_related.
+    passage = (
+        "Felines purr at dusk.\nThe purr module wraps a nap timer. "
+        "This lets them sleep sixteen hours a day.\nDogs bark."
+    )
+    quoted = quoted_from(passage)
+    assert quoted[:2] == [
+        "The purr module wraps a nap timer.",
+        "This lets them sleep sixteen hours a day.",
+    ]
+    assert "Felines purr at dusk." not in quoted  # another paragraph: not what "this" means
+    plain = passage.replace("This lets them", "Purring cats")
+    assert quoted_from(plain)[0] == "Purring cats sleep sixteen hours a day."

@@ -31,6 +31,12 @@ _EXAMPLE_ROOM = 600
 # "What is a bare repo…", "why…": asks what a thing is, not how to do something.
 _ASKS_WHAT_IT_IS = re.compile(r"\s*(?:what\s+(?:is|are|does)|what'?s|whats|why|who)\b", re.I)
 _MIN_QUOTE_WORDS = 4
+# A sentence that opens by pointing back at the one before: "This allows…", "These are…".
+_POINTS_BACK = re.compile(
+    r"(?:this|these|that|those|it|its|they|their|them|such|here|thus|therefore|otherwise|then)\b"
+    r"(?!\s+(?:is|are)\s+(?:recommended|possible|important|useful|necessary)\b)",
+    re.I,
+)
 _SHORT_QUOTE_WORDS = 15
 # A "sentence" without punctuation can run for pages: a quote shows its start, cut at a word.
 _MAX_QUOTE_CHARS = 600
@@ -306,6 +312,7 @@ def compose_answer(
     chosen = _choose(candidates, max_quotes)
     if not _ASKS_WHAT_IT_IS.match(query.text):  # a definition is the answer, not an example
         chosen = _with_an_example(chosen, candidates, weights)
+    chosen = _with_what_they_refer_to(chosen, candidates)
     numbers: dict[int, int] = {}  # hit rank -> citation number, in order of first use
     for candidate in chosen:
         numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
@@ -502,6 +509,37 @@ def _with_an_example(
             answer.remove(weakest)
             size -= len(weakest.text)
     return sorted(answer, key=_reading_order)
+
+
+def _with_what_they_refer_to(
+    chosen: list[_Candidate], candidates: Sequence[_Candidate]
+) -> list[_Candidate]:
+    """Quote the sentence before a quote that opens by pointing back at it.
+
+    "This allows it to prefetch many-to-many…" says what "this" does without what it is: the
+    sentence before it in its paragraph names it (prefetch_related), and goes with it.
+    """
+    taken = {_reading_order(c) for c in chosen}
+    added = []
+    for candidate in chosen:
+        if candidate.in_code or _is_code(candidate.text) or not _POINTS_BACK.match(candidate.text):
+            continue
+        before = max(
+            (
+                c
+                for c in candidates
+                if c.hit is candidate.hit and c.start < candidate.start and not _is_code(c.text)
+            ),
+            key=lambda c: c.start,
+            default=None,
+        )
+        if before is None or _reading_order(before) in taken:
+            continue
+        if _joined_by(before, candidate) != " " or before.text.rstrip().endswith(":"):
+            continue  # another paragraph, or a lead-in whose block is not quoted
+        added.append(before)
+        taken.add(_reading_order(before))
+    return sorted([*chosen, *added], key=_reading_order) if added else chosen
 
 
 def _in_a_lead_ins_block(candidate: _Candidate, chosen: Sequence[_Candidate]) -> bool:
