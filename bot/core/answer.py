@@ -517,11 +517,13 @@ def _with_what_they_refer_to(
     """Quote the sentence before a quote that opens by pointing back at it.
 
     "This allows it to prefetch many-to-many…" says what "this" does without what it is: the
-    sentence before it in its paragraph names it (prefetch_related), and goes with it.
+    sentence before it in its paragraph names it (prefetch_related), and goes with it, the best
+    quotes' first, while the answer stays within its length.
     """
     taken = {_reading_order(c) for c in chosen}
+    length = sum(len(c.text) for c in chosen)
     added = []
-    for candidate in chosen:
+    for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
         if candidate.in_code or _is_code(candidate.text) or not _POINTS_BACK.match(candidate.text):
             continue
         before = max(
@@ -537,6 +539,9 @@ def _with_what_they_refer_to(
             continue
         if _joined_by(before, candidate) != " " or before.text.rstrip().endswith(":"):
             continue  # another paragraph, or a lead-in whose block is not quoted
+        if length + len(before.text) > _MAX_ANSWER_CHARS:
+            continue
+        length += len(before.text)
         added.append(before)
         taken.add(_reading_order(before))
     return sorted([*chosen, *added], key=_reading_order) if added else chosen
