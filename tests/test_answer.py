@@ -568,3 +568,22 @@ def test_a_quote_pointing_back_brings_the_sentence_it_points_at() -> None:
     assert "Felines purr at dusk." not in quoted  # another paragraph: not what "this" means
     plain = passage.replace("This lets them", "Purring cats")
     assert quoted_from(plain)[0] == "Purring cats sleep sixteen hours a day."
+
+
+def test_a_paragraph_about_the_code_above_brings_that_code() -> None:
+    # "This test will fail if myfunction does not issue a deprecation warning" was quoted
+    # without the test it is about.
+    test = "def test_nap():\n    assert cats.sleep(\n        16\n    )\n"
+    about = "This test fails when cats sleep fewer than sixteen hours a day."
+    passage = f"Dogs bark.\nWrite the test like this:\n{test}{about}\nThe end."
+    assert quoted_from(passage)[:5] == [
+        "Write the test like this:",
+        "def test_nap():",
+        "    assert cats.sleep(",
+        "        16\n    )",
+        about,
+    ]
+    # The code's top is not in the passage, or it leaves a bracket open: nothing of it.
+    assert quoted_from(f"    assert cats.sleep(\n        16\n    )\n{about}")[0] == about
+    unclosed = passage.replace("        16\n    )\n", "        16\n")
+    assert quoted_from(unclosed)[0] == about

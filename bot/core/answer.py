@@ -514,37 +514,66 @@ def _with_an_example(
 def _with_what_they_refer_to(
     chosen: list[_Candidate], candidates: Sequence[_Candidate]
 ) -> list[_Candidate]:
-    """Quote the sentence before a quote that opens by pointing back at it.
+    """Quote what a quote that opens by pointing back points at.
 
     "This allows it to prefetch many-to-many…" says what "this" does without what it is: the
-    sentence before it in its paragraph names it (prefetch_related), and goes with it, the best
-    quotes' first, while the answer stays within its length.
+    sentence before it in its paragraph names it (prefetch_related). "This test will fail if
+    myfunction does not issue a deprecation warning" opens the paragraph after the test it is
+    about: the code above it, with its lead-in. Added for the best quotes first, while the
+    answer stays within its length.
     """
     taken = {_reading_order(c) for c in chosen}
     length = sum(len(c.text) for c in chosen)
-    added = []
+    added: list[_Candidate] = []
     for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
         if candidate.in_code or _is_code(candidate.text) or not _POINTS_BACK.match(candidate.text):
             continue
-        before = max(
-            (
-                c
-                for c in candidates
-                if c.hit is candidate.hit and c.start < candidate.start and not _is_code(c.text)
-            ),
+        earlier = sorted(
+            (c for c in candidates if c.hit is candidate.hit and c.start < candidate.start),
             key=lambda c: c.start,
-            default=None,
         )
-        if before is None or _reading_order(before) in taken:
+        if not earlier:
             continue
-        if _joined_by(before, candidate) != " " or before.text.rstrip().endswith(":"):
+        before = earlier[-1]
+        if _is_code(before.text):
+            referred = _code_above(candidate, earlier)
+        elif _joined_by(before, candidate) == " " and not before.text.rstrip().endswith(":"):
+            referred = [before]
+        else:
             continue  # another paragraph, or a lead-in whose block is not quoted
-        if length + len(before.text) > _MAX_ANSWER_CHARS:
+        referred = [c for c in referred if _reading_order(c) not in taken]
+        size = sum(len(c.text) for c in referred)
+        if not referred or length + size > _MAX_ANSWER_CHARS:
             continue
-        length += len(before.text)
-        added.append(before)
-        taken.add(_reading_order(before))
+        length += size
+        added += referred
+        taken.update(_reading_order(c) for c in referred)
     return sorted([*chosen, *added], key=_reading_order) if added else chosen
+
+
+def _code_above(sentence: _Candidate, earlier: Sequence[_Candidate]) -> list[_Candidate]:
+    """Return the code block a paragraph follows, with its lead-in, when it is whole: from a
+    sentence or lead-in above it, within the room a block may take, its brackets closed."""
+    passage = sentence.hit.passage
+    if passage[passage.rfind("\n", 0, sentence.start) + 1 : sentence.start].strip():
+        return []  # the sentence does not open its paragraph: "this" is in the paragraph
+    block: list[_Candidate] = []
+    after = sentence
+    for line in reversed(earlier):
+        whole = _with_closing_lines(line, after.start)
+        gap = passage[whole.start + len(whole.text) : after.start]
+        if gap.strip() or "\n" not in gap:
+            return []  # something left out between (what a program printed, a drawing's line)
+        if not _is_code(whole.text):
+            if not block or not _SENTENCE_END.search(whole.text):
+                return []  # code's top cut off: prose-like lines inside it (a docstring)
+            lead_in = [whole] if whole.text.rstrip().endswith(":") else []
+            return [*lead_in, *block] if _nesting(block) == (0, False) else []
+        block.insert(0, whole)
+        if len(block) > _MAX_BLOCK_LINES or sum(len(c.text) for c in block) > _BLOCK_ROOM:
+            return []
+        after = whole
+    return []  # the code goes back beyond the passage: its top is not shown
 
 
 def _in_a_lead_ins_block(candidate: _Candidate, chosen: Sequence[_Candidate]) -> bool:
@@ -744,7 +773,14 @@ def _with_closing_lines(line: _Candidate, limit: int) -> _Candidate:
 
 
 def _left_open(lines: Sequence[_Candidate]) -> bool:
-    """Tell whether code lines leave a bracket or a triple-quoted string open.
+    """Tell whether code lines leave a bracket or a triple-quoted string open."""
+    depth, long_string = _nesting(lines)
+    return depth > 0 or long_string
+
+
+def _nesting(lines: Sequence[_Candidate]) -> tuple[int, bool]:
+    """Return how many more brackets code lines open than close, and whether they leave a
+    triple-quoted string open.
 
     Brackets inside strings don't count; a one-line string ends with its line (an apostrophe in
     a comment opens nothing beyond it).
@@ -776,7 +812,7 @@ def _left_open(lines: Sequence[_Candidate]) -> bool:
             elif char in ")]}":
                 depth -= 1
             at += 1
-    return depth > 0 or bool(long_string)
+    return depth, bool(long_string)
 
 
 def _is_code(text: str) -> bool:
