@@ -568,6 +568,8 @@ def test_a_quote_pointing_back_brings_the_sentence_it_points_at() -> None:
     assert "Felines purr at dusk." not in quoted  # another paragraph: not what "this" means
     plain = passage.replace("This lets them", "Purring cats")
     assert quoted_from(plain)[0] == "Purring cats sleep sixteen hours a day."
+    forward = passage.replace("This lets them", "Here’s how cats")  # points ahead, not back
+    assert quoted_from(forward)[0] == "Here’s how cats sleep sixteen hours a day."
 
 
 def test_a_paragraph_about_the_code_above_brings_that_code() -> None:
@@ -587,3 +589,6 @@ def test_a_paragraph_about_the_code_above_brings_that_code() -> None:
     assert quoted_from(f"    assert cats.sleep(\n        16\n    )\n{about}")[0] == about
     unclosed = passage.replace("        16\n    )\n", "        16\n")
     assert quoted_from(unclosed)[0] == about
+    # Code inside a sentence ("then the command … will result in:"): its end is no lead-in.
+    inside = passage.replace("Write the test like this:", "will pass, as in:")
+    assert quoted_from(inside)[0] == about

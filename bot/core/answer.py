@@ -33,6 +33,7 @@ _ASKS_WHAT_IT_IS = re.compile(r"\s*(?:what\s+(?:is|are|does)|what'?s|whats|why|w
 _MIN_QUOTE_WORDS = 4
 # A sentence that opens by pointing back at the one before: "This allows…", "These are…".
 _POINTS_BACK = re.compile(
+    r"(?!here(?:\s+(?:is|are)\b|['’]s\b))"  # "Here is how…" points forward
     r"(?:this|these|that|those|it|its|they|their|them|such|here|thus|therefore|otherwise|then)\b"
     r"(?!\s+(?:is|are)\s+(?:recommended|possible|important|useful|necessary)\b)",
     re.I,
@@ -482,9 +483,8 @@ def _with_an_example(
         for at, lead in enumerate(lines):
             if not lead.text.rstrip().endswith(":") or _is_code(lead.text):
                 continue
-            first = lead.text.split(maxsplit=1)[0]
-            if first.isalpha() and first.islower():
-                continue  # "will show that the structure is:", the end of a sentence cut short
+            if _cut_short(lead.text):
+                continue
             block = _introduced(lead, lines[at + 1 :])
             if not block or not _is_code(block[0].text):
                 continue
@@ -551,6 +551,13 @@ def _with_what_they_refer_to(
     return sorted([*chosen, *added], key=_reading_order) if added else chosen
 
 
+def _cut_short(text: str) -> bool:
+    """Tell the end of a sentence that code interrupted ("will show that the structure is:")
+    from one that starts as sentences and names do."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return first.isalpha() and first.islower()
+
+
 def _code_above(sentence: _Candidate, earlier: Sequence[_Candidate]) -> list[_Candidate]:
     """Return the code block a paragraph follows, with its lead-in, when it is whole: from a
     sentence or lead-in above it, within the room a block may take, its brackets closed."""
@@ -565,8 +572,8 @@ def _code_above(sentence: _Candidate, earlier: Sequence[_Candidate]) -> list[_Ca
         if gap.strip() or "\n" not in gap:
             return []  # something left out between (what a program printed, a drawing's line)
         if not _is_code(whole.text):
-            if not block or not _SENTENCE_END.search(whole.text):
-                return []  # code's top cut off: prose-like lines inside it (a docstring)
+            if not block or not _SENTENCE_END.search(whole.text) or _cut_short(whole.text):
+                return []  # code's top cut off (a docstring's line), or code inside a sentence
             lead_in = [whole] if whole.text.rstrip().endswith(":") else []
             return [*lead_in, *block] if _nesting(block) == (0, False) else []
         block.insert(0, whole)
