@@ -199,8 +199,12 @@ def test_a_code_block_closes_what_it_opens() -> None:
     ]
     # Too long to close within a few lines more: the block stops before it opened.
     many = "".join(f'    "cat{n}",\n' for n in range(1, 12))
-    unclosable = f"Cats sleep by these settings:\nimport cats\nsettings = [\n{many}]\nThe end."
-    assert quoted_from(unclosable)[1:] == ["import cats"]
+    unclosable = f"Cats sleep by these settings:\nimport cats\ncats.wake()\nsettings = [\n{many}]\n"
+    assert quoted_from(unclosable)[1:] == ["import cats", "cats.wake()"]
+    # Cut down to its imports, a block shows nothing of what its lead-in announces: neither is
+    # quoted.
+    imports_only = unclosable.replace("cats.wake()\n", "")
+    assert "import cats" not in quoted_from(imports_only)
     # A triple-quoted string is closed the same way, or left out with what opened it.
     text = f'Cats sleep by these settings:\nimport cats\nabout = """\n{items}"""\nThe end.'
     assert quoted_from(text)[-1] == '    "cat4",\n"""'

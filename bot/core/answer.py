@@ -766,6 +766,8 @@ def _closed(block: list[_Candidate], after: Sequence[_Candidate], size: int) -> 
     shorter = list(block)
     while shorter and _left_open(shorter):
         shorter.pop()
+    if all(_IMPORT.match(line.text.strip()) for line in shorter):
+        return []  # "from django.db.models import DEFERRED" is no example of what follows it
     return shorter
 
 
