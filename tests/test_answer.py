@@ -203,8 +203,8 @@ def test_a_code_block_closes_what_it_opens() -> None:
     assert quoted_from(unclosable)[1:] == ["import cats", "cats.wake()"]
     # Cut down to its imports, a block shows nothing of what its lead-in announces: neither is
     # quoted.
-    imports_only = unclosable.replace("cats.wake()\n", "")
-    assert "import cats" not in quoted_from(imports_only)
+    imports_only = unclosable.replace("cats.wake()\n", "") + "Cats sleep in the sun."
+    assert quoted_from(imports_only) == ["Cats sleep in the sun."]
     # A triple-quoted string is closed the same way, or left out with what opened it.
     text = f'Cats sleep by these settings:\nimport cats\nabout = """\n{items}"""\nThe end.'
     assert quoted_from(text)[-1] == '    "cat4",\n"""'
