@@ -23,7 +23,7 @@ CHUNKER_VERSION = 10  # 3: heading paths, parsed Markdown, HTML lists/tables/cod
 # "<figure markdown>" read as Markdown, attribute lists after images and links and pymdownx key
 # markers ("++ctrl+c++") left out; 10: an HTML line break in Markdown ("a<br>b") separates its
 # words, in a table's cell with a comma, and a code block's line after a sentence's end ("  ...")
-# stays a line
+# stays a line, and an HTML table's row has no separator before its first cell that shows text
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,9 @@ class _VisibleText(HTMLParser):
         self._open: Counter[str] = Counter()
         self._hidden_depth = 0  # open elements that hide their content
         self._buffer: list[str] = []
+        # Whether the buffer holds visible text: a row's cells are set apart by " | " after it,
+        # not after an empty cell or an admonition's icon ("| There is a difference…").
+        self._buffer_shows_text = False
         self._linked: list[str] = []  # the part of the buffer inside <a>
         self._in_title = False
         self._heading: list[int] = []  # levels of open heading elements
@@ -193,7 +196,7 @@ class _VisibleText(HTMLParser):
             self.og_url = self.og_url or (values.get("content") or "")
         if tag in _BLOCKS:
             self._flush()
-        if tag in ("td", "th") and self._buffer:
+        if tag in ("td", "th") and self._buffer_shows_text:
             self._buffer.append(" | ")  # a table row reads as one line, cells apart
         if tag in _VOID:
             return
@@ -265,6 +268,7 @@ class _VisibleText(HTMLParser):
             self.title += data
         elif not self._hidden_depth:
             self._buffer.append(data)
+            self._buffer_shows_text = self._buffer_shows_text or bool(data.strip())
             if self._links:
                 self._linked.append(data)
 
@@ -277,6 +281,7 @@ class _VisibleText(HTMLParser):
         text = "\n".join(lines) if code else _SPACE.sub(" ", raw).strip()  # code keeps indents
         linked = sum(len(_ALNUM.findall(part)) for part in self._linked)
         self._buffer.clear()
+        self._buffer_shows_text = False
         self._linked.clear()
         if not text:
             return

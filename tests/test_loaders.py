@@ -131,6 +131,19 @@ def test_load_html_title_and_visible_text(tmp_path: Path) -> None:
     assert [b.text for b in document.blocks] == ["Visible text here."]
 
 
+def test_html_table_cells_are_set_apart_only_after_text(tmp_path: Path) -> None:
+    # AsciiDoc's admonition: an icon cell, then the note. "| There is a difference…" was
+    # indexed and quoted with the separator of a cell that shows nothing.
+    path = tmp_path / "note.html"
+    path.write_text(
+        '<table><tr><td class="icon">\n<div class="title">Note</div>\n</td>\n'
+        '<td class="content">There is a difference.</td></tr></table>'
+        "<table><tr><td>a</td><td></td><td>c</td></tr></table>"
+    )
+    document, _ = load_document(path, "note.html", max_bytes=LIMIT)
+    assert [b.text for b in document.blocks] == ["Note", "There is a difference.", "a | | c"]
+
+
 def test_load_malformed_html_keeps_its_text(tmp_path: Path) -> None:
     path = tmp_path / "broken.htm"
     path.write_text("<html><body><p>Unclosed paragraph <div>and a div</span><p>Last")
