@@ -36,7 +36,9 @@ _SUMMARY_WEIGHT = 0.4  # best of 0.2-0.8 on the tuning halves (MRR +0.01 on each
 _CHANGELOG = re.compile(
     r"(^|/)(change[-_ ]?log|changes|history|news|release[-_ ]?notes?|relnotes|releases|"
     r"whats[-_]?new)([-_./]|$)|^(change ?log|changes|history|news|release notes?|what'?s new)\b|"
-    r"\brelease notes\b",
+    r"\brelease notes\b|"
+    # A release's announcement: "announce/release-2.2.0.html", "posts/release-hatch-180.md".
+    r"(^|/)announce(ments)?/|(^|/)release[-_]([a-z]+[-_])?v?\d",
     re.IGNORECASE,
 )
 _ABOUT_VERSIONS = re.compile(

@@ -745,6 +745,9 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
             block = _closed(block, after, size)
     while block and (block[-1].text.rstrip().endswith(":") or _TABLE_HEADER.match(block[-1].text)):
         block.pop()  # "class User(AbstractUser):" with its body cut off by the room left
+    rest = following[len(block) :]
+    if block and rest and _is_code(rest[0].text) and all(_IMPORT.match(c.text) for c in block):
+        return []  # cut down to its imports ("import sys"), the code shows nothing it announces
     return block
 
 
@@ -766,8 +769,6 @@ def _closed(block: list[_Candidate], after: Sequence[_Candidate], size: int) -> 
     shorter = list(block)
     while shorter and _left_open(shorter):
         shorter.pop()
-    if all(_IMPORT.match(line.text.strip()) for line in shorter):
-        return []  # "from django.db.models import DEFERRED" is no example of what follows it
     return shorter
 
 
