@@ -596,3 +596,14 @@ def test_a_paragraph_about_the_code_above_brings_that_code() -> None:
     # Code inside a sentence ("then the command … will result in:"): its end is no lead-in.
     inside = passage.replace("Write the test like this:", "will pass, as in:")
     assert quoted_from(inside)[0] == about
+
+
+def test_a_table_introduced_is_shown_as_one() -> None:
+    # Hatch's segments table: rows of numbers were shown as code, a row of words
+    # ("micro, patch, fix | 1.0.1") as a sentence between them.
+    table = "Segment | Hours\nrelease | 1.0.0\nmicro, patch, fix | 1.0.1\nmajor | 2.0.0"
+    passage = f"Here is how many hours cats sleep in each segment:\n{table}\nDogs bark."
+    answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
+    rows = [quote for quote in answer.quotes if " | " in quote.text]
+    assert [quote.text for quote in rows] == table.split("\n")
+    assert all(quote.code for quote in rows)

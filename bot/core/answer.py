@@ -71,6 +71,7 @@ _TRIPLE_QUOTES = ('"""', "'''")
 # ("]", "})", '"""') or stands for code left out ("...").
 _CLOSING_MARKS = re.compile(r"(?:\n[^\w\n]*[^\w\s][^\w\n]*(?=\n|$))+")
 # A TOML table's header ("[tool.hatch.env]"): like a lead-in, it says nothing without its keys.
+_TABLE_ROW = " | "  # how a table's row reads once ingested: its cells set apart
 _TABLE_HEADER = re.compile(r"\s*\[[^\]]+\]\s*$")
 # A list item's marker ("- ", "•", "3) ") is layout, not part of the sentence quoted.
 _LIST_MARKER = re.compile(r"(?:[-*+]\s+|[•▪◦‣⁃·]\s*|\d{1,3}[.)]\s+)+")
@@ -658,7 +659,7 @@ def _unfinished(text: str) -> bool:
     return (
         len(text.split()) >= _MIN_QUOTE_WORDS
         and not _SENTENCE_END.search(text)
-        and " | " not in text
+        and _TABLE_ROW not in text
         and not _is_code(text)
     )
 
@@ -748,6 +749,10 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
     rest = following[len(block) :]
     if block and rest and _is_code(rest[0].text) and all(_IMPORT.match(c.text) for c in block):
         return []  # cut down to its imports ("import sys"), the code shows nothing it announces
+    if block and _TABLE_ROW in block[0].text:
+        # A table introduced is shown as one, its columns lined up: not its rows of numbers as
+        # code and its rows of words ("micro, patch, fix | 1.0.1") as sentences between them.
+        block = [dataclasses.replace(c, in_code=c.in_code or _TABLE_ROW in c.text) for c in block]
     return block
 
 
