@@ -70,8 +70,8 @@ _TRIPLE_QUOTES = ('"""', "'''")
 # Lines of code without a word, no sentence of their own: what closes the code above them
 # ("]", "})", '"""') or stands for code left out ("...").
 _CLOSING_MARKS = re.compile(r"(?:\n[^\w\n]*[^\w\s][^\w\n]*(?=\n|$))+")
-# A TOML table's header ("[tool.hatch.env]"): like a lead-in, it says nothing without its keys.
 _TABLE_ROW = " | "  # how a table's row reads once ingested: its cells set apart
+# A TOML table's header ("[tool.hatch.env]"): like a lead-in, it says nothing without its keys.
 _TABLE_HEADER = re.compile(r"\s*\[[^\]]+\]\s*$")
 # A list item's marker ("- ", "•", "3) ") is layout, not part of the sentence quoted.
 _LIST_MARKER = re.compile(r"(?:[-*+]\s+|[•▪◦‣⁃·]\s*|\d{1,3}[.)]\s+)+")
