@@ -3,6 +3,8 @@
     # draw 20 answerable questions per manual from one or more bench_quality result files
     .venv/bin/python benchmarks/reading_sample.py draw bench-results/quality-report.json \\
         [other-variant.json ...] --per-manual 20 --out bench-results/reading
+    # or only the questions whose answer differs between the files (what a change changed):
+    .venv/bin/python benchmarks/reading_sample.py draw before.json after.json --only-changed
     # the reader scores each item of reading/sheet-*.md 2, 1 or 0 into reading/scores.json
     # ({"item id": score, ...}); then:
     .venv/bin/python benchmarks/reading_sample.py tally bench-results/reading
@@ -27,8 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reader import EXCERPT_CHARS
 
 
-def draw(results: list[Path], per_manual: int, out: Path, seed: int) -> None:
-    """Write one sheet per manual for the reader, and the key."""
+def draw(
+    results: list[Path], per_manual: int, out: Path, seed: int, only_changed: bool = False
+) -> None:
+    """Write one sheet per manual for the reader, and the key.
+
+    only_changed: draw only questions whose answer, as shown, differs between the results.
+    """
     from bot.platforms.chat_text import excerpt
 
     runs = [json.loads(path.read_text()) for path in results]
@@ -37,6 +44,9 @@ def draw(results: list[Path], per_manual: int, out: Path, seed: int) -> None:
     key: dict[str, dict[str, str]] = {}
     for manual in [name for name, value in runs[0].items() if isinstance(value, dict)]:
         answerable = [q["id"] for q in runs[0][manual]["questions"] if q.get("expect")]
+        if only_changed:
+            shown = [{q["id"]: _shown(q) for q in run[manual]["questions"]} for run in runs]
+            answerable = [i for i in answerable if len({str(s.get(i)) for s in shown}) > 1]
         chosen = sorted(rng.sample(answerable, min(per_manual, len(answerable))))
         items = []
         for variant, run in zip(results, runs, strict=True):
@@ -70,6 +80,12 @@ def draw(results: list[Path], per_manual: int, out: Path, seed: int) -> None:
             lines.append("")
         (out / f"sheet-{manual}.md").write_text("\n".join(lines))
     (out / "key.json").write_text(json.dumps(key, indent=2) + "\n")
+
+
+def _shown(question: dict[str, Any]) -> tuple[str, list[str]]:
+    """Return what a reader sees of an answer: its text as shown, and its sources' excerpts."""
+    shown = _as_chat_shows(question) if question["found"] else "(declined)"
+    return shown, [str(c.get("excerpt") or c.get("text")) for c in question["citations"]]
 
 
 def _as_chat_shows(question: dict[str, Any]) -> str:
@@ -106,11 +122,14 @@ def main() -> None:
     drawing.add_argument("--per-manual", type=int, default=20)
     drawing.add_argument("--out", type=Path, default=Path("bench-results/reading"))
     drawing.add_argument("--seed", type=int, default=27)
+    drawing.add_argument(
+        "--only-changed", action="store_true", help="only questions whose answers differ"
+    )
     tallying = commands.add_parser("tally")
     tallying.add_argument("folder", type=Path)
     args = parser.parse_args()
     if args.command == "draw":
-        draw(args.results, args.per_manual, args.out, args.seed)
+        draw(args.results, args.per_manual, args.out, args.seed, args.only_changed)
     else:
         tally(args.folder)
 
