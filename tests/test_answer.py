@@ -607,3 +607,13 @@ def test_a_table_introduced_is_shown_as_one() -> None:
     rows = [quote for quote in answer.quotes if " | " in quote.text]
     assert [quote.text for quote in rows] == table.split("\n")
     assert all(quote.code for quote in rows)
+
+
+def test_nothing_to_quote_but_a_lead_in_declines_with_the_passage_related() -> None:
+    # The lead-in's block cannot be quoted whole, and nothing else reads as a sentence: a lone
+    # "…by these settings:" would be a fragment, and an empty answer would say nothing.
+    many = "".join(f'    "cat{n}",\n' for n in range(1, 12))
+    passage = f"Cats sleep by these settings:\nimport cats\nsettings = [\n{many}]\n"
+    answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
+    assert not answer.found and answer.text == NOT_FOUND
+    assert [c.text for c in answer.related] == [passage]

@@ -299,8 +299,8 @@ def compose_answer(
     """Quote the sentences of the best passages that best cover the question, or decline."""
     best_similarity = max((hit.similarity for hit in hits), default=-1.0)
     uncovered = _uncovered(query.rare, hits[:_QUOTE_FROM_PASSAGES])
+    related = tuple(cite_hit(n, hit) for n, hit in enumerate(hits[:3], start=1))
     if best_similarity < min_similarity or query.unknown or uncovered:
-        related = tuple(cite_hit(n, hit) for n, hit in enumerate(hits[:3], start=1))
         return Answer(
             query.text, False, (), (), related, unknown=query.unknown, uncovered=uncovered
         )
@@ -315,6 +315,8 @@ def compose_answer(
     if not _ASKS_WHAT_IT_IS.match(query.text):  # a definition is the answer, not an example
         chosen = _with_an_example(chosen, candidates, weights)
     chosen = _with_what_they_refer_to(chosen, candidates)
+    if not chosen:  # nothing the passages say reads as a sentence: headings, code alone
+        return Answer(query.text, False, (), (), related)
     numbers: dict[int, int] = {}  # hit rank -> citation number, in order of first use
     for candidate in chosen:
         numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
@@ -644,7 +646,8 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
             for c in candidates
             if c.coverage > 0 and not _is_code(c.text) and not c.text.rstrip().endswith(":")
         ]
-        return [max(prose, key=lambda c: c.score)] if prose else chosen[:1]
+        # None: a lone lead-in or code line reads as a fragment, and the question is declined.
+        return [max(prose, key=lambda c: c.score)] if prose else []
     unique: dict[tuple[int, int], _Candidate] = {}
     for candidate in result:  # a line taken twice: once as the code block has it
         kept = unique.setdefault(_reading_order(candidate), candidate)
