@@ -719,7 +719,8 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         return []
     for line in following[:_MAX_BLOCK_LINES]:
         candidate = line
-        if block and _is_code(block[0].text):
+        code = bool(block) and _is_code(block[0].text)  # the block so far is code
+        if code:
             block[-1] = _with_closing_lines(block[-1], candidate.start)
             end = block[-1].start + len(block[-1].text)
         gap = passage[end : candidate.start].lstrip()
@@ -728,7 +729,6 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         lead_in = candidate.text.rstrip().endswith(":") and not _is_code(candidate.text)
         if lead_in or size + len(candidate.text) > _BLOCK_ROOM:
             break
-        code = bool(block) and _is_code(block[0].text)
         if code and not gap and not _is_code(candidate.text):
             if not _left_open(block):
                 break  # prose after code
