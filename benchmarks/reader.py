@@ -73,6 +73,11 @@ _CODE_LIKE = re.compile(r"[=;{}$]|^\s*(>>>|\$ |def |class |import |from )|\(\)")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _MARKER = re.compile(r"^\s*(\[\w{1,3}\]|§|¶|†|‡|\*{1,3}\s|\d{1,3}\)\s*$)")
 _PROSE_WORD = re.compile(r"^[A-Za-z][a-z'’-]*[,.;:!?]?$")
+# A definition entry: a name or signature, then what it is or does, in prose ("HttpResponse.
+# set_cookie(key, value='', …): Sets a cookie."). A whole block, not a bare signature.
+_DEFINITION = re.compile(
+    r"(?:class\s+)?[A-Za-z_][\w.]*(?:\(.*\))?(?:\[source\])?: (?P<says>[A-Z].*)"
+)
 
 
 @dataclass
@@ -158,7 +163,7 @@ def quote_defect(text: str, passage: str, following: Any, before: Sequence[Any])
         return "a fragment of one or two words"
     if _MARKER.match(stripped):
         return "a marker or footnote"
-    if _looks_like_code(stripped):
+    if _looks_like_code(stripped) and not _is_definition(stripped):
         return "a code or synopsis line on its own"
     if whole_line and line is not None:
         return ""  # a whole paragraph, list item or table row as the page has it
@@ -209,6 +214,14 @@ def _follows(passage: str, first: str, then: str) -> bool:
             return True
         at = passage.find(first, at + 1)
     return False
+
+
+def _is_definition(text: str) -> bool:
+    """Tell a definition entry whose description is a sentence from a bare signature."""
+    match = _DEFINITION.fullmatch(text)
+    return bool(
+        match and _SENTENCE_END.search(match["says"]) and not _looks_like_code(match["says"])
+    )
 
 
 def _looks_like_code(text: str) -> bool:

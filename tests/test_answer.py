@@ -617,3 +617,40 @@ def test_nothing_to_quote_but_a_lead_in_declines_with_the_passage_related() -> N
     answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
     assert not answer.found and answer.text == NOT_FOUND
     assert [c.text for c in answer.related] == [passage]
+
+
+def test_a_definition_entry_with_a_signature_is_quoted_as_prose() -> None:
+    # An API reference's entry: the signature and what it does, one whole block. Before, its code
+    # characters made it a bare signature, never quoted, and a sentence merely naming a
+    # "Set-Cookie" header answered instead.
+    text = (
+        "HttpResponse.set_cookie(key, value='', max_age=None, path='/'): Sets a cookie.\n"
+        "Cookies sleep in the browser for many hours."
+    )
+    answer = compose("How do I set a cookie on a response?", [hit(1, text, 0.6)])
+    first = answer.quotes[0]
+    assert first.text.startswith("HttpResponse.set_cookie(key") and not first.code
+
+
+def test_a_bare_signature_is_still_code() -> None:
+    # No description, or one that is itself code: nothing a reader takes as an answer.
+    text = "HttpResponse.set_cookie(key, value='', max_age=None, path='/')\nCookies last hours."
+    answer = compose("How do I set a cookie on a response?", [hit(1, text, 0.6)])
+    assert all(not quote.text.startswith("HttpResponse") for quote in answer.quotes)
+
+
+def test_a_name_joined_by_case_counts_as_its_words() -> None:
+    # "HttpResponse" answers a question about a response; "Response headers" alone names less.
+    text = (
+        "Cookies travel in response headers of many kinds.\n"
+        "Call HttpResponse.set_cookie() to set a cookie."
+    )
+    answer = compose_answer(
+        query("How do I set a cookie on a response?"),
+        [hit(1, text, 0.6)],
+        min_similarity=0.3,
+        max_quotes=1,
+    )
+    assert [quote.text for quote in answer.quotes] == [
+        "Call HttpResponse.set_cookie() to set a cookie."
+    ]

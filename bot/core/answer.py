@@ -392,7 +392,7 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
                 continue  # markup left alone on a line ('"""', "----") says nothing
             if _fold(text) in headings or text.rstrip("”\"’' ").endswith("?"):
                 continue  # a heading or a question restated in the text does not answer
-            terms = set(to_terms(text))
+            terms = _terms(text)
             coverage = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
             # Lexical coverage picks the sentence; the passage's similarity breaks ties.
             score = coverage + 0.25 * (hit.similarity / best_similarity if best_similarity else 0)
@@ -403,6 +403,20 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
             found.append(_Candidate(hit, offset + begin, text, score, coverage))
         offset += len(line) + 1
     return found
+
+
+# Where a name joins words by case ("HttpResponse", "QuerySet", "HTMLParser"), between them.
+_CASE_JOIN = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _terms(text: str) -> set[str]:
+    """Return a text's terms, with the words of each name joined by case ("HttpResponse" also
+    counts as "http" and "response"), so a definition entry answers in the question's words."""
+    terms = set(to_terms(text))
+    split = _CASE_JOIN.sub(" ", text)
+    if split != text:
+        terms.update(to_terms(split))
+    return terms
 
 
 def _console_state(line: str, at_console: bool) -> tuple[bool, bool]:
@@ -491,7 +505,7 @@ def _with_an_example(
             block = _introduced(lead, lines[at + 1 :])
             if not block or not _is_code(block[0].text):
                 continue
-            terms = set(to_terms(" ".join(c.text for c in (lead, *block))))
+            terms = _terms(" ".join(c.text for c in (lead, *block)))
             covered = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
             examples.append((covered, lead, block))
     if not examples:
@@ -838,12 +852,31 @@ def _is_code(text: str) -> bool:
     plain words ("$ git branch" is all plain words but the prompt)."""
     if _PROMPT.match(text) or _ASSIGNMENT.match(text) or _IMPORT.match(text):
         return True
+    if _is_definition(text):
+        return False
     words = text.split()
     short = len(words) <= _COMMAND_WORDS and not _SENTENCE_END.search(text)
     if short and any(_OPTION.match(word) for word in words):
         return True  # "git rebase --continue": a command line, options and all
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return bool(_CODE.search(text)) and plain < 0.6 * len(words)
+
+
+# A definition entry as ingest joins it: a term or signature, ": ", and what it is or does
+# ("HttpResponse.set_cookie(key, value='', …): Sets a cookie.").
+_DEFINITION = re.compile(
+    r"(?:class\s+)?[A-Za-z_][\w.]*(?:\([^\n]*\))?(?:\[source\])?: (?P<says>[A-Z][^\n]*[.!?])"
+)
+
+
+def _is_definition(text: str) -> bool:
+    """Tell a definition entry whose description is prose from a bare signature or code."""
+    match = _DEFINITION.fullmatch(text)
+    if not match:
+        return False
+    words = match["says"].split()
+    plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
+    return len(words) >= 2 and plain >= 0.6 * len(words)
 
 
 def _is_command(text: str) -> bool:
