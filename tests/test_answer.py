@@ -574,6 +574,29 @@ def test_a_quote_pointing_back_brings_the_sentence_it_points_at() -> None:
     assert quoted_from(plain)[0] == "Purring cats sleep sixteen hours a day."
     forward = passage.replace("This lets them", "Here’s how cats")  # points ahead, not back
     assert quoted_from(forward)[0] == "Here’s how cats sleep sixteen hours a day."
+    useful = passage.replace("This lets them", "This is useful to let them")
+    assert quoted_from(useful)[0] == "The purr module wraps a nap timer."
+    dummy = passage.replace("This lets them", "It is useful to let cats")  # "it" means nothing
+    assert quoted_from(dummy)[0] == "It is useful to let cats sleep sixteen hours a day."
+
+
+def test_a_sentence_a_command_interrupted_is_quoted_from_its_start() -> None:
+    # Git's user manual: "…you can replace the most recent commit using / $ git commit --amend /
+    # which will replace the old commit…. This is useful for fixing typos…" was quoted as its
+    # last sentence alone, "this" pointing at nothing shown.
+    passage = (
+        "Dogs bark.\nYou can give cats a longer nap using\n$ cats --nap\n"
+        "which turns the lights down. This lets them sleep sixteen hours a day.\nThe end."
+    )
+    assert quoted_from(passage)[:4] == [
+        "You can give cats a longer nap using",
+        "$ cats --nap",
+        "which turns the lights down.",
+        "This lets them sleep sixteen hours a day.",
+    ]
+    # Where the sentence's start is not there whole, no piece of it is quoted.
+    cut = passage.replace("Dogs bark.\nYou can give cats a longer nap using\n", "")
+    assert quoted_from(cut)[0] == "This lets them sleep sixteen hours a day."
 
 
 def test_a_paragraph_about_the_code_above_brings_that_code() -> None:

@@ -34,8 +34,9 @@ _MIN_QUOTE_WORDS = 4
 # A sentence that opens by pointing back at the one before: "This allows…", "These are…".
 _POINTS_BACK = re.compile(
     r"(?!here(?:\s+(?:is|are)\b|['’]s\b))"  # "Here is how…" points forward
-    r"(?:this|these|that|those|it|its|they|their|them|such|here|thus|therefore|otherwise|then)\b"
-    r"(?!\s+(?:is|are)\s+(?:recommended|possible|important|useful|necessary)\b)",
+    # "It is possible to…" points at nothing; "This is useful for…" points back.
+    r"(?!it\s+(?:is|are)\s+(?:recommended|possible|important|useful|necessary)\b)"
+    r"(?:this|these|that|those|it|its|they|their|them|such|here|thus|therefore|otherwise|then)\b",
     re.I,
 )
 _SHORT_QUOTE_WORDS = 15
@@ -555,7 +556,9 @@ def _with_what_they_refer_to(
         if _is_code(before.text):
             referred = _code_above(candidate, earlier)
         elif _joined_by(before, candidate) == " " and not before.text.rstrip().endswith(":"):
-            referred = [before]
+            # "which will replace the old commit…" ends a sentence a command interrupted: the
+            # sentence from its start ("…you can replace the most recent commit using").
+            referred = _interrupted(before, earlier[:-1]) if _cut_short(before.text) else [before]
         else:
             continue  # another paragraph, or a lead-in whose block is not quoted
         referred = [c for c in referred if _reading_order(c) not in taken]
@@ -566,6 +569,29 @@ def _with_what_they_refer_to(
         added += referred
         taken.update(_reading_order(c) for c in referred)
     return sorted([*chosen, *added], key=_reading_order) if added else chosen
+
+
+def _interrupted(end: _Candidate, earlier: Sequence[_Candidate]) -> list[_Candidate]:
+    """Return a sentence that a command interrupted, from its start to its end: the prose that
+    runs on into the command ("…you can replace the most recent commit using"), the command's
+    lines, and the end after it. Empty when the sentence's start is not in the passage whole."""
+    passage = end.hit.passage
+    lines: list[_Candidate] = []
+    after = end
+    for line in reversed(earlier):
+        gap = passage[line.start + len(line.text) : after.start]
+        if gap.strip() or "\n" not in gap:
+            return []  # something left out between, or a sentence on the same line
+        if not _is_command(line.text):
+            if not lines:
+                return [end]  # no command above: a list item's term ("matching - push all…")
+            runs_on = not _SENTENCE_END.search(line.text) and not _cut_short(line.text)
+            return [line, *lines, end] if runs_on else []
+        lines.insert(0, line)
+        if len(lines) > _CLOSING_LINES:
+            return []
+        after = line
+    return []
 
 
 def _cut_short(text: str) -> bool:
