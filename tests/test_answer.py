@@ -677,3 +677,20 @@ def test_a_name_joined_by_case_counts_as_its_words() -> None:
     assert [quote.text for quote in answer.quotes] == [
         "Call HttpResponse.set_cookie() to set a cookie."
     ]
+
+
+def test_a_quote_using_a_name_brings_the_names_definition() -> None:
+    # "The field names in list_display will also appear as CSS classes…" answered "which columns
+    # appear in the admin list" without "ModelAdmin.list_display: Set list_display to control…".
+    passage = (
+        "CatAdmin.nap_hours: Set nap_hours to choose how long a cat naps.\n"
+        "Dogs bark at the mail.\n"
+        "The hours in nap_hours show how many hours cats sleep a day."
+    )
+    quoted = quoted_from(passage)
+    assert quoted[0] == "CatAdmin.nap_hours: Set nap_hours to choose how long a cat naps."
+    # A plain word before a colon defines no name: "Note: …" is not brought.
+    plain = passage.replace("CatAdmin.nap_hours: Set nap_hours", "Note: Set it").replace(
+        "in nap_hours", "in it"
+    )
+    assert not any(quote.startswith("Note:") for quote in quoted_from(plain))

@@ -316,6 +316,7 @@ def compose_answer(
     if not _ASKS_WHAT_IT_IS.match(query.text):  # a definition is the answer, not an example
         chosen = _with_an_example(chosen, candidates, weights)
     chosen = _with_what_they_refer_to(chosen, candidates)
+    chosen = _with_a_definition(chosen, candidates)
     if not chosen:  # nothing the passages say reads as a sentence: headings, code alone
         return Answer(query.text, False, (), (), related)
     numbers: dict[int, int] = {}  # hit rank -> citation number, in order of first use
@@ -592,6 +593,52 @@ def _interrupted(end: _Candidate, earlier: Sequence[_Candidate]) -> list[_Candid
             return []
         after = line
     return []
+
+
+def _with_a_definition(
+    chosen: list[_Candidate], candidates: Sequence[_Candidate]
+) -> list[_Candidate]:
+    """Quote the definition entry of a name the best quotes use, when the passages hold it.
+
+    "The field names in list_display will also appear as CSS classes…" is about list_display;
+    "ModelAdmin.list_display: Set list_display to control which fields are displayed…" says
+    what it is for. Names only (list_display, set_cookie(), QuerySet), not plain words ("Note").
+    """
+    defined: dict[str, _Candidate] = {}
+    for candidate in sorted(candidates, key=lambda c: c.score):
+        name = _defined_name(candidate.text)
+        if name:
+            defined[name] = candidate  # the best-scoring entry for a name wins
+    if not defined:
+        return chosen
+    taken = {_reading_order(c) for c in chosen}
+    length = sum(len(c.text) for c in chosen)
+    for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
+        if candidate.in_code or _is_code(candidate.text) or _defined_name(candidate.text):
+            continue
+        for name in _NAME_USED.findall(candidate.text):
+            entry = defined.get(name.rstrip("()"))
+            if entry is None or _reading_order(entry) in taken:
+                continue
+            if length + len(entry.text) > _MAX_ANSWER_CHARS:
+                return chosen
+            return sorted([*chosen, entry], key=_reading_order)
+    return chosen
+
+
+# A name as code spells it: with an underscore, a capital after a small letter, a dot or "()".
+_NAME_USED = re.compile(r"\b[A-Za-z_]\w*(?:\.\w+)*(?:\(\))?")
+_IDENTIFIER = re.compile(r"\w*(?:_|[a-z][A-Z])\w*")
+
+
+def _defined_name(text: str) -> str:
+    """Return the name a definition entry defines ("list_display" of "ModelAdmin.list_display:
+    Set list_display to…"), or "" when the text is none or its term is a plain word."""
+    if not _is_definition(text):
+        return ""
+    term = re.match(r"(?:class\s+)?([\w.]+)", text)
+    name = term.group(1).rsplit(".", 1)[-1] if term else ""
+    return name if _IDENTIFIER.fullmatch(name) else ""
 
 
 def _cut_short(text: str) -> bool:
