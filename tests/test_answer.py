@@ -694,3 +694,15 @@ def test_a_quote_using_a_name_brings_the_names_definition() -> None:
         "in nap_hours", "in it"
     )
     assert not any(quote.startswith("Note:") for quote in quoted_from(plain))
+
+
+def test_a_name_run_together_from_the_questions_words_counts_as_them() -> None:
+    # "You can prevent the test databases from being destroyed by using the test --keepdb
+    # option" answers "can we keep the db", though it says neither "keep" nor "db" apart.
+    passage = "A cat is a small animal of the house.\nTurn the catnap setting on for longer sleeps."
+    answer = compose_answer(
+        query("Can the cat nap?"), [hit(1, passage, 0.6)], min_similarity=0.3, max_quotes=1
+    )
+    assert [quote.text for quote in answer.quotes] == [
+        "Turn the catnap setting on for longer sleeps."
+    ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.clipping import clip_words
-from index.lexical import inverse_document_frequency, stem, to_terms
+from index.lexical import inverse_document_frequency, query_words, stem, to_terms
 from index.query import Query
 from index.records import Chunk, Hit
 from index.sentences import sentence_spans
@@ -307,10 +307,11 @@ def compose_answer(
         )
 
     weights = _term_weights(query)
+    joined = _joined_words(query)
     candidates = [
         candidate
         for hit in hits[:_QUOTE_FROM_PASSAGES]
-        for candidate in _candidates(hit, weights, best_similarity)
+        for candidate in _candidates(hit, weights, best_similarity, joined)
     ]
     chosen = _choose(candidates, max_quotes)
     if not _ASKS_WHAT_IT_IS.match(query.text):  # a definition is the answer, not an example
@@ -367,7 +368,28 @@ def _term_weights(query: Query) -> dict[str, float]:
     }
 
 
-def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) -> list[_Candidate]:
+def _joined_words(query: Query) -> dict[str, tuple[str, str]]:
+    """Return two of the question's words run together as a name runs them ("keepdb" of "keep"
+    and "db"), each with the terms it is made of."""
+    words = [word for word in query_words(query.text) if word.isalpha()]
+    return {
+        first + second: (stem(first), stem(second))
+        for first in words
+        for second in words
+        if first != second and len(first + second) >= _JOINED_MIN_LETTERS
+    }
+
+
+_JOINED_MIN_LETTERS = 5
+_WORD_RUN = re.compile(r"[a-z]+")
+
+
+def _candidates(
+    hit: Hit,
+    weights: Mapping[str, float],
+    best_similarity: float,
+    joined: Mapping[str, tuple[str, str]] | None = None,
+) -> list[_Candidate]:
     total = sum(weights.values())
     chunk = hit.chunk
     # Headings are context, not answers: a quote never restates the page title or a heading.
@@ -395,6 +417,10 @@ def _candidates(hit: Hit, weights: Mapping[str, float], best_similarity: float) 
             if _fold(text) in headings or text.rstrip("”\"’' ").endswith("?"):
                 continue  # a heading or a question restated in the text does not answer
             terms = _terms(text)
+            if joined:
+                # "--keepdb" answers "can we keep the db": a name made of the question's words.
+                for word in _WORD_RUN.findall(text.casefold()):
+                    terms.update(joined.get(word, ()))
             coverage = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
             # Lexical coverage picks the sentence; the passage's similarity breaks ties.
             score = coverage + 0.25 * (hit.similarity / best_similarity if best_similarity else 0)
