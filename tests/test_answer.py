@@ -706,3 +706,20 @@ def test_a_name_run_together_from_the_questions_words_counts_as_them() -> None:
     assert [quote.text for quote in answer.quotes] == [
         "Turn the catnap setting on for longer sleeps."
     ]
+
+
+def test_a_quote_brings_the_next_sentence_that_says_what_to_do_about_it() -> None:
+    # Hatch: "By default, environments … install it in editable mode." was quoted without
+    # "Set dev-mode to false to disable this behavior and have your project installed only…".
+    passage = (
+        "Dogs bark.\nBy default, cats sleep sixteen hours a day in warm places all around the "
+        "house and the garden. Set naps to false to disable this behavior. Dogs run.\nThe end."
+    )
+    assert quoted_from(passage)[:2] == [
+        "By default, cats sleep sixteen hours a day in warm places all around the house and the "
+        "garden.",
+        "Set naps to false to disable this behavior.",
+    ]
+    # A sentence that only mentions "this" without saying what to do is no such step.
+    plain = passage.replace("Set naps to false to disable this behavior.", "This is a lot.")
+    assert "This is a lot." not in quoted_from(plain)

@@ -318,6 +318,7 @@ def compose_answer(
         chosen = _with_an_example(chosen, candidates, weights)
     chosen = _with_what_they_refer_to(chosen, candidates)
     chosen = _with_a_definition(chosen, candidates)
+    chosen = _with_what_refers_to_them(chosen, candidates)
     if not chosen:  # nothing the passages say reads as a sentence: headings, code alone
         return Answer(query.text, False, (), (), related)
     numbers: dict[int, int] = {}  # hit rank -> citation number, in order of first use
@@ -665,6 +666,48 @@ def _defined_name(text: str) -> str:
     term = re.match(r"(?:class\s+)?([\w.]+)", text)
     name = term.group(1).rsplit(".", 1)[-1] if term else ""
     return name if _IDENTIFIER.fullmatch(name) else ""
+
+
+# A sentence that says what to do about the one before it: "Set dev-mode to false to disable
+# this behavior…", "To change this, set…", "Use --force to override this check."
+_SAYS_WHAT_TO_DO = re.compile(
+    r"(?:set|use|pass|add|run|call|override|change|disable|enable|turn|to)\b"
+    r".*\b(?:this\b|that\s+(?:behaviou?r|option|setting|default|feature|mode|check|step)\b)",
+    re.I,
+)
+
+
+def _with_what_refers_to_them(
+    chosen: list[_Candidate], candidates: Sequence[_Candidate]
+) -> list[_Candidate]:
+    """Quote the sentence after a quote that says what to do about it ("By default,
+    environments … install it in editable mode." "Set dev-mode to false to disable this
+    behavior…"), in its paragraph, while the answer stays within its length."""
+    taken = {_reading_order(c) for c in chosen}
+    length = sum(len(c.text) for c in chosen)
+    added: list[_Candidate] = []
+    for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
+        if candidate.in_code or _is_code(candidate.text):
+            continue
+        following = sorted(
+            (c for c in candidates if c.hit is candidate.hit and c.start > candidate.start),
+            key=lambda c: c.start,
+        )
+        if not following:
+            continue
+        after = following[0]
+        if (
+            _reading_order(after) in taken
+            or _joined_by(candidate, after) != " "
+            or _is_code(after.text)
+            or not _SAYS_WHAT_TO_DO.match(after.text)
+            or length + len(after.text) > _MAX_ANSWER_CHARS
+        ):
+            continue
+        added.append(after)
+        taken.add(_reading_order(after))
+        length += len(after.text)
+    return sorted([*chosen, *added], key=_reading_order) if added else chosen
 
 
 def _cut_short(text: str) -> bool:
