@@ -723,3 +723,10 @@ def test_a_quote_brings_the_next_sentence_that_says_what_to_do_about_it() -> Non
     # A sentence that only mentions "this" without saying what to do is no such step.
     plain = passage.replace("Set naps to false to disable this behavior.", "This is a lot.")
     assert "This is a lot." not in quoted_from(plain)
+    # Nor is a lead-in, whose block would not come with it.
+    # Nor is a lead-in whose block is too long to quote whole: it would lead to nothing.
+    many = "".join(f'    "cat{n}",\n' for n in range(1, 12))
+    lead_in = passage.replace(
+        "disable this behavior. Dogs run.", f"do this, list them:\nnaps = [\n{many}]"
+    )
+    assert "Set naps to false to do this, list them:" not in quoted_from(lead_in)

@@ -700,6 +700,7 @@ def _with_what_refers_to_them(
             _reading_order(after) in taken
             or _joined_by(candidate, after) != " "
             or _is_code(after.text)
+            or after.text.rstrip().endswith(":")  # a lead-in, whose block is not quoted
             or not _SAYS_WHAT_TO_DO.match(after.text)
             or length + len(after.text) > _MAX_ANSWER_CHARS
         ):
