@@ -689,6 +689,9 @@ def test_a_quote_using_a_name_brings_the_names_definition() -> None:
     )
     quoted = quoted_from(passage)
     assert quoted[0] == "CatAdmin.nap_hours: Set nap_hours to choose how long a cat naps."
+    # A name used with its owner's dots ("CatAdmin.nap_hours") is the same name.
+    dotted = passage.replace("in nap_hours", "in CatAdmin.nap_hours")
+    assert quoted_from(dotted)[0] == quoted[0]
     # A plain word before a colon defines no name: "Note: …" is not brought.
     plain = passage.replace("CatAdmin.nap_hours: Set nap_hours", "Note: Set it").replace(
         "in nap_hours", "in it"

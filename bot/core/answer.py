@@ -644,7 +644,7 @@ def _with_a_definition(
         if candidate.in_code or _is_code(candidate.text) or _defined_name(candidate.text):
             continue
         for name in _NAME_USED.findall(candidate.text):
-            entry = defined.get(name.rstrip("()"))
+            entry = defined.get(name.removesuffix("()").rsplit(".", 1)[-1])
             if entry is None or _reading_order(entry) in taken:
                 continue
             if length + len(entry.text) > _MAX_ANSWER_CHARS:
