@@ -733,3 +733,19 @@ def test_a_quote_brings_the_next_sentence_that_says_what_to_do_about_it() -> Non
         "disable this behavior. Dogs run.", f"do this, list them:\nnaps = [\n{many}]"
     )
     assert "Set naps to false to do this, list them:" not in quoted_from(lead_in)
+
+
+def test_a_decorator_is_code() -> None:
+    # "@classmethod" read as a word of prose ended a block after its imports ("from
+    # django.db.models import DEFERRED" alone under its lead-in) and could be quoted alone.
+    passage = (
+        "Cats sleep as this shows:\nfrom cats import nap\n@classmethod\ndef sleep(cls):\n"
+        "    return nap(16)\nThe end."
+    )
+    assert quoted_from(passage)[:5] == [
+        "Cats sleep as this shows:",
+        "from cats import nap",
+        "@classmethod",
+        "def sleep(cls):",
+        "    return nap(16)",
+    ]

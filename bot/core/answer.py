@@ -56,6 +56,8 @@ _SHELL_PROMPT = re.compile(r"[$%]\s")
 _ASSIGNMENT = re.compile(r"[\w.\-\[\]\"']+\s*[:+]?=\s*\S")
 # A Python import ("from django.conf import settings"): code, though its words are plain.
 _IMPORT = re.compile(r"(?:from\s+[\w.]+\s+)?import\s+[\w.]+(?:\s+as\s+\w+)?(?:,\s*[\w.]+)*\s*$")
+# A Python decorator line: "@classmethod", "@pytest.mark.parametrize(…)".
+_DECORATOR = re.compile(r"\s*@[A-Za-z_][\w.]*(?:\(.*\))?\s*")
 _COMMAND_WORDS = 10
 _OPTION = re.compile(r"--?[A-Za-z]")
 _SENTENCE_END = re.compile(r"[.!?…;:][\"'”’)\]]*$")
@@ -995,6 +997,8 @@ def _is_code(text: str) -> bool:
     plain words ("$ git branch" is all plain words but the prompt)."""
     if _PROMPT.match(text) or _ASSIGNMENT.match(text) or _IMPORT.match(text):
         return True
+    if _DECORATOR.fullmatch(text):
+        return True  # "@classmethod", "@pytest.fixture(scope="module")": code, one word or not
     if _is_definition(text):
         return False
     words = text.split()
