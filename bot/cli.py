@@ -18,7 +18,7 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
-from bot.core.answer import Answer, quote_blocks
+from bot.core.answer import Answer, quote_blocks, shown_text
 from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
 from bot.platforms.chat_text import excerpt
@@ -379,7 +379,7 @@ def _print_answer(console: Console, answer: Answer) -> None:
             console.print(f"    [dim]“{escape(block.span)}”[/]")
             continue
         parts = [  # code as the page shows it, indented; prose in quotation marks
-            "\n".join(f"    [green]{escape(line)}[/]" for line in part.text.split("\n"))
+            "\n".join(f"    [green]{escape(line)}[/]" for line in shown_text(part).split("\n"))
             if part.code
             else f"“{escape(part.text)}”"
             for part in block.parts

@@ -749,3 +749,20 @@ def test_a_decorator_is_code() -> None:
         "def sleep(cls):",
         "    return nap(16)",
     ]
+
+
+def test_code_cut_for_room_says_it_goes_on() -> None:
+    # Readers took a cut example ("def from_db(…):" and two comment lines) for the whole: the
+    # block's last line shown is followed by "…" when the passage's block goes on unquoted.
+    body = "".join(f"    naps.append({n})\n" for n in range(12))
+    passage = f"Cats sleep as this shows:\ndef sleep_hours(naps):\n{body}    return naps\nThe end."
+    answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
+    code = [quote for quote in answer.quotes if quote.code]
+    assert code and code[-1].continues and not any(q.continues for q in code[:-1])
+    assert answer.text.split(" [1]")[0].endswith("\n…")
+    assert answer.to_dict()["quotes"][len(answer.quotes) - 1]["continues"] is True
+    # A block quoted whole does not.
+    whole = "Cats sleep as this shows:\ndef sleep_hours(naps):\n    return 16\nThe end."
+    assert not any(
+        q.continues for q in compose("How many hours do cats sleep?", [hit(1, whole, 0.6)]).quotes
+    )

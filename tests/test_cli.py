@@ -189,3 +189,21 @@ def test_citations_link_to_the_published_documents(
     for citation in answer["citations"]:
         inside = citation["source"].split("/", 1)[1]  # the path inside sources/
         assert citation["url"] == f"https://docs.example.com/policy/{inside}"
+
+
+def test_the_terminal_shows_code_that_goes_on_with_an_ellipsis() -> None:
+    import io
+
+    from rich.console import Console
+
+    from bot.cli import _print_answer
+    from bot.core.answer import Answer, Citation, Quote
+
+    citation = Citation(1, "Cats", "cats.md", "lines 1-3", "Nap with:\n$ cats --nap\n$ x", 0.5)
+    quotes = (
+        Quote("Nap with:", 1),
+        Quote("$ cats --nap", 1, code=True, joined_by="\n", continues=True),
+    )
+    out = io.StringIO()
+    _print_answer(Console(file=out, width=100), Answer("q?", True, quotes, (citation,)))
+    assert "    $ cats --nap\n    …" in out.getvalue()

@@ -685,6 +685,17 @@ def test_a_failure_while_answering_ends_in_the_apology(
     assert any("the search exploded" in str(r.exc_info) for r in caplog.records if r.exc_info)
 
 
+def test_code_that_goes_on_in_its_passage_ends_in_an_ellipsis() -> None:
+    passage = "Count the naps with:\n$ cats --naps\n$ cats --dreams"
+    citation = Citation(1, "Cats", "cats.md", "lines 1-3", passage, 0.5)
+    quotes = (
+        Quote("Count the naps with:", 1),
+        Quote("$ cats --naps", 1, code=True, joined_by="\n", continues=True),
+    )
+    content = to_discord_messages(Answer("q?", True, quotes, (citation,)))[0].content
+    assert content.startswith("> “Count the naps with:”\n```\n$ cats --naps\n…\n``` **[1]**")
+
+
 def test_code_is_shown_as_typed_in_a_code_block_and_still_pings_nobody() -> None:
     passage = 'Count the *naps* with:\nnap_count = cats("@everyone")'
     citation = Citation(1, "Cats", "cats.md", "lines 1-2", passage, 0.5)

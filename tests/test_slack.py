@@ -963,6 +963,17 @@ def test_a_placeholder_that_cannot_be_edited_gives_way_to_a_new_message(
     assert "twelve to sixteen hours" in all_text(answer) and answer["thread_ts"] == "310.1"
 
 
+def test_code_that_goes_on_in_its_passage_ends_in_an_ellipsis() -> None:
+    passage = "Count the naps with:\n$ cats --naps\n$ cats --dreams"
+    citation = Citation(1, "Cats", "cats.md", "lines 1-3", passage, 0.5)
+    quotes = (
+        Quote("Count the naps with:", 1),
+        Quote("$ cats --naps", 1, code=True, joined_by="\n", continues=True),
+    )
+    blocks = to_slack_messages(Answer("q?", True, quotes, (citation,)))[0].blocks
+    assert blocks[0]["text"]["text"] == "> “Count the naps with:”\n```\n$ cats --naps\n…\n``` *[1]*"
+
+
 def test_a_lead_in_and_its_command_are_one_quote_and_one_code_block() -> None:
     # What a document says can't break out of the code block (a "```" in it) or ping anyone.
     passage = "Count the naps <!here> with:\n$ cats --naps ```x``` <!channel>"

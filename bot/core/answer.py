@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from index.clipping import clip_words
+from index.clipping import ELLIPSIS, clip_words
 from index.lexical import inverse_document_frequency, query_words, stem, to_terms
 from index.query import Query
 from index.records import Chunk, Hit
@@ -110,6 +110,9 @@ class Quote:
     # nothing left out between: " " (the same paragraph) or "\n" (the next line). "" starts a
     # new block.
     joined_by: str = ""
+    # Code whose block goes on in its passage past this line, left out for room: shown with
+    # "…" after it, so a cut example never passes for a whole one.
+    continues: bool = False
 
     @property
     def label(self) -> str:
@@ -123,6 +126,7 @@ class QuotePart:
 
     text: str
     code: bool
+    continues: bool = False  # code that goes on in its passage: shown with "…" after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +158,14 @@ def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
         for quote in group:
             if parts and parts[-1].code == quote.code:
                 text = f"{parts[-1].text}{quote.joined_by or ' '}{quote.text}"
-                parts[-1] = QuotePart(text, quote.code)
+                parts[-1] = QuotePart(text, quote.code, quote.continues)
             else:
-                parts.append(QuotePart(quote.text, quote.code))
+                parts.append(QuotePart(quote.text, quote.code, quote.continues))
         # Code keeps its indents, less what all its lines share: a method's body, quoted
         # without its "def", starts at the margin.
-        shown = tuple(QuotePart(textwrap.dedent(p.text), True) if p.code else p for p in parts)
+        shown = tuple(
+            QuotePart(textwrap.dedent(p.text), True, p.continues) if p.code else p for p in parts
+        )
         blocks.append(QuoteBlock(shown, group[0].label, group[0].span))
     return blocks
 
@@ -220,6 +226,7 @@ class Answer:
                     **({"also": list(q.also)} if q.also else {}),
                     **({"code": True} if q.code else {}),
                     **({"joined_by": q.joined_by} if q.joined_by else {}),
+                    **({"continues": True} if q.continues else {}),
                 }
                 for q in self.quotes
             ],
@@ -250,9 +257,17 @@ def render_quotes(found: bool, quotes: Sequence[Quote]) -> str:
     if not found:
         return NOT_FOUND
     return " ".join(
-        f"{chr(10).join(part.text for part in block.parts)} [{block.label}]"
+        f"{chr(10).join(shown_text(part) for part in block.parts)} [{block.label}]"
         for block in quote_blocks(quotes)
     )
+
+
+CONTINUES = ELLIPSIS
+
+
+def shown_text(part: QuotePart) -> str:
+    """Return a block's part as shown: code that goes on in its passage ends in a line "…"."""
+    return f"{part.text}\n{CONTINUES}" if part.continues else part.text
 
 
 def unknown_words_hint(words: Sequence[str]) -> str:
@@ -327,18 +342,36 @@ def compose_answer(
     for candidate in chosen:
         numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
     quotes = tuple(
-        _quote(c, numbers[c.hit.rank], _joined_by(before, c))
-        for before, c in zip([None, *chosen], chosen, strict=False)
+        _quote(c, numbers[c.hit.rank], _joined_by(before, c), _goes_on(c, after, candidates))
+        for before, c, after in zip([None, *chosen[:-1]], chosen, [*chosen[1:], None], strict=True)
     )
     cited = {hit.rank: hit for hit in hits}
     citations = tuple(cite_hit(n, cited[rank]) for rank, n in numbers.items())
     return Answer(query.text, True, quotes, citations)
 
 
-def _quote(candidate: _Candidate, n: int, joined_by: str) -> Quote:
+def _quote(candidate: _Candidate, n: int, joined_by: str, continues: bool) -> Quote:
     if candidate.in_code or _is_code(candidate.text):
-        return Quote(_indented(candidate), n, code=True, joined_by=joined_by)
+        return Quote(_indented(candidate), n, code=True, joined_by=joined_by, continues=continues)
     return Quote(candidate.text, n, joined_by=joined_by)
+
+
+def _goes_on(
+    candidate: _Candidate, after: _Candidate | None, candidates: Sequence[_Candidate]
+) -> bool:
+    """Tell whether a quoted code line's block goes on in its passage past it, unquoted: the
+    next line of the passage is code, and not the next quote."""
+    if not (candidate.in_code or _is_code(candidate.text)):
+        return False
+    end = candidate.start + len(candidate.text)
+    following = [c for c in candidates if c.hit is candidate.hit and c.start >= end]
+    if not following:
+        return False
+    nearest = min(following, key=lambda c: c.start)
+    if after is not None and after.hit is candidate.hit and after.start <= nearest.start:
+        return False  # the block goes on in the answer's next quote
+    gap = candidate.hit.passage[end : nearest.start]
+    return not gap.strip() and (nearest.in_code or _is_code(nearest.text))
 
 
 def _indented(candidate: _Candidate) -> str:

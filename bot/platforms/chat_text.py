@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from bot.core.answer import Answer, quote_blocks
+from bot.core.answer import Answer, quote_blocks, shown_text
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import query_terms, to_terms
 
@@ -142,7 +142,7 @@ def quote_lines(
             items.append(f"{escape(text)} {cited}\n> “{escape(block.span)}”")
             continue
         shown = [
-            f"```\n{escape_code(part.text).replace('```', '`' + WORD_JOINER + '``')}\n```"
+            f"```\n{escape_code(shown_text(part)).replace('```', '`' + WORD_JOINER + '``')}\n```"
             if part.code
             else "> “" + "\n> ".join(escape(line) for line in part.text.split("\n")) + "”"
             for part in block.parts
