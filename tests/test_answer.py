@@ -766,3 +766,22 @@ def test_code_cut_for_room_says_it_goes_on() -> None:
     assert not any(
         q.continues for q in compose("How many hours do cats sleep?", [hit(1, whole, 0.6)]).quotes
     )
+
+
+def test_a_list_item_naming_options_is_prose() -> None:
+    # Hatch's "The username is derived from the following sources…:" list opened with "The
+    # --user / -u cli option.", taken for a command: the list stopped at it, the rest unquoted.
+    passage = (
+        "Cats find their naps in these places, in order of precedence:\n"
+        "The  --nap / -n cli option.\nThe CATS_NAP environment variable.\nThe end of the day.\n"
+        "Dogs bark."
+    )
+    quoted = quoted_from(passage)
+    assert quoted[:4] == [
+        "Cats find their naps in these places, in order of precedence:",
+        "The  --nap / -n cli option.",
+        "The CATS_NAP environment variable.",
+        "The end of the day.",
+    ]
+    answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
+    assert not any(quote.code for quote in answer.quotes)

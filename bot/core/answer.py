@@ -1038,8 +1038,16 @@ def _is_code(text: str) -> bool:
     short = len(words) <= _COMMAND_WORDS and not _SENTENCE_END.search(text)
     if short and any(_OPTION.match(word) for word in words):
         return True  # "git rebase --continue": a command line, options and all
+    if _NAMES_OPTIONS.fullmatch(text):
+        # "The --user / -u cli option.": a sentence naming options, as a list item does; its
+        # options and the "/" between them are named, not typed.
+        words = [word for word in words if not _OPTION.match(word) and word not in ("/", "|")]
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return bool(_CODE.search(text)) and plain < 0.6 * len(words)
+
+
+# A sentence that names options: opens with a capitalised word, ends as a sentence does.
+_NAMES_OPTIONS = re.compile(r"[A-Z][a-z'’]*\s.*\s--?[A-Za-z].*[.!?]")
 
 
 # A definition entry as ingest joins it: a term or signature, ": ", and what it is or does
