@@ -735,6 +735,24 @@ def test_a_quote_brings_the_next_sentence_that_says_what_to_do_about_it() -> Non
     assert "Set naps to false to do this, list them:" not in quoted_from(lead_in)
 
 
+def test_a_function_or_class_being_defined_is_code() -> None:
+    # "async def current_datetime(request):" read as prose (two plain words of three): Django's
+    # async view example stopped at its imports. An API entry ("class X[source]: …") is prose.
+    passage = (
+        "Cats sleep as this shows:\nimport cats\nasync def nap(request):\n"
+        "    return cats.sleep(16)\nThe end."
+    )
+    assert quoted_from(passage)[:4] == [
+        "Cats sleep as this shows:",
+        "import cats",
+        "async def nap(request):",
+        "    return cats.sleep(16)",
+    ]
+    entry = "class CatNap(hours)[source]: Cats sleep sixteen hours a day.\nDogs bark."
+    answer = compose("How many hours do cats sleep?", [hit(1, entry, 0.6)])
+    assert answer.quotes[0].text.startswith("class CatNap") and not answer.quotes[0].code
+
+
 def test_a_decorator_is_code() -> None:
     # "@classmethod" read as a word of prose ended a block after its imports ("from
     # django.db.models import DEFERRED" alone under its lead-in) and could be quoted alone.

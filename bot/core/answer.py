@@ -58,6 +58,8 @@ _ASSIGNMENT = re.compile(r"[\w.\-\[\]\"']+\s*[:+]?=\s*\S")
 _IMPORT = re.compile(r"(?:from\s+[\w.]+\s+)?import\s+[\w.]+(?:\s+as\s+\w+)?(?:,\s*[\w.]+)*\s*$")
 # A Python decorator line: "@classmethod", "@pytest.mark.parametrize(…)".
 _DECORATOR = re.compile(r"\s*@[A-Za-z_][\w.]*(?:\(.*\))?\s*")
+# A Python function or class being defined: "async def current_datetime(request):".
+_DEFINES = re.compile(r"\s*(?:async\s+def|def|class)\s+[A-Za-z_]\w*\s*[(:]")
 _COMMAND_WORDS = 10
 _OPTION = re.compile(r"--?[A-Za-z]")
 _SENTENCE_END = re.compile(r"[.!?…;:][\"'”’)\]]*$")
@@ -1030,10 +1032,10 @@ def _is_code(text: str) -> bool:
     plain words ("$ git branch" is all plain words but the prompt)."""
     if _PROMPT.match(text) or _ASSIGNMENT.match(text) or _IMPORT.match(text):
         return True
-    if _DECORATOR.fullmatch(text):
-        return True  # "@classmethod", "@pytest.fixture(scope="module")": code, one word or not
     if _is_definition(text):
-        return False
+        return False  # "class InlineModelAdmin[source]: The admin interface has…": prose
+    if _DECORATOR.fullmatch(text) or _DEFINES.match(text):
+        return True  # "@classmethod", "async def view(request):": code, however plain
     words = text.split()
     short = len(words) <= _COMMAND_WORDS and not _SENTENCE_END.search(text)
     if short and any(_OPTION.match(word) for word in words):
