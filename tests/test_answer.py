@@ -803,3 +803,14 @@ def test_a_list_item_naming_options_is_prose() -> None:
     ]
     answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
     assert not any(quote.code for quote in answer.quotes)
+
+
+def test_a_block_that_is_only_a_build_placeholder_is_not_quoted() -> None:
+    # Hatch's docs: "You can override the default series of matrices:" over
+    # "<HATCH_TEST_ENV_MATRIX>", which the site's build replaces; the lead-in goes with it.
+    passage = "Cats sleep in this many hours:\n<CATS_NAP_TABLE>\nCats sleep sixteen hours a day."
+    quoted = quoted_from(passage)
+    assert "<CATS_NAP_TABLE>" not in quoted and "Cats sleep in this many hours:" not in quoted
+    # A metavariable inside code is the code's own: "[cats.<NAME>]" is quoted.
+    inside = passage.replace("<CATS_NAP_TABLE>", "[cats.<NAME>]\nhours = 16")
+    assert "[cats.<NAME>]" in quoted_from(inside)

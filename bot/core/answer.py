@@ -58,6 +58,9 @@ _ASSIGNMENT = re.compile(r"[\w.\-\[\]\"']+\s*[:+]?=\s*\S")
 _IMPORT = re.compile(r"(?:from\s+[\w.]+\s+)?import\s+[\w.]+(?:\s+as\s+\w+)?(?:,\s*[\w.]+)*\s*$")
 # A Python decorator line: "@classmethod", "@pytest.mark.parametrize(…)".
 _DECORATOR = re.compile(r"\s*@[A-Za-z_][\w.]*(?:\(.*\))?\s*")
+# A line that is only a name in angle brackets, in capitals: a placeholder the site's build
+# fills in ("<HATCH_TEST_ENV_MATRIX>"); a metavariable stands inside code ("envs.<ENV_NAME>").
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
 # A Python function or class being defined: "async def current_datetime(request):".
 _DEFINES = re.compile(r"\s*(?:async\s+def|def|class)\s+[A-Za-z_]\w*\s*[(:]")
 _COMMAND_WORDS = 10
@@ -450,8 +453,10 @@ def _candidates(
             marker = _LIST_MARKER.match(line, start, end)
             begin = marker.end() if marker else start
             text = clip_words(line[begin:end], _MAX_QUOTE_CHARS)
-            if not any(char.isalnum() for char in text):
-                continue  # markup left alone on a line ('"""', "----") says nothing
+            if not any(char.isalnum() for char in text) or _PLACEHOLDER.fullmatch(text.strip()):
+                # Markup left alone on a line ('"""', "----") says nothing, nor does what a
+                # site's build puts in place of "<HATCH_TEST_ENV_MATRIX>".
+                continue
             if _fold(text) in headings or text.rstrip("”\"’' ").endswith("?"):
                 continue  # a heading or a question restated in the text does not answer
             terms = _terms(text)
