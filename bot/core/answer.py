@@ -1045,7 +1045,7 @@ def _is_code(text: str) -> bool:
     short = len(words) <= _COMMAND_WORDS and not _SENTENCE_END.search(text)
     if short and any(_OPTION.match(word) for word in words):
         return True  # "git rebase --continue": a command line, options and all
-    if _NAMES_OPTIONS.fullmatch(text):
+    if _names_options(text):
         # "The --user / -u cli option.": a sentence naming options, as a list item does; its
         # options and the "/" between them are named, not typed.
         words = [word for word in words if not _OPTION.match(word) and word not in ("/", "|")]
@@ -1054,22 +1054,48 @@ def _is_code(text: str) -> bool:
 
 
 # A sentence that names options: opens with a capitalised word, ends as a sentence does.
-_NAMES_OPTIONS = re.compile(r"[A-Z][a-z'’]*\s.*\s--?[A-Za-z].*[.!?]")
+_CAPITALISED_WORD = re.compile(r"[A-Z][a-z'’]*\s")
+_OPTION_NAMED = re.compile(r"\s--?[A-Za-z]")
+
+
+def _names_options(text: str) -> bool:
+    """Tell a sentence naming options ("The --user / -u cli option.") from a command line."""
+    return bool(
+        _CAPITALISED_WORD.match(text) and text.rstrip()[-1:] in ".!?" and _OPTION_NAMED.search(text)
+    )
 
 
 # A definition entry as ingest joins it: a term or signature, ": ", and what it is or does
 # ("HttpResponse.set_cookie(key, value='', …): Sets a cookie.").
-_DEFINITION = re.compile(
-    r"(?:class\s+)?[A-Za-z_][\w.]*(?:\([^\n]*\))?(?:\[source\])?: (?P<says>[A-Z][^\n]*[.!?])"
-)
+_DEFINED_TERM = re.compile(r"(?:class\s+)?[A-Za-z_][\w.]*")
+_SOURCE_LINK = "[source]"
+
+
+def _definition_says(text: str) -> str:
+    """Return what a definition entry says its term is or does, or "" when text is none.
+
+    Read left to right, not by a pattern with two open-ended runs: one of those took time in
+    the square of a line's length on a line of many "): " (a hostile page)."""
+    term = _DEFINED_TERM.match(text)
+    if not term or "\n" in text:
+        return ""
+    rest = text[term.end() :]
+    if rest.startswith("("):
+        close = rest.find("): ")
+        close_linked = rest.find(")" + _SOURCE_LINK + ": ")
+        ends = [at for at in (close, close_linked) if at >= 0]
+        if not ends:
+            return ""
+        rest = rest[min(ends) + 1 :]
+    rest = rest.removeprefix(_SOURCE_LINK)
+    says = rest.removeprefix(": ") if rest.startswith(": ") else ""
+    return says if says[:1].isupper() and says[-1:] in ".!?" else ""
 
 
 def _is_definition(text: str) -> bool:
     """Tell a definition entry whose description is prose from a bare signature or code."""
-    match = _DEFINITION.fullmatch(text)
-    if not match:
-        return False
-    words = match["says"].split()
+    says = _definition_says(text)
+    words = says.split()
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return len(words) >= 2 and plain >= 0.6 * len(words)
 
