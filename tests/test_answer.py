@@ -43,6 +43,14 @@ def compose(question: str, hits: list[Hit], threshold: float = 0.3):  # type: ig
     return compose_answer(query(question), hits, min_similarity=threshold)
 
 
+def best_quote(question: str, passage: str) -> list[str]:
+    """Return what an answer allowed one quote quotes from one passage."""
+    answer = compose_answer(
+        query(question), [hit(1, passage, 0.6)], min_similarity=0.3, max_quotes=1
+    )
+    return [quote.text for quote in answer.quotes]
+
+
 def quoted_from(passage: str) -> list[str]:
     """Return what the answer to the cats question quotes from one passage."""
     answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
@@ -668,13 +676,7 @@ def test_a_name_joined_by_case_counts_as_its_words() -> None:
         "Cookies travel in response headers of many kinds.\n"
         "Call HttpResponse.set_cookie() to set a cookie."
     )
-    answer = compose_answer(
-        query("How do I set a cookie on a response?"),
-        [hit(1, text, 0.6)],
-        min_similarity=0.3,
-        max_quotes=1,
-    )
-    assert [quote.text for quote in answer.quotes] == [
+    assert best_quote("How do I set a cookie on a response?", text) == [
         "Call HttpResponse.set_cookie() to set a cookie."
     ]
 
@@ -703,10 +705,7 @@ def test_a_name_run_together_from_the_questions_words_counts_as_them() -> None:
     # "You can prevent the test databases from being destroyed by using the test --keepdb
     # option" answers "can we keep the db", though it says neither "keep" nor "db" apart.
     passage = "A cat is a small animal of the house.\nTurn the catnap setting on for longer sleeps."
-    answer = compose_answer(
-        query("Can the cat nap?"), [hit(1, passage, 0.6)], min_similarity=0.3, max_quotes=1
-    )
-    assert [quote.text for quote in answer.quotes] == [
+    assert best_quote("Can the cat nap?", passage) == [
         "Turn the catnap setting on for longer sleeps."
     ]
 

@@ -705,8 +705,8 @@ def _defined_name(text: str) -> str:
     Set list_display to…"), or "" when the text is none or its term is a plain word."""
     if not _is_definition(text):
         return ""
-    term = re.match(r"(?:class\s+)?([\w.]+)", text)
-    name = term.group(1).rsplit(".", 1)[-1] if term else ""
+    term = _DEFINED_TERM.match(text)
+    name = term["name"].rsplit(".", 1)[-1] if term else ""
     return name if _IDENTIFIER.fullmatch(name) else ""
 
 
@@ -1067,7 +1067,7 @@ def _names_options(text: str) -> bool:
 
 # A definition entry as ingest joins it: a term or signature, ": ", and what it is or does
 # ("HttpResponse.set_cookie(key, value='', …): Sets a cookie.").
-_DEFINED_TERM = re.compile(r"(?:class\s+)?[A-Za-z_][\w.]*")
+_DEFINED_TERM = re.compile(r"(?:class\s+)?(?P<name>[A-Za-z_][\w.]*)")
 _SOURCE_LINK = "[source]"
 
 
