@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 EXCERPT_CHARS = 500  # bot/platforms/slack/adapter.py EXCERPT_LIMIT
@@ -69,6 +69,7 @@ _HTML_TAG = re.compile(
     r"(\s[^<>]*)?/?>",
     re.IGNORECASE,
 )
+_INLINE_CODE = re.compile(r"`[^`\n]+`")  # as citebot marks the page's inline code
 _CODE_LIKE = re.compile(r"[=;{}$]|^\s*(>>>|\$ |def |class |import |from )|\(\)")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _MARKER = re.compile(r"^\s*(\[\w{1,3}\]|§|¶|†|‡|\*{1,3}\s|\d{1,3}\)\s*$)")
@@ -91,8 +92,8 @@ class Reading:
 
 
 def normalise(text: str) -> str:
-    """Fold case, quotes and whitespace as `citebot eval` does."""
-    return " ".join(text.casefold().replace("’", "'").split())
+    """Fold case, quotes, inline code's marks and whitespace as `citebot eval` does."""
+    return " ".join(text.casefold().replace("’", "'").replace("`", "").split())
 
 
 def holds(text: str, phrases: Sequence[str]) -> bool:
@@ -122,7 +123,8 @@ def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
     reading = Reading(
         holds=bool(expect) and holds(quoted, expect),
         shown=bool(expect) and holds(" ".join([quoted, *excerpts]), expect),
-        length=len(answer.text),
+        # What a chat shows: inline code's marks render as code, not as characters.
+        length=len(_unmarked(answer.text)),
     )
     passages = {citation.n: citation for citation in answer.citations}
     quotes = list(answer.quotes)
@@ -135,7 +137,13 @@ def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
         if normalise(quote.text).rstrip(".:") in headings:
             reading.defects.append(f"quote: a heading: {quote.text[:80]!r}")
             continue
-        problem = quote_defect(quote.text, citation.text, following, quotes[:i])
+        # Inline code's marks set a name apart in a sentence: the sentence reads as without.
+        problem = quote_defect(
+            _unmarked(quote.text),
+            _unmarked(citation.text),
+            _unmarked_quote(following),
+            [_unmarked_quote(q) for q in quotes[:i]],
+        )
         if problem:
             reading.defects.append(f"quote: {problem}: {quote.text[:80]!r}")
     # Each quote is a line of its own in chat (or of its block): markup is judged line by line
@@ -144,6 +152,14 @@ def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
     for text in ["\n".join(quote.text for quote in quotes), *excerpts]:
         reading.defects += [f"shown: {d}" for d in shown_defects(text)]
     return reading
+
+
+def _unmarked(text: str) -> str:
+    return text.replace("`", "")
+
+
+def _unmarked_quote(quote: Any) -> Any:
+    return None if quote is None else replace(quote, text=_unmarked(quote.text))
 
 
 def quote_defect(text: str, passage: str, following: Any, before: Sequence[Any]) -> str:
@@ -234,7 +250,12 @@ def _looks_like_code(text: str) -> bool:
 
 
 def shown_defects(text: str) -> list[str]:
-    """Name the page chrome and markup in a text shown to the reader."""
+    """Name the page chrome and markup in a text shown to the reader.
+
+    What the page set apart as inline code (`{{ form }}`, `<th>`) is shown as code, as the
+    page shows it: the syntax a manual teaches, not markup left over.
+    """
+    text = _INLINE_CODE.sub("", text)
     found = []
     for pattern in CHROME:
         match = pattern.search(text)

@@ -13,7 +13,7 @@ from index.errors import IndexCorruptError, IndexMismatchError
 # 6: and their section's anchor.
 FORMAT_VERSION = 6
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 10  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
+CHUNKER_VERSION = 11  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
 # (admonitions, tabs, attribute lists, includes, directives) read as the site shows them, and
 # generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out;
@@ -23,7 +23,8 @@ CHUNKER_VERSION = 10  # 3: heading paths, parsed Markdown, HTML lists/tables/cod
 # "<figure markdown>" read as Markdown, attribute lists after images and links and pymdownx key
 # markers ("++ctrl+c++") left out; 10: an HTML line break in Markdown ("a<br>b") separates its
 # words, in a table's cell with a comma, and a code block's line after a sentence's end ("  ...")
-# stays a line, and an HTML table's row has no separator before its first cell that shows text
+# stays a line, and an HTML table's row has no separator before its first cell that shows text;
+# 11: inline code in a sentence stays marked as code (`{{ form }}`, `--check`)
 
 
 @dataclass(frozen=True, slots=True)

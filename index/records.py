@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Inline code in a chunk's sentences is set apart by this mark, as Markdown does (`--check`):
+# the chat shows it as code. Embedding, token counts and reading a line as code or prose go by
+# the words without it.
+CODE_MARK = "`"
+
+
+def unmarked(text: str) -> str:
+    """Return text without inline code's marks."""
+    return text.replace(CODE_MARK, "")
+
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
@@ -48,9 +58,13 @@ class Chunk:
         return tuple(heading for heading in path[shared:] if heading != self.title)
 
     def embedding_text(self) -> str:
-        """Return the text to embed: title and section give a passage its context."""
+        """Return the text to embed: title and section give a passage its context.
+
+        Inline code's marks are left out: they set a name apart for the reader, and the
+        passage means the same without them (retrieval with and without: docs/quality.md).
+        """
         section = "" if self.section == self.title else self.section  # often the same heading
-        return "\n".join(part for part in (self.title, section, self.text) if part)
+        return "\n".join(part for part in (self.title, section, unmarked(self.text)) if part)
 
 
 @dataclass(frozen=True, slots=True)

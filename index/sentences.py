@@ -7,7 +7,7 @@ import re
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space and a
 # character that can start a sentence. A run is only tried from its first character and never
 # given back (possessive), so a line of 40,000 dots costs linear time, not quadratic.
-_BOUNDARY = re.compile(r"""(?<![.!?…])[.!?…]++["”’')\]]*+(?=\s+["“‘(\[]?[A-Z0-9])""")
+_BOUNDARY = re.compile(r"""(?<![.!?…])[.!?…]++["”’')\]`]*+(?=\s+["“‘(\[`]?[A-Z0-9])""")
 _ABBREVIATIONS = frozenset(
     [
         "mr",

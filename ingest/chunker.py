@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from index.clipping import clip_words
 from index.embedder import TokenCounter
 from index.errors import ConfigError
-from index.records import Chunk
+from index.records import Chunk, unmarked
 from index.sentences import sentence_spans
 from ingest.document import Block, Document
 
@@ -197,6 +197,8 @@ def _sized(texts: list[str], count_tokens: TokenCounter) -> list[int]:
     # A text too long for any chunk is not tokenized (the tokenizer slows down more than
     # linearly on megabyte strings): it will be cut anyway, and its length in characters, far
     # over any budget, sizes the cuts (a cut still over the model's limit is halved later).
+    # Inline code's marks are counted out: the model embeds a chunk without them.
+    texts = [unmarked(text) for text in texts]
     counted = [text for text in texts if len(text) <= _UNCOUNTED_CHARS]
     counts = iter(
         [

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from ingest import inline_code
+
 # Elements whose content a reader never sees as the page's content.
 _HIDDEN = frozenset(
     [
@@ -29,6 +31,7 @@ _HIDDEN = frozenset(
         "menu",
     ]
 )
+_INLINE_CODE = frozenset({"code", "tt", "kbd", "samp"})
 _HIDDEN_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "menu", "menubar"})
 _BLOCKS = frozenset(
     [
@@ -182,6 +185,7 @@ class _VisibleText(HTMLParser):
         self._anchor_link = ""  # its "¶" link's target, used when no id is found
         self._links = 0
         self._pre = 0
+        self._code = 0  # open inline code elements (<code>, <tt>, <kbd>, <samp>) outside <pre>
         self._term = ""  # a <dt> waiting for its <dd>: "--keepdb" then its description
         self.letters = 0  # visible letters on the page, and how many of them are link text
         self.linked_letters = 0
@@ -219,6 +223,10 @@ class _VisibleText(HTMLParser):
             self._links += 1
         elif tag == "pre":
             self._pre += 1
+        elif tag in _INLINE_CODE:
+            self._code += 1
+            if self._code == 1 and not self._pre:
+                self._buffer.append(inline_code.OPENS)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -241,6 +249,10 @@ class _VisibleText(HTMLParser):
                         self._links -= 1
                     elif open_tag == "pre":
                         self._pre -= 1
+                    elif open_tag in _INLINE_CODE:
+                        self._code -= 1
+                        if not self._code:
+                            self._buffer.append(inline_code.CLOSES)
                 del self._stack[depth:]
                 break
 
@@ -279,6 +291,10 @@ class _VisibleText(HTMLParser):
             lines = [line.rstrip() for line in raw.strip("\n").split("\n") if line.strip()]
         code = bool(lines) and not _is_wrapped_prose(lines)
         text = "\n".join(lines) if code else _SPACE.sub(" ", raw).strip()  # code keeps indents
+        level = self._heading[-1] if self._heading else 0
+        # Code in a sentence stays marked as code; a heading or a definition's term reads plain.
+        keep_marks = not (code or level or closing == "dt")
+        text = inline_code.finish(text, keep_marks).strip()
         linked = sum(len(_ALNUM.findall(part)) for part in self._linked)
         self._buffer.clear()
         self._buffer_shows_text = False
@@ -290,7 +306,6 @@ class _VisibleText(HTMLParser):
         self.linked_letters += linked
         if letters and linked / letters >= _LINK_SHARE:
             return  # navigation: a table of contents, an index entry, previous/next links
-        level = self._heading[-1] if self._heading else 0
         if closing == "dt" and not level:
             self._term = f"{self._term}, {text}" if self._term else text
             return

@@ -14,6 +14,8 @@ from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from index.records import unmarked
+from ingest import inline_code
 from ingest.document import Block
 from ingest.markdown_dialects import plain_markdown, strip_inline_markup
 
@@ -161,7 +163,7 @@ def _blocks(tokens: Sequence[Token], first_line: int, depth: int = 0) -> list[Bl
         if token.type == "inline" and before == "admonition_title_open":
             continue  # "Note", "Tip", a tab's label: the box's caption, not the page's text
         if token.type == "inline" and before == "dt_open":
-            term = _inline_text(token.children or [])[0]
+            term = _inline_text(token.children or [], marks=False)[0]
             continue
         if token.type == "heading_open":
             heading_level = int(token.tag[1:])
@@ -178,7 +180,7 @@ def _blocks(tokens: Sequence[Token], first_line: int, depth: int = 0) -> list[Bl
             if tokens[index - 1].type in ("th_open", "td_open"):
                 row.append(_inline_text(token.children or [], in_cell=True)[0])
                 continue
-            rendered, offsets = _inline_text(token.children or [], start)
+            rendered, offsets = _inline_text(token.children or [], start, marks=not heading_level)
             if heading_level:
                 # "## Title ## {: #id }": the attribute list went, the closing hashes remain.
                 rendered = _CLOSING_HASHES.sub("", rendered)
@@ -226,12 +228,13 @@ def _lines(token: Token, first_line: int) -> tuple[int, int]:
 
 
 def _inline_text(
-    children: Sequence[Token], first: int = 0, *, in_cell: bool = False
+    children: Sequence[Token], first: int = 0, *, in_cell: bool = False, marks: bool = True
 ) -> tuple[str, list[tuple[int, int]]]:
     """Render inline tokens as plain text, with the line number of each line's first character.
 
     in_cell: the text is a table's cell, where a line break separates items ("micro, patch,
-    fix"); in prose it is a space.
+    fix"); in prose it is a space. marks: inline code stays marked as code (`--check`), as
+    in a sentence; a heading or a definition's term reads plain.
     """
     parts: list[str] = []
     offsets = [(0, first)]
@@ -255,9 +258,15 @@ def _inline_text(
         piece = child.content  # for an image, its alt text
         if child.type == "text":
             piece = strip_inline_markup(piece)
+        elif child.type == "code_inline" and marks:
+            piece = inline_code.marked(piece)
         parts.append(piece)
         length += len(piece)
     text = "".join(parts)
+    whole = inline_code.unmarked_whole(text)
+    if whole != text:  # one span whole: a command on a line of its own reads as code
+        text = unmarked(text)
+        offsets = [(max(0, offset - 1), number) for offset, number in offsets]
     stripped = text.strip()
     shift = len(text) - len(text.lstrip())
     return stripped, [(max(0, offset - shift), number) for offset, number in offsets]

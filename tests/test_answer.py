@@ -813,3 +813,26 @@ def test_a_block_that_is_only_a_build_placeholder_is_not_quoted() -> None:
     # A metavariable inside code is the code's own: "[cats.<NAME>]" is quoted.
     inside = passage.replace("<CATS_NAP_TABLE>", "[cats.<NAME>]\nhours = 16")
     assert "[cats.<NAME>]" in quoted_from(inside)
+
+
+def test_inline_code_marks_change_nothing_about_how_a_line_reads() -> None:
+    # With its options marked as code, as the page marks them, the list item is prose still.
+    passage = (
+        "Cats find their naps in these places, in order of precedence:\n"
+        "The  `--nap` / `-n` cli option.\nThe `CATS_NAP` environment variable.\n"
+        "The end of the day.\nDogs bark."
+    )
+    answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
+    assert [q.text for q in answer.quotes][1:3] == [
+        "The  `--nap` / `-n` cli option.",
+        "The `CATS_NAP` environment variable.",
+    ]
+    assert not any(quote.code for quote in answer.quotes)
+
+
+def test_a_table_row_shown_as_code_drops_its_cells_marks() -> None:
+    # In a code block a mark shows as typed: "`kitten` | `20`" would read with its backticks.
+    passage = "Cats sleep this many hours a day:\n`cat` | 16\n`kitten` | 20\nDogs bark."
+    answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
+    code = [quote.text for quote in answer.quotes if quote.code]
+    assert code == ["cat | 16", "kitten | 20"]

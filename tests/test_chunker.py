@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import ConfigError
+from index.records import Chunk
 from ingest.chunker import chunk_document
 from ingest.document import Block, Document
 from ingest.loaders import load_document
@@ -189,3 +190,8 @@ def test_chunk_document_carries_the_nearest_heading_anchor(tmp_path: Path) -> No
     assert anchors["Python 3.11 or newer is needed."] == "requirements"
     # A heading without an id of its own links to the nearest one above it that has one.
     assert anchors["A GPU is not needed."] == "requirements"
+
+
+def test_inline_code_marks_are_left_out_of_what_is_embedded() -> None:
+    chunk = Chunk("a.md", "Locks", "Locks", "Use `--check` in CI.", "line", 1, 1, 0)
+    assert chunk.embedding_text() == "Locks\nUse --check in CI."

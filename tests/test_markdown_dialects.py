@@ -163,6 +163,22 @@ def test_html_line_breaks_separate_words_in_cells_and_prose(tmp_path: Path) -> N
         "One line<br>and the next.\n"
     )
     blocks = _blocks(tmp_path, "version.md", page)
-    assert "micro, patch, fix | 1.0.1" in blocks, blocks
+    # Each cell's inline code stays marked, unless the cell is nothing else.
+    assert "`micro`, `patch`, `fix` | 1.0.1" in blocks, blocks
     assert "Stops here. Then goes on | x" in blocks, blocks  # a sentence's end needs no comma
     assert "One line and the next." in blocks, blocks
+
+
+def test_inline_code_in_markdown_stays_marked_where_a_sentence_holds_it(tmp_path: Path) -> None:
+    page = (
+        "# The `check` option\n\nUse `--check` in CI to verify lockfiles.\n\n"
+        "`hatch env lock --check`\n\nTerm `x`\n: Its `value`.\n"
+    )
+    blocks = _blocks(tmp_path, "lock.md", page)
+    assert blocks == [
+        "The check option",  # the title
+        "The check option",
+        "Use `--check` in CI to verify lockfiles.",
+        "hatch env lock --check",  # a command on a line of its own reads as code
+        "Term x: Its `value`.",
+    ]

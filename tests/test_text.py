@@ -221,3 +221,40 @@ def test_an_excerpt_keeps_a_title_ending_in_a_bracket_apart_from_the_sentence_af
     shown = excerpt(passage, [], 500)
     assert f"{title} · Nearly all" in shown  # a heading: set apart
     assert "(see below). It ends." in shown  # a sentence closed inside a bracket: read on
+
+
+def test_inline_code_in_a_sentence_stays_marked_as_code() -> None:
+    # Django's docs set template syntax in a sentence as code: read as plain words, the chat
+    # showed "{{ form }}" as if a template had leaked into the answer.
+    html = (
+        "<h2>The <code>form</code> tag</h2>"
+        '<p>Use <code class="docutils literal"><span class="pre">{{</span> '
+        '<span class="pre">form</span> <span class="pre">}}</span></code> in a template. '
+        "<tt>QuerySet</tt> objects are lazy.</p>"
+        "<p><code>git commit --amend</code></p>"
+        "<dl><dt><code>set_cookie</code>(key)</dt><dd>Sets a <code>cookie</code>.</dd></dl>"
+        "<pre>echo <code>$HOME</code></pre>"
+    )
+    blocks = [(block.text, block.level, block.code) for block in visible_text(html).blocks]
+    assert blocks == [
+        ("The form tag", 2, False),  # a heading never carries marks
+        ("Use `{{ form }}` in a template. `QuerySet` objects are lazy.", 0, False),
+        ("git commit --amend", 0, False),  # a line that is one command whole reads as code
+        ("set_cookie(key): Sets a `cookie`.", 0, False),  # the term reads plain
+        ("echo $HOME", 0, True),  # code blocks show what is typed
+    ]
+    # A sentence may open with a name set apart as code.
+    assert split_sentences(blocks[1][0]) == [
+        "Use `{{ form }}` in a template.",
+        "`QuerySet` objects are lazy.",
+    ]
+
+
+def test_an_excerpt_marks_its_code_lines_as_code_and_never_leaves_one_open() -> None:
+    passage = "To check a permission in a template:\n{% if perms.foo %}\nThen show the link."
+    assert excerpt(passage, [], 500) == (
+        "To check a permission in a template: `{% if perms.foo %}` · Then show the link."
+    )
+    long_code = "x = compute(" + ", ".join(f"arg{n}" for n in range(80)) + ")"
+    shown = excerpt(f"Call it like this:\n{long_code}", [], 120)
+    assert shown.count("`") == 0 and shown.endswith("…")  # cut inside: its mark goes too

@@ -13,7 +13,7 @@ from typing import Any
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import inverse_document_frequency, query_words, stem, to_terms
 from index.query import Query
-from index.records import Chunk, Hit
+from index.records import Chunk, Hit, unmarked
 from index.sentences import sentence_spans
 
 NOT_FOUND = "The sources don't cover this question."
@@ -357,7 +357,12 @@ def compose_answer(
 
 def _quote(candidate: _Candidate, n: int, joined_by: str, continues: bool) -> Quote:
     if candidate.in_code or _is_code(candidate.text):
-        return Quote(_indented(candidate), n, code=True, joined_by=joined_by, continues=continues)
+        # Shown as a code block, where a mark would show as typed: a table's row ("`micro` |
+        # 1.0.1") reads without them.
+        text = (
+            unmarked(_indented(candidate)) if _TABLE_ROW in candidate.text else _indented(candidate)
+        )
+        return Quote(text, n, code=True, joined_by=joined_by, continues=continues)
     return Quote(candidate.text, n, joined_by=joined_by)
 
 
@@ -1034,7 +1039,9 @@ def _nesting(lines: Sequence[_Candidate]) -> tuple[int, bool]:
 
 def _is_code(text: str) -> bool:
     """Tell a command, signature or code line from prose: a prompt, or code characters and few
-    plain words ("$ git branch" is all plain words but the prompt)."""
+    plain words ("$ git branch" is all plain words but the prompt). A sentence's inline code
+    (`--user`) is read as its words: the sentence is prose still."""
+    text = unmarked(text)
     if _PROMPT.match(text) or _ASSIGNMENT.match(text) or _IMPORT.match(text):
         return True
     if _is_definition(text):
@@ -1051,6 +1058,12 @@ def _is_code(text: str) -> bool:
         words = [word for word in words if not _OPTION.match(word) and word not in ("/", "|")]
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return bool(_CODE.search(text)) and plain < 0.6 * len(words)
+
+
+def reads_as_code(line: str) -> bool:
+    """Tell whether a line of a passage reads as code (a command, a signature, a template
+    tag) rather than prose: what a chat shows as code."""
+    return _is_code(line) or _PLACEHOLDER.fullmatch(line.strip()) is not None
 
 
 # A sentence that names options: opens with a capitalised word, ends as a sentence does.
@@ -1094,7 +1107,7 @@ def _definition_says(text: str) -> str:
 
 def _is_definition(text: str) -> bool:
     """Tell a definition entry whose description is prose from a bare signature or code."""
-    says = _definition_says(text)
+    says = _definition_says(unmarked(text))
     words = says.split()
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return len(words) >= 2 and plain >= 0.6 * len(words)
@@ -1104,6 +1117,7 @@ def _is_command(text: str) -> bool:
     """Tell a line someone types (at a prompt, a short line with options, an import or a
     setting) from what a program prints ("test_50.py FF.... [100%]"): prose runs on only into
     the first."""
+    text = unmarked(text)
     words = text.split()
     return bool(
         _PROMPT.match(text)

@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 # A cited span shorter than this proves nothing: "the" is in every passage.
 MIN_SPAN_WORDS = 4
 _MAX_CITES = 2  # a sentence joins at most two facts
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "«": '"', "»": '"'})
+# Typographic quotes fold to plain ones; inline code's marks (`--check`) go, as a model copying
+# a sentence may leave them out.
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "«": '"', "»": '"', "`": ""})
 
 SYSTEM_PROMPT = """\
 You answer questions for a team, using only the numbered passages you are given.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from bot.core.answer import Answer, quote_blocks, shown_text
+from bot.core.answer import Answer, quote_blocks, reads_as_code, shown_text
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import query_terms, to_terms
+from index.records import CODE_MARK
 
 # A word joiner after "@" keeps "@everyone" readable but stops any client treating it as a ping.
 _MASS_MENTION = re.compile(r"@(?=(?:everyone|here|channel)\b)", re.IGNORECASE)
@@ -34,11 +35,17 @@ LINE_BREAK = " · "
 
 
 def fold_lines(text: str) -> tuple[str, list[int]]:
-    """Join a passage's lines into one for display; return it and where each line starts."""
+    """Join a passage's lines into one for display; return it and where each line starts.
+
+    A line of code is marked as inline code: run into the prose around it, "{% if perms.foo %}"
+    would read as a template leaking into the answer.
+    """
     folded, starts = "", []
-    for line in (" ".join(raw.split()) for raw in text.split("\n")):
-        if not line:
+    for words in (" ".join(raw.split()) for raw in text.split("\n")):
+        if not words:
             continue
+        code = CODE_MARK not in words and reads_as_code(words)
+        line = f"{CODE_MARK}{words}{CODE_MARK}" if code else words
         if folded:
             folded += " " if _CLOSED.search(folded) else LINE_BREAK
         starts.append(len(folded))
@@ -67,15 +74,23 @@ def excerpt(text: str, quoted: Sequence[str], limit: int, question: str = "") ->
     start = _most_about(question, folded, starts, wanted, room) if question else None
     if start is None:
         if not found:
-            return clip_words(folded, limit)
+            return _closed_marks(clip_words(folded, limit))
         start = max(at for at in starts if at <= min(found))
         if len(folded) - start < room:  # near the end: fill the room from before
             start = max(0, len(folded) - room)
             while 0 < start < len(folded) and not folded[start - 1].isspace():
                 start += 1  # the first whole word
     if start == 0:
-        return clip_words(folded, limit)
-    return ELLIPSIS + clip_words(folded[start:], room)
+        return _closed_marks(clip_words(folded, limit))
+    return _closed_marks(ELLIPSIS + clip_words(folded[start:], room))
+
+
+def _closed_marks(text: str) -> str:
+    """Drop a code mark whose partner the cut left out, so no code runs on to the end."""
+    if text.count(CODE_MARK) % 2:
+        at = text.rfind(CODE_MARK)
+        text = text[:at] + text[at + 1 :]
+    return text
 
 
 def _most_about(
