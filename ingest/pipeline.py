@@ -23,7 +23,7 @@ from index.embedder import Embedder
 from index.errors import CitebotError, IndexCorruptError, SourcesError
 from index.generations import changed_files, file_checksum, remove_staging
 from index.manifest import IndexSpec, Manifest
-from index.records import IndexedDocument
+from index.records import IndexedDocument, unmarked
 from index.sentences import opening_summary
 from index.store import VECTORS, GenerationWriter, StoredIndex
 from index.vectors import choose_kind
@@ -577,7 +577,8 @@ class _IngestRun:
         self.warnings.extend(notes)
         # A document's summary line is embedded on its own too: search uses it to tell what a
         # page is about, which a passage deep in the page may not say.
-        summary = opening_summary(chunks[0].text) if chunks else ""
+        # Embedded as the passages are, without inline code's marks.
+        summary = unmarked(opening_summary(chunks[0].text)) if chunks else ""
         url = self.addresses(item.path) or document.url
         record = IndexedDocument(
             document.source, document.title, item.raw_hash, len(chunks), summary, url
