@@ -127,7 +127,9 @@ def _lost_lines(text: str, tokens: Sequence[Token]) -> list[tuple[int, str]]:
     covered: set[int] = set()
     for token in tokens:
         if token.type in _TEXT_TOKENS and token.map:
-            covered.update(range(token.map[0], token.map[1]))
+            # A definition list's term is mapped to an empty range ([2, 2]) on its own line:
+            # read as lost, it was kept a second time as a block of its own.
+            covered.update(range(token.map[0], max(token.map[1], token.map[0] + 1)))
     return [
         (n, line)
         for n, line in enumerate(text.split("\n"))
