@@ -709,3 +709,13 @@ def test_code_is_shown_as_typed_in_a_code_block_and_still_pings_nobody() -> None
     assert content.startswith(
         '> “Count the \\*naps\\* with:”\n```\nnap_count = cats("@\u2060everyone")\n``` **[1]**'
     )
+
+
+def test_inline_code_from_the_page_is_shown_as_code_with_its_characters_as_typed() -> None:
+    passage = "Set `nap_time` in `cats.toml`, not *naps*."
+    citation = Citation(1, "Cats", "cats.md", "lines 1", passage, 0.5)
+    quotes = (Quote("Set `nap_time` in `cats.toml`, not *naps*.", 1),)
+    [message] = to_discord_messages(Answer("q?", True, quotes, (citation,)))
+    # Escaped inside the span, Discord would show "nap\_time"; its marks escaped, backticks.
+    assert message.content.startswith("> “Set `nap_time` in `cats.toml`, not \\*naps\\*.”")
+    assert "`nap_time`" in message.embeds[0].description

@@ -20,6 +20,25 @@ def defuse_mass_mentions(text: str) -> str:
     return _MASS_MENTION.sub("@" + WORD_JOINER, text)
 
 
+# Inline code as a passage marks it: a pair of marks around a stretch of one line.
+_MARK = re.escape(CODE_MARK)
+_CODE_SPAN = re.compile(f"{_MARK}[^{_MARK}\\n]+{_MARK}")
+
+
+def escape_outside_code(text: str, escape: Callable[[str], str]) -> str:
+    """Escape a platform's markup in text, but not inside its inline code spans.
+
+    Discord shows a code span's characters as typed: escaped there, "`list_display`" would read
+    "list\\_display", and its marks escaped would show as backticks instead of as code.
+    """
+    pieces, last = [], 0
+    for span in _CODE_SPAN.finditer(text):
+        pieces += [escape(text[last : span.start()]), span.group()]
+        last = span.end()
+    pieces.append(escape(text[last:]))
+    return "".join(pieces)
+
+
 def clip(text: str, limit: int) -> str:
     """Fold whitespace and shorten to at most limit characters between words, marked with …."""
     return clip_words(" ".join(text.split()), limit)

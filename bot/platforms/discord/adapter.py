@@ -30,6 +30,7 @@ from bot.platforms.base import Running, Shared
 from bot.platforms.chat_text import (
     clip,
     defuse_mass_mentions,
+    escape_outside_code,
     excerpt,
     pack_lines,
     quote_lines,
@@ -83,8 +84,11 @@ def question_from_message(content: str, bot_id: int) -> str:
 
 
 def _safe(text: str) -> str:
-    """Escape Discord markdown and break mass mentions in text from documents or questions."""
-    return defuse_mass_mentions(discord.utils.escape_markdown(text))
+    """Escape Discord markdown and break mass mentions in text from documents or questions.
+
+    A passage's inline code spans stay code: Discord shows them as typed.
+    """
+    return defuse_mass_mentions(escape_outside_code(text, discord.utils.escape_markdown))
 
 
 def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
