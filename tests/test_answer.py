@@ -836,3 +836,25 @@ def test_a_table_row_shown_as_code_drops_its_cells_marks() -> None:
     answer = compose("How many hours do cats sleep?", [hit(1, passage, 0.6)])
     code = [quote.text for quote in answer.quotes if quote.code]
     assert code == ["cat | 16", "kitten | 20"]
+
+
+def titled(rank: int, title: str, text: str, similarity: float) -> Hit:
+    return dataclasses.replace(
+        hit(rank, text, similarity), chunk=Chunk(f"doc{rank}.txt", title, "", text, "line", 1, 2, 0)
+    )
+
+
+def test_a_sentence_sending_the_reader_to_a_page_already_quoted_gives_way_to_that_page() -> None:
+    checklist = "Review the secret key. Set debug to false in production."
+    pointer = "Before you deploy to production, run through our deployment checklist."
+    question = "checklist for deploying to production"
+    answer = compose(
+        question,
+        [titled(1, "Deployment checklist", checklist, 0.6), titled(2, "Deploying", pointer, 0.5)],
+    )
+    assert answer.quotes[0].text == "Set debug to false in production."
+    # No page of that title among the passages: the pointer is the best there is to quote.
+    answer = compose(
+        question, [titled(1, "Security", checklist, 0.6), titled(2, "Deploying", pointer, 0.5)]
+    )
+    assert answer.quotes[0].text == pointer

@@ -330,10 +330,13 @@ def compose_answer(
 
     weights = _term_weights(query)
     joined = _joined_words(query)
+    quoted_from = hits[:_QUOTE_FROM_PASSAGES]
     candidates = [
         candidate
-        for hit in hits[:_QUOTE_FROM_PASSAGES]
-        for candidate in _candidates(hit, weights, best_similarity, joined)
+        for hit in quoted_from
+        for candidate in _candidates(
+            hit, weights, best_similarity, joined, _titles_besides(hit, quoted_from)
+        )
     ]
     chosen = _choose(candidates, max_quotes)
     if not _ASKS_WHAT_IT_IS.match(query.text):  # a definition is the answer, not an example
@@ -435,6 +438,7 @@ def _candidates(
     weights: Mapping[str, float],
     best_similarity: float,
     joined: Mapping[str, tuple[str, str]] | None = None,
+    other_titles: Sequence[str] = (),
 ) -> list[_Candidate]:
     total = sum(weights.values())
     chunk = hit.chunk
@@ -472,13 +476,47 @@ def _candidates(
             coverage = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
             # Lexical coverage picks the sentence; the passage's similarity breaks ties.
             score = coverage + 0.25 * (hit.similarity / best_similarity if best_similarity else 0)
-            if len(text.split()) < _MIN_QUOTE_WORDS:
-                score -= 0.5
+            if len(text.split()) < _MIN_QUOTE_WORDS or _points_to(text, other_titles):
+                score -= 0.5  # quoted only when nothing else says as much
             if offset + begin < len(hit.lede) or (n == 0 and opens_section):
                 score += _OPENING_BONUS
             found.append(_Candidate(hit, offset + begin, text, score, coverage))
         offset += len(line) + 1
     return found
+
+
+# A sentence sending the reader elsewhere: "see …", "run through our …", "read more in …".
+_POINTER = re.compile(
+    r"\b(?:see|read|refer\s+to|consult|run\s+through|check\s+out|view|visit|"
+    r"(?:described|covered|documented|explained|discussed)\s+in|"
+    r"for\s+(?:more\s+)?(?:details|information))\b",
+    re.IGNORECASE,
+)
+_TITLE_MIN_WORDS = 2  # a one-word title ("Settings", "Logging") is any sentence's word too
+
+
+def _titles_besides(hit: Hit, hits: Sequence[Hit]) -> list[str]:
+    """Return the page titles of the other passages quoted from, folded, not hit's own."""
+    own = _fold(_bare_title(hit.chunk.title))
+    titles = {_fold(_bare_title(other.chunk.title)) for other in hits if other is not hit}
+    return [t for t in titles if t != own and len(t.split()) >= _TITLE_MIN_WORDS]
+
+
+_MAN_SECTION = re.compile(r"\(\d\w*\)$")  # "git-am(1)"
+
+
+def _bare_title(title: str) -> str:
+    return _MAN_SECTION.sub("", title).strip()
+
+
+def _points_to(text: str, titles: Sequence[str]) -> bool:
+    """Tell a sentence that sends the reader to a page the answer already quotes from: "Before
+    you deploy…, run through our deployment checklist" when the checklist is a passage above.
+    Its words match the question by naming that page; the page's own sentences answer it."""
+    if not titles or not _POINTER.search(text):
+        return False
+    folded = _fold(unmarked(text))
+    return any(title in folded for title in titles)
 
 
 # Where a name joins words by case ("HttpResponse", "QuerySet", "HTMLParser"), between them.
