@@ -487,7 +487,7 @@ def _candidates(
 
 # A sentence sending the reader elsewhere: "see …", "run through our …", "read more in …".
 _POINTER = re.compile(
-    r"\b(?:see|read|refer\s+to|consult|run\s+through|check\s+out|view|visit|"
+    r"\b(?:see|read|refer\s+to|consult|run\s+through|check\s+out|visit|"
     r"(?:described|covered|documented|explained|discussed)\s+in|"
     r"for\s+(?:more\s+)?(?:details|information))\b",
     re.IGNORECASE,
