@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from bot.core.engine import Citebot
 from index.embedder import describe_precision
 from index.errors import CitebotError
+from index.records import unmarked
 
 _DEPTH = 10  # how deep MRR looks
 
@@ -115,7 +116,7 @@ def read_questions(path: Path) -> list[EvalQuestion]:
 def _normalise(text: str) -> str:
     # Inline code's marks are how the page sets a name apart, not words: "the `defer()` method"
     # holds "the defer() method".
-    return " ".join(text.casefold().replace("’", "'").replace("`", "").split())
+    return " ".join(unmarked(text).casefold().replace("’", "'").split())
 
 
 def _holds(text: str, phrases: Sequence[str]) -> bool:

@@ -28,7 +28,7 @@ from bot.settings import LlmSettings, Settings
 from index.errors import ConfigError
 from index.lexical import query_terms
 from index.query import Query
-from index.records import Hit
+from index.records import CODE_MARK, Hit
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ MIN_SPAN_WORDS = 4
 _MAX_CITES = 2  # a sentence joins at most two facts
 # Typographic quotes fold to plain ones; inline code's marks (`--check`) go, as a model copying
 # a sentence may leave them out.
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "«": '"', "»": '"', "`": ""})
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "«": '"', "»": '"', CODE_MARK: ""})
 
 SYSTEM_PROMPT = """\
 You answer questions for a team, using only the numbered passages you are given.
