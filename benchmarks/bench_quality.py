@@ -46,7 +46,14 @@ from typing import Any
 
 import numpy as np
 from common import REPO, percentile, print_machine
-from reader import Reading, holds, passage_reading, read_answer, shown_excerpt
+from reader import (
+    Reading,
+    code_block_lines,
+    holds,
+    passage_reading,
+    read_answer,
+    shown_excerpt,
+)
 
 # Another checkout's citebot (the --baseline-ref run) goes first on the import path.
 if os.environ.get("CITEBOT_BENCH_CODE"):
@@ -303,6 +310,7 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
     unanswerable = [q for q in questions if not q.expect]
     per_question = []
     readings: list[Reading] = []
+    code_lines = code_block_lines(folder)
     for q in questions:
         bot.answer(q.question)  # warm caches for this question's terms equally for all
     for q in questions:
@@ -319,7 +327,7 @@ def run_citebot(folder: Path, work: Path, questions: list[Question], cache: Vect
             false_declines += not answer.found
         else:
             declined += not answer.found
-        reading = read_answer(answer, q.expect) if answer.found else None
+        reading = read_answer(answer, q.expect, code_lines) if answer.found else None
         if reading is not None:
             readings.append(reading)
         per_question.append(

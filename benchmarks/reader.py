@@ -9,14 +9,16 @@ For one answer:
 - length: characters of the answer as read (quotes with their [n] markers);
 - defects: each quote that is not whole prose (a heading, a code or synopsis line on its own,
   a marker or footnote, a lead-in ending ":" whose continuation is not quoted, part of a
-  sentence), and page chrome or markup anywhere in what is shown.
+  sentence, a line of the manual's code blocks quoted as a sentence), and page chrome or
+  markup anywhere in what is shown.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 EXCERPT_CHARS = 500  # bot/platforms/slack/adapter.py EXCERPT_LIMIT
@@ -116,8 +118,12 @@ def shown_excerpt(answer: Any, citation: Any) -> str:
     return shorten(citation.text, quoted, EXCERPT_CHARS, answer.question)
 
 
-def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
-    """Measure one citebot Answer as a reader meets it."""
+def read_answer(answer: Any, expect: Sequence[str], code_lines: Collection[str] = ()) -> Reading:
+    """Measure one citebot Answer as a reader meets it.
+
+    code_lines: the lines of the manual's code blocks (see code_block_lines), each normalised;
+    one quoted as a sentence rather than shown as code is a defect.
+    """
     quoted = " ".join(quote.text for quote in answer.quotes)
     excerpts = [shown_excerpt(answer, citation) for citation in answer.citations]
     reading = Reading(
@@ -146,12 +152,45 @@ def read_answer(answer: Any, expect: Sequence[str]) -> Reading:
         )
         if problem:
             reading.defects.append(f"quote: {problem}: {quote.text[:80]!r}")
+        elif not getattr(quote, "code", False) and any(
+            normalise(line) in code_lines for line in quote.text.split("\n")
+        ):
+            reading.defects.append(f"quote: a code line as a sentence: {quote.text[:80]!r}")
     # Each quote is a line of its own in chat (or of its block): markup is judged line by line
     # as shown, so the manual's own template code after a lead-in is not counted as leaked
     # markup because a sentence was quoted next to it.
     for text in ["\n".join(quote.text for quote in quotes), *excerpts]:
         reading.defects += [f"shown: {d}" for d in shown_defects(text)]
     return reading
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def code_block_lines(folder: Path) -> frozenset[str]:
+    """Return the lines of a manual's code blocks (HTML <pre>, Markdown fences), normalised,
+    that it never has as prose: read from the source files here, not by citebot's ingest."""
+    from lxml import html
+
+    code: set[str] = set()
+    prose: set[str] = set()
+    for path in sorted(folder.rglob("*")):
+        if path.suffix in (".html", ".htm"):
+            tree = html.fromstring(path.read_bytes())
+            for pre in tree.iter("pre"):
+                code.update(normalise(line) for line in pre.text_content().split("\n"))
+                pre.drop_tree()
+            prose.update(normalise(line) for line in tree.text_content().split("\n"))
+        elif path.suffix == ".md":
+            fenced = False
+            for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
+                if _FENCE.match(line):
+                    fenced = not fenced
+                elif fenced:
+                    code.add(normalise(line))
+                else:
+                    prose.add(normalise(line.strip(" \t>*+-")))
+    return frozenset(line for line in code - prose if len(line) > 2)
 
 
 def _unmarked(text: str) -> str:
