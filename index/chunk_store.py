@@ -44,6 +44,7 @@ CREATE TABLE chunks (
     "end" INTEGER NOT NULL,
     position INTEGER NOT NULL,
     anchor TEXT NOT NULL,  -- the id of the passage's section on its page, "" for none
+    code_lines TEXT NOT NULL,  -- the lines of text that are a code block's, one per line
     checksum INTEGER NOT NULL  -- chunk_checksum(): damaged text is refused, never quoted
 );
 CREATE VIRTUAL TABLE chunk_terms USING fts5(body, heading, content='', tokenize='unicode61');
@@ -79,7 +80,7 @@ def write_chunks(
         ),
     )
     connection.executemany(
-        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             (
                 i,
@@ -92,6 +93,7 @@ def write_chunks(
                 c.end,
                 c.position,
                 c.anchor,
+                "\n".join(c.code_lines),
                 chunk_checksum(c),
             )
             for i, c in enumerate(chunks, start=first)
@@ -113,9 +115,24 @@ def chunk_checksum(chunk: Chunk) -> int:
     the document said it; checking the few chunks a question reads costs microseconds, where
     checksumming the whole file at every load would cost seconds on a large index.
     """
-    fields = (chunk.source, chunk.title, chunk.section, chunk.text, chunk.unit, chunk.anchor)
+    fields = (
+        chunk.source,
+        chunk.title,
+        chunk.section,
+        chunk.text,
+        chunk.unit,
+        chunk.anchor,
+        "\n".join(chunk.code_lines),
+    )
     numbers = f"{chunk.start}:{chunk.end}:{chunk.position}"
     return zlib.crc32("\x1f".join((*fields, numbers)).encode("utf-8", "surrogatepass"))
+
+
+def stored_chunk(row: Sequence[Any]) -> Chunk:
+    """Return a chunk from its stored columns (source … anchor, code_lines)."""
+    source, title, section, text, unit, start, end, position, anchor, code_lines = row
+    lines = tuple(code_lines.split("\n")) if code_lines else ()
+    return Chunk(source, title, section, text, unit, start, end, position, anchor, lines)
 
 
 def in_batches(values: Sequence[Any]) -> Iterator[tuple[Sequence[Any], str]]:
@@ -183,7 +200,7 @@ class ChunkStore:
         marks = ",".join("?" * len(wanted))
         rows = self._query(
             'SELECT id, source, title, section, text, unit, start, "end", position, anchor, '  # noqa: S608
-            f"checksum FROM chunks WHERE id IN ({marks})",
+            f"code_lines, checksum FROM chunks WHERE id IN ({marks})",
             wanted,
         )
         return {row[0]: self._checked(row[0], row[1:]) for row in rows}
@@ -192,7 +209,7 @@ class ChunkStore:
         """Return chunks first .. first+count-1 in order (a whole document, however long)."""
         rows = self._query(
             'SELECT id, source, title, section, text, unit, start, "end", position, anchor, '
-            "checksum FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+            "code_lines, checksum FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
             (first, first + count - 1),
         )
         return [self._checked(row[0], row[1:]) for row in rows]
@@ -287,7 +304,7 @@ class ChunkStore:
 
     def _checked(self, chunk_id: int, row: Sequence[Any]) -> Chunk:
         """Return a chunk read from the store, refusing it if it no longer matches its checksum."""
-        chunk = Chunk(*row[:-1])
+        chunk = stored_chunk(row[:-1])
         if chunk_checksum(chunk) != row[-1]:
             raise IndexCorruptError(
                 f"{self.path} is damaged (chunk {chunk_id} no longer matches its checksum); "

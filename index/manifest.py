@@ -10,10 +10,10 @@ from index.errors import IndexCorruptError, IndexMismatchError
 
 # 2: keyword index with separate text and heading fields; 3: documents carry their summary
 # line and its vector; 4: and their own address; 5: chunks carry a checksum, checked when read;
-# 6: and their section's anchor.
-FORMAT_VERSION = 6
+# 6: and their section's anchor; 7: and which of their lines are a code block's.
+FORMAT_VERSION = 7
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 11  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
+CHUNKER_VERSION = 12  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
 # (admonitions, tabs, attribute lists, includes, directives) read as the site shows them, and
 # generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out;
@@ -24,7 +24,8 @@ CHUNKER_VERSION = 11  # 3: heading paths, parsed Markdown, HTML lists/tables/cod
 # markers ("++ctrl+c++") left out; 10: an HTML line break in Markdown ("a<br>b") separates its
 # words, in a table's cell with a comma, and a code block's line after a sentence's end ("  ...")
 # stays a line, and an HTML table's row has no separator before its first cell that shows text;
-# 11: inline code in a sentence stays marked as code (`{{ form }}`, `--check`)
+# 11: inline code in a sentence stays marked as code (`{{ form }}`, `--check`); 12: chunks know
+# which lines are a code block's
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,6 +183,7 @@ def joined(
         text=text,
         start=min(chunk.start for chunk in inside),
         end=max(chunk.end for chunk in inside),
+        code_lines=tuple(dict.fromkeys(line for chunk in inside for line in chunk.code_lines)),
     )
     return passage, tuple(shown)
 

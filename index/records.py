@@ -28,6 +28,9 @@ class Chunk:
     end: int
     position: int  # ordinal of the chunk within its document
     anchor: str = ""  # the id the page gives its section, for a link straight to it
+    # The lines of text that are a code block's (stripped): shown as code, never quoted as a
+    # sentence, whatever they read as ("git branch", "cd trunk").
+    code_lines: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:

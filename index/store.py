@@ -30,7 +30,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.chunk_store import CHUNKS, SCHEMA, ChunkStore, write_chunks
+from index.chunk_store import CHUNKS, SCHEMA, ChunkStore, stored_chunk, write_chunks
 from index.embedder import Vectors
 from index.errors import IndexCorruptError, IndexMissingError, IndexWriteError
 from index.generations import (
@@ -117,8 +117,8 @@ class GenerationWriter:
             self._vectors.flush()
             rows = [
                 self._connection.execute(
-                    'SELECT source, title, section, text, unit, start, "end", position, anchor '
-                    "FROM chunks WHERE id = ?",
+                    'SELECT source, title, section, text, unit, start, "end", position, anchor, '
+                    "code_lines FROM chunks WHERE id = ?",
                     (chunk_id,),
                 ).fetchone()
                 for chunk_id in ids
@@ -132,7 +132,7 @@ class GenerationWriter:
             vectors = np.array(stored, dtype=np.float32).reshape(-1, self.dimension)
         except (OSError, sqlite3.Error) as exc:
             raise self._failed(exc) from exc
-        return [Chunk(*row) for row in rows], vectors
+        return [stored_chunk(row) for row in rows], vectors
 
     def finish(self, manifest: Manifest) -> Path:
         """Index the vectors, write the manifest, and make this generation the live one."""

@@ -39,6 +39,7 @@ class _Piece:
     # What stood between it and the sentence before in its block: a code block's lines split
     # at a sentence's end ("  ..." then '"Framework :: Hatch",') stay lines.
     joined_by: str = " "
+    code: bool = False  # from a code block
 
 
 def chunk_document(
@@ -73,6 +74,7 @@ def chunk_document(
                     end=max(piece.end for piece in group),
                     position=len(chunks),
                     anchor=anchor,
+                    code_lines=_code_lines(group),
                 )
             )
     return _enforce_limit(chunks, count_tokens, max_tokens)
@@ -124,6 +126,7 @@ def _path_text(path: Sequence[Block], title: str) -> str:
 def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) -> Iterator[_Piece]:
     """Yield the sentences of blocks with their sizes, counted a batch at a time."""
     batch: list[tuple[str, int, int, int, str]] = []
+    code_blocks = {number for number, block in enumerate(blocks) if block.code}
     for number, block in enumerate(blocks):
         previous_end = 0
         for start, end in sentence_spans(block.text):
@@ -139,9 +142,9 @@ def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) ->
             )
             previous_end = end
             if len(batch) == _COUNT_BATCH:
-                yield from _sized_pieces(batch, count_tokens, budget)
+                yield from _sized_pieces(batch, count_tokens, budget, code_blocks)
                 batch = []
-    yield from _sized_pieces(batch, count_tokens, budget)
+    yield from _sized_pieces(batch, count_tokens, budget, code_blocks)
 
 
 def _separator(between: str) -> str:
@@ -151,16 +154,20 @@ def _separator(between: str) -> str:
 
 
 def _sized_pieces(
-    spans: list[tuple[str, int, int, int, str]], count_tokens: TokenCounter, budget: int
+    spans: list[tuple[str, int, int, int, str]],
+    count_tokens: TokenCounter,
+    budget: int,
+    code_blocks: set[int],
 ) -> Iterator[_Piece]:
     counts = _sized([text for text, *_ in spans], count_tokens)
     for (text, start, end, number, joined_by), tokens in zip(spans, counts, strict=True):
+        code = number in code_blocks
         if tokens <= budget:
-            yield _Piece(text, tokens, start, end, number, joined_by)
+            yield _Piece(text, tokens, start, end, number, joined_by, code)
         else:
             parts = _split_long(text, count_tokens, budget, start, end, number)
-            yield dataclasses.replace(parts[0], joined_by=joined_by)
-            yield from parts[1:]
+            yield dataclasses.replace(parts[0], joined_by=joined_by, code=code)
+            yield from (dataclasses.replace(part, code=code) for part in parts[1:])
 
 
 def _split_long(
@@ -244,6 +251,27 @@ def _join(group: Sequence[_Piece]) -> str:
     for previous, piece in itertools.pairwise(group):
         text += (piece.joined_by if piece.block == previous.block else "\n") + piece.text
     return text
+
+
+def _code_lines(group: Sequence[_Piece]) -> tuple[str, ...]:
+    """Return the lines of code blocks in a chunk's text, stripped, each once.
+
+    A line is rebuilt from its block's pieces first: a sentence's end inside a code line
+    ('print("Done.") if ok') splits it into two pieces of one line.
+    """
+    lines: dict[str, None] = {}
+    run = ""
+    for at, piece in enumerate(group):
+        if not piece.code:
+            continue
+        previous = group[at - 1] if at else None
+        if previous is not None and previous.code and previous.block == piece.block:
+            run += piece.joined_by + piece.text
+            continue
+        lines.update(dict.fromkeys(line.strip() for line in run.split("\n") if line.strip()))
+        run = piece.text
+    lines.update(dict.fromkeys(line.strip() for line in run.split("\n") if line.strip()))
+    return tuple(lines)
 
 
 def _enforce_limit(chunks: list[Chunk], count_tokens: TokenCounter, max_tokens: int) -> list[Chunk]:

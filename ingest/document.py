@@ -18,6 +18,9 @@ class Block:
     line_offsets: tuple[tuple[int, int], ...] = ()
     level: int = 1  # a heading's depth (1 for a page's top heading); unused for paragraphs
     anchor: str = ""  # a heading's id on its page ("requirements"), for links to the section
+    # A code block's lines (HTML <pre>, a Markdown fence, an RST literal block): shown as code,
+    # whatever a line reads as ("git branch", 'if not sys.platform.startswith("win"):').
+    code: bool = False
 
     def line_at(self, offset: int) -> int:
         """Return the original line number of the character at offset in text."""

@@ -208,7 +208,7 @@ def _blocks(tokens: Sequence[Token], first_line: int, depth: int = 0) -> list[Bl
             code = token.content.rstrip("\n")
             if code.strip():
                 lines = _code_offsets(code, start + (token.type == "fence"))
-                blocks.append(Block(code, False, "line", start, end, lines))
+                blocks.append(Block(code, False, "line", start, end, lines, code=True))
         elif token.type == "html_block":
             inner = _markdown_in_html(token.content) if depth < _MARKDOWN_IN_HTML_DEPTH else None
             if inner:  # its lines read as the Markdown they are, from the tag's line on
@@ -219,7 +219,11 @@ def _blocks(tokens: Sequence[Token], first_line: int, depth: int = 0) -> list[Bl
             from ingest.html_text import visible_text  # noqa: PLC0415 (a rare case)
 
             for part in visible_text(token.content).blocks:
-                blocks.append(Block(part.text, part.level > 0, "line", start, end, ((0, start),)))
+                blocks.append(
+                    Block(
+                        part.text, part.level > 0, "line", start, end, ((0, start),), code=part.code
+                    )
+                )
     return blocks
 
 

@@ -110,7 +110,7 @@ class _Reader:
         text = ("\n" if code else " ").join(parts).strip("\n")
         if text.strip():
             start, end = lines[0][0], lines[-1][0]
-            self.blocks.append(Block(text, False, "line", start, end, tuple(offsets)))
+            self.blocks.append(Block(text, False, "line", start, end, tuple(offsets), code=code))
 
 
 def rst_blocks(text: str, first_line: int = 1) -> tuple[Block, ...]:

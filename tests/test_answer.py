@@ -218,6 +218,44 @@ def test_a_code_block_closes_what_it_opens() -> None:
     assert quoted_from(text)[-1] == '    "cat4",\n"""'
 
 
+def test_a_code_blocks_lines_are_shown_as_code_whatever_they_read_as() -> None:
+    # Git's git-svn page: "cd trunk" and "git branch" read as prose, so they were quoted as
+    # sentences between code blocks holding only the comments above them.
+    page = (
+        "Cats sleep in a trunk; enter it for hours:\n"
+        "# Find the trunk:\n"
+        "  cat find http://cats.example.com/trunk\n"
+        "# Enter the trunk where cats sleep:\n"
+        "  cd trunk\n"
+        "Cats sleep there.\n"
+        "Reference: cats.sleep"
+    )
+    passage = dataclasses.replace(
+        hit(1, page, 0.6),
+        chunk=dataclasses.replace(
+            hit(1, page, 0.6).chunk,
+            code_lines=(
+                "# Find the trunk:",
+                "cat find http://cats.example.com/trunk",
+                "# Enter the trunk where cats sleep:",
+                "cd trunk",
+            ),
+        ),
+    )
+    answer = compose("How many hours do cats sleep in the trunk?", [passage])
+    code = [quote.text for quote in answer.quotes if quote.code]
+    assert code == [
+        "# Find the trunk:",
+        "  cat find http://cats.example.com/trunk",
+        "# Enter the trunk where cats sleep:",
+        "  cd trunk",
+    ]
+    assert next(q.text for q in answer.quotes if not q.code) == page.split("\n", maxsplit=1)[0]
+    # The block ends where the page's does: "Reference: cats.sleep" reads as code, but is not.
+    assert not [quote for quote in answer.quotes if quote.code][-1].continues
+    assert all("Reference" not in quote.text for quote in answer.quotes)
+
+
 def test_a_lead_in_brings_its_command_but_not_the_prose_after_it() -> None:
     # A command at a prompt is code though all its words are plain ("$ git branch"); its
     # output, and the page's next sentence and command, are not what the lead-in introduced.

@@ -57,6 +57,36 @@ def test_chunk_document_keeps_a_code_blocks_lines_where_a_sentence_ends() -> Non
     assert chunks[0].text == f"{code}\n{prose}"
 
 
+def test_chunk_document_knows_which_lines_are_a_code_blocks() -> None:
+    # "cd trunk" reads as prose; the page set it in a code block, which the chunk remembers.
+    blocks = (
+        Block("Clone the trunk, then enter it:", False, "line", 1, 1, ((0, 1),)),
+        Block(
+            "# Clone a repo:\n  git svn clone http://svn.example.com/trunk\n"
+            'cd trunk. print("a. b")',
+            False,
+            "line",
+            2,
+            4,
+            ((0, 2),),
+            code=True,
+        ),
+        Block("You are on the master branch.", False, "line", 5, 5, ((0, 5),)),
+    )
+    [chunk] = chunk_document(
+        Document("doc.md", "Doc", blocks, "h"), words, max_tokens=200, overlap_tokens=0
+    )
+    # Each line whole, though a sentence's end inside it cut it into pieces.
+    assert chunk.code_lines == (
+        "# Clone a repo:",
+        "git svn clone http://svn.example.com/trunk",
+        'cd trunk. print("a. b")',
+    )
+    assert all(
+        line in chunk.text.split("\n") or f"  {line}" in chunk.text for line in chunk.code_lines
+    )
+
+
 def test_chunk_document_splits_over_long_sentence_without_losing_words() -> None:
     long_sentence = " ".join(f"w{i}" for i in range(500)) + "."
     chunks = chunk_document(make_document(long_sentence), words, max_tokens=50, overlap_tokens=0)

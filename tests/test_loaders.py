@@ -116,6 +116,28 @@ def test_load_markdown_setext_tables_reference_links_and_yaml_front_matter(
     assert (paragraph.start, paragraph.line_at(paragraph.text.index("wrapped"))) == (11, 12)
 
 
+@pytest.mark.parametrize(
+    ("name", "page"),
+    [
+        ("page.html", "<p>Enter it:</p><pre>cd trunk\ngit branch</pre><p>You are there.</p>"),
+        ("page.md", "Enter it:\n\n```sh\ncd trunk\ngit branch\n```\n\nYou are there.\n"),
+        ("page.md", "Enter it:\n\n<pre>cd trunk\ngit branch</pre>\n\nYou are there.\n"),
+        ("page.rst", "Enter it::\n\n    cd trunk\n    git branch\n\nYou are there.\n"),
+    ],
+)
+def test_a_code_blocks_lines_are_known_as_code_whatever_they_read_as(
+    tmp_path: Path, name: str, page: str
+) -> None:
+    # "cd trunk" reads as prose: only the page's markup tells it is code.
+    path = tmp_path / name
+    path.write_text(page)
+    document, _ = load_document(path, name, max_bytes=LIMIT)
+    code = [b.text for b in document.blocks if b.code]
+    prose = [b.text for b in document.blocks if not b.code and not b.is_heading]
+    assert code == ["cd trunk\ngit branch"]
+    assert prose[-1] == "You are there."
+
+
 def test_load_markdown_bad_front_matter_stays_text(tmp_path: Path) -> None:
     path = tmp_path / "odd.md"
     path.write_text("---\ntitle: [unclosed\n---\n\nBody text here.\n")

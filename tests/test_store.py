@@ -43,6 +43,17 @@ def test_write_index_round_trips_chunks_vectors_and_terms(tmp_path: Path) -> Non
     index.close()
 
 
+def test_which_lines_are_code_is_stored_with_a_chunk_and_checked(tmp_path: Path) -> None:
+    chunk = Chunk("a.txt", "A", "", "Enter it:\ncd trunk", "line", 1, 2, 0, "", ("cd trunk",))
+    manifest = Manifest(SPEC, 1, 1, "flat", "2026-01-01T00:00:00+00:00")
+    vectors = np.eye(4, dtype=np.float32)[:1]
+    write_generation(tmp_path, manifest, [IndexedDocument("a.txt", "A", "h", 1)], [chunk], vectors)
+    index = StoredIndex.open(tmp_path, expect=SPEC)
+    assert index.chunks([0])[0] == chunk
+    assert index.chunk_run(0, 1) == [chunk]
+    index.close()
+
+
 def test_term_counts_are_stored_and_older_indexes_still_count(tmp_path: Path) -> None:
     import sqlite3
 

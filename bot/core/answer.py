@@ -310,6 +310,7 @@ class _Candidate:
     score: float
     coverage: float
     in_code: bool = False  # a line inside code's open bracket ('"cats",'), whatever it reads as
+    in_block: bool = False  # a line of a code block on the page (<pre>, a fence): code for sure
 
 
 def compose_answer(
@@ -359,7 +360,7 @@ def compose_answer(
 
 
 def _quote(candidate: _Candidate, n: int, joined_by: str, continues: bool) -> Quote:
-    if candidate.in_code or _is_code(candidate.text):
+    if _code(candidate):
         # Shown as a code block, where a mark would show as typed: a table's row ("`micro` |
         # 1.0.1") reads without them.
         text = (
@@ -374,7 +375,7 @@ def _goes_on(
 ) -> bool:
     """Tell whether a quoted code line's block goes on in its passage past it, unquoted: the
     next line of the passage is code, and not the next quote."""
-    if not (candidate.in_code or _is_code(candidate.text)):
+    if not _code(candidate):
         return False
     end = candidate.start + len(candidate.text)
     following = [c for c in candidates if c.hit is candidate.hit and c.start >= end]
@@ -383,8 +384,10 @@ def _goes_on(
     nearest = min(following, key=lambda c: c.start)
     if after is not None and after.hit is candidate.hit and after.start <= nearest.start:
         return False  # the block goes on in the answer's next quote
+    if candidate.in_block and not nearest.in_block:
+        return False  # the page's code block ends with it
     gap = candidate.hit.passage[end : nearest.start]
-    return not gap.strip() and (nearest.in_code or _is_code(nearest.text))
+    return not gap.strip() and _code(nearest)
 
 
 def _indented(candidate: _Candidate) -> str:
@@ -446,6 +449,7 @@ def _candidates(
     headings = {
         _fold(part) for part in (chunk.title, *chunk.section.split(" › "), *hit.headings) if part
     }
+    code_lines = set(chunk.code_lines)
     found = []
     offset = 0
     after_heading = False
@@ -458,8 +462,16 @@ def _candidates(
             # program prints ("Lockfile is up to date: pylock.toml") is not what to do.
             offset += len(line) + 1
             continue
-        for n, (start, end) in enumerate(sentence_spans(line)):
-            marker = _LIST_MARKER.match(line, start, end)
+        # A code block's line is one line of code, whatever it reads as ("cd trunk"): never
+        # split into sentences, nor its "- " taken for a list's.
+        in_block = bool(line.strip()) and line.strip() in code_lines
+        spans = (
+            [(len(line) - len(line.lstrip()), len(line.rstrip()))]
+            if in_block
+            else sentence_spans(line)
+        )
+        for n, (start, end) in enumerate(spans):
+            marker = None if in_block else _LIST_MARKER.match(line, start, end)
             begin = marker.end() if marker else start
             text = clip_words(line[begin:end], _MAX_QUOTE_CHARS)
             if not any(char.isalnum() for char in text) or _PLACEHOLDER.fullmatch(text.strip()):
@@ -480,7 +492,7 @@ def _candidates(
                 score -= 0.5  # quoted only when nothing else says as much
             if offset + begin < len(hit.lede) or (n == 0 and opens_section):
                 score += _OPENING_BONUS
-            found.append(_Candidate(hit, offset + begin, text, score, coverage))
+            found.append(_Candidate(hit, offset + begin, text, score, coverage, in_block, in_block))
         offset += len(line) + 1
     return found
 
@@ -604,7 +616,7 @@ def _with_an_example(
     (or 600 characters), the weakest other sentences give way. Read blind on the 12 tuning
     answers it changed as first written: 3 -> 6 scored 2 (docs/quality.md).
     """
-    if not chosen or any(_is_code(c.text) for c in chosen):
+    if not chosen or any(_code(c) for c in chosen):
         return chosen
     total = sum(weights.values())
     best = max(chosen, key=lambda c: c.score)
@@ -612,12 +624,12 @@ def _with_an_example(
     for rank in sorted({c.hit.rank for c in chosen}):
         lines = sorted((c for c in candidates if c.hit.rank == rank), key=_reading_order)
         for at, lead in enumerate(lines):
-            if not lead.text.rstrip().endswith(":") or _is_code(lead.text):
+            if not lead.text.rstrip().endswith(":") or _code(lead):
                 continue
             if _cut_short(lead.text):
                 continue
             block = _introduced(lead, lines[at + 1 :])
-            if not block or not _is_code(block[0].text):
+            if not block or not _code(block[0]):
                 continue
             terms = _terms(" ".join(c.text for c in (lead, *block)))
             covered = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
@@ -657,7 +669,7 @@ def _with_what_they_refer_to(
     length = sum(len(c.text) for c in chosen)
     added: list[_Candidate] = []
     for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
-        if candidate.in_code or _is_code(candidate.text) or not _POINTS_BACK.match(candidate.text):
+        if _code(candidate) or not _POINTS_BACK.match(candidate.text):
             continue
         earlier = sorted(
             (c for c in candidates if c.hit is candidate.hit and c.start < candidate.start),
@@ -666,7 +678,7 @@ def _with_what_they_refer_to(
         if not earlier:
             continue
         before = earlier[-1]
-        if _is_code(before.text):
+        if _code(before):
             referred = _code_above(candidate, earlier)
         elif _joined_by(before, candidate) == " " and not before.text.rstrip().endswith(":"):
             # "which will replace the old commit…" ends a sentence a command interrupted: the
@@ -695,7 +707,7 @@ def _interrupted(end: _Candidate, earlier: Sequence[_Candidate]) -> list[_Candid
         gap = passage[line.start + len(line.text) : after.start]
         if gap.strip() or "\n" not in gap:
             return []  # something left out between, or a sentence on the same line
-        if not _is_command(line.text):
+        if not _command(line):
             if not lines:
                 return [end]  # no command above: a list item's term ("matching - push all…")
             runs_on = not _SENTENCE_END.search(line.text) and not _cut_short(line.text)
@@ -726,7 +738,7 @@ def _with_a_definition(
     taken = {_reading_order(c) for c in chosen}
     length = sum(len(c.text) for c in chosen)
     for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
-        if candidate.in_code or _is_code(candidate.text) or _defined_name(candidate.text):
+        if _code(candidate) or _defined_name(candidate.text):
             continue
         for name in _NAME_USED.findall(candidate.text):
             entry = defined.get(name.removesuffix("()").rsplit(".", 1)[-1])
@@ -772,7 +784,7 @@ def _with_what_refers_to_them(
     length = sum(len(c.text) for c in chosen)
     added: list[_Candidate] = []
     for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
-        if candidate.in_code or _is_code(candidate.text):
+        if _code(candidate):
             continue
         following = sorted(
             (c for c in candidates if c.hit is candidate.hit and c.start > candidate.start),
@@ -784,7 +796,7 @@ def _with_what_refers_to_them(
         if (
             _reading_order(after) in taken
             or _joined_by(candidate, after) != " "
-            or _is_code(after.text)
+            or _code(after)
             or after.text.rstrip().endswith(":")  # a lead-in, whose block is not quoted
             or not _SAYS_WHAT_TO_DO.match(after.text)
             or length + len(after.text) > _MAX_ANSWER_CHARS
@@ -816,7 +828,7 @@ def _code_above(sentence: _Candidate, earlier: Sequence[_Candidate]) -> list[_Ca
         gap = passage[whole.start + len(whole.text) : after.start]
         if gap.strip() or "\n" not in gap:
             return []  # something left out between (what a program printed, a drawing's line)
-        if not _is_code(whole.text):
+        if not _code(whole):
             if not block or not _SENTENCE_END.search(whole.text) or _cut_short(whole.text):
                 return []  # code's top cut off (a docstring's line), or code inside a sentence
             lead_in = [whole] if whole.text.rstrip().endswith(":") else []
@@ -867,15 +879,16 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
             continue
         before = lines[at - 1] if at else None
         leads = before is not None and _leads_in(before, lines)
-        if _is_code(candidate.text) and not leads:
+        if _code(candidate) and not leads:
             continue  # a command or signature without the sentence that says what it does
-        if _is_code(candidate.text) and before and (before.hit.rank, before.start) not in taken:
+        if _code(candidate) and before and (before.hit.rank, before.start) not in taken:
             result.append(before)
             taken.add((before.hit.rank, before.start))
         result.append(candidate)
-        if _unfinished(candidate.text):  # "…continue the rebase with" and the command after it
+        if not candidate.in_code and _unfinished(candidate.text):
+            # "…continue the rebase with" and the command after it
             command = _introduced(candidate, lines[at + 1 :])
-            if command and _is_command(command[0].text):
+            if command and _command(command[0]):
                 result += command
                 taken.update((c.hit.rank, c.start) for c in command)
         else:  # "…standalone environments. Enabling the detached option will …:" and its code
@@ -886,7 +899,7 @@ def _whole_blocks(chosen: list[_Candidate], candidates: Sequence[_Candidate]) ->
         prose = [
             c
             for c in candidates
-            if c.coverage > 0 and not _is_code(c.text) and not c.text.rstrip().endswith(":")
+            if c.coverage > 0 and not _code(c) and not c.text.rstrip().endswith(":")
         ]
         # None: a lone lead-in or code line reads as a fragment, and the question is declined.
         return [max(prose, key=lambda c: c.score)] if prose else []
@@ -911,11 +924,13 @@ def _unfinished(text: str) -> bool:
 
 def _leads_in(candidate: _Candidate, lines: Sequence[_Candidate]) -> bool:
     """Tell whether a line introduces the code after it: it ends ":", or runs on into a command."""
+    if candidate.in_code:
+        return False  # a code block's line ("if sys.platform == 'win32':") is the code itself
     text = candidate.text.rstrip()
     if text.endswith(":"):
         return True
     following = _introduced(candidate, lines[lines.index(candidate) + 1 :])
-    return _unfinished(text) and bool(following) and _is_command(following[0].text)
+    return _unfinished(text) and bool(following) and _command(following[0])
 
 
 def _lead_in_after(
@@ -936,7 +951,7 @@ def _lead_in_after(
     if (lead.hit.rank, lead.start) in taken:
         return []
     block = _introduced(lead, following[1:])
-    return [lead, *block] if block and _is_code(block[0].text) else []
+    return [lead, *block] if block and _code(block[0]) else []
 
 
 def _reading_order(candidate: _Candidate) -> tuple[int, int]:
@@ -961,17 +976,19 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         return []
     for line in following[:_MAX_BLOCK_LINES]:
         candidate = line
-        code = bool(block) and _is_code(block[0].text)  # the block so far is code
+        code = bool(block) and _code(block[0])  # the block so far is code
         if code:
             block[-1] = _with_closing_lines(block[-1], candidate.start)
             end = block[-1].start + len(block[-1].text)
         gap = passage[end : candidate.start].lstrip()
         if gap and not _LIST_MARKER.fullmatch(gap):
             break
-        lead_in = candidate.text.rstrip().endswith(":") and not _is_code(candidate.text)
+        lead_in = candidate.text.rstrip().endswith(":") and not _code(candidate)
         if lead_in or size + len(candidate.text) > _BLOCK_ROOM:
             break
-        if code and not gap and not _is_code(candidate.text):
+        if block and block[-1].in_block and not candidate.in_block:
+            break  # the page's code block ended: what follows is the page going on
+        if code and not gap and not _code(candidate):
             if not _left_open(block):
                 break  # prose after code
             candidate = dataclasses.replace(candidate, in_code=True)  # '"cats",' in a list
@@ -984,7 +1001,7 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         block.append(candidate)
         size += len(candidate.text)
         end = candidate.start + len(candidate.text)
-    if block and _is_code(block[0].text):
+    if block and _code(block[0]):
         after = following[len(block) :]
         block[-1] = _with_closing_lines(block[-1], after[0].start if after else len(passage))
         if _left_open(block):
@@ -992,7 +1009,7 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
     while block and (block[-1].text.rstrip().endswith(":") or _TABLE_HEADER.match(block[-1].text)):
         block.pop()  # "class User(AbstractUser):" with its body cut off by the room left
     rest = following[len(block) :]
-    if block and rest and _is_code(rest[0].text) and all(_IMPORT.match(c.text) for c in block):
+    if block and rest and _code(rest[0]) and all(_IMPORT.match(c.text) for c in block):
         return []  # cut down to its imports ("import sys"), the code shows nothing it announces
     if block and _TABLE_ROW in block[0].text:
         # A table introduced is shown as one, its columns lined up: not its rows of numbers as
@@ -1011,6 +1028,8 @@ def _closed(block: list[_Candidate], after: Sequence[_Candidate], size: int) -> 
         end = longer[-1].start + len(longer[-1].text)
         if passage[end : candidate.start].strip() or size > _BLOCK_ROOM + _CLOSING_ROOM:
             break
+        if longer[-1].in_block and not candidate.in_block:
+            break  # past the page's code block
         following = after[at + 1 :]
         line = dataclasses.replace(candidate, in_code=True)
         longer.append(_with_closing_lines(line, following[0].start if following else len(passage)))
@@ -1073,6 +1092,16 @@ def _nesting(lines: Sequence[_Candidate]) -> tuple[int, bool]:
                 depth -= 1
             at += 1
     return depth, bool(long_string)
+
+
+def _code(candidate: _Candidate) -> bool:
+    """Tell whether a candidate is code: a code block's line, or a line that reads as code."""
+    return candidate.in_code or _is_code(candidate.text)
+
+
+def _command(candidate: _Candidate) -> bool:
+    """Tell whether a candidate is a line someone types: a code block's, or one that reads so."""
+    return candidate.in_code or _is_command(candidate.text)
 
 
 def _is_code(text: str) -> bool:

@@ -33,6 +33,7 @@ def page_blocks(page: HtmlPage) -> tuple[Block, ...]:
             n,
             level=max(1, part.level),
             anchor=part.anchor,
+            code=part.code,
         )
         for n, part in enumerate(page.blocks, start=1)
     )
