@@ -256,6 +256,23 @@ def test_a_code_blocks_lines_are_shown_as_code_whatever_they_read_as() -> None:
     assert all("Reference" not in quote.text for quote in answer.quotes)
 
 
+def test_blocks_give_way_from_the_last_until_the_answer_fits_a_chat() -> None:
+    # Each lead-in brings its code whole, after the quotes are chosen: three such blocks ran
+    # an answer past 1,000 characters.
+    def block(n: int) -> str:
+        lines = "".join(
+            f"cats.sleep(hours={h}, place='warm spot number {n}{h}')\n" for h in range(6)
+        )
+        return f"Cats sleep many hours; set the hours of place {n} like this:\n{lines}The end."
+
+    hits = [hit(rank, block(rank), 0.6 - rank / 100) for rank in (1, 2, 3)]
+    answer = compose("How many hours do cats sleep?", hits)
+    assert len(answer.text) <= 1000
+    assert answer.quotes[0].text == block(1).split("\n", maxsplit=1)[0]  # the best stays
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert {q.n for q in answer.quotes} == {c.n for c in answer.citations}
+
+
 def test_a_lead_in_brings_its_command_but_not_the_prose_after_it() -> None:
     # A command at a prompt is code though all its words are plain ("$ git branch"); its
     # output, and the page's next sentence and command, are not what the lead-in introduced.

@@ -25,6 +25,7 @@ MODEL_WRITTEN = (
 # Passages beyond these are too weakly related to quote from.
 _QUOTE_FROM_PASSAGES = 3
 _MAX_ANSWER_CHARS = 900
+_MAX_SHOWN_CHARS = 1000  # the answer as read, its quotes' blocks and citation numbers too
 # An answer given an example (a lead-in and its code) may grow to this; beyond, weaker
 # sentences make room (tuning halves: median answer 578 -> 655 characters on Django otherwise).
 _EXAMPLE_ROOM = 600
@@ -347,6 +348,16 @@ def compose_answer(
     chosen = _with_what_refers_to_them(chosen, candidates)
     if not chosen:  # nothing the passages say reads as a sentence: headings, code alone
         return Answer(query.text, False, (), (), related)
+    numbers, quotes = _within_room(chosen, candidates)
+    cited = {hit.rank: hit for hit in hits}
+    citations = tuple(cite_hit(n, cited[rank]) for rank, n in numbers.items())
+    return Answer(query.text, True, quotes, citations)
+
+
+def _quoted(
+    chosen: Sequence[_Candidate], candidates: Sequence[_Candidate]
+) -> tuple[dict[int, int], tuple[Quote, ...]]:
+    """Return the chosen candidates as quotes, with each hit rank's citation number."""
     numbers: dict[int, int] = {}  # hit rank -> citation number, in order of first use
     for candidate in chosen:
         numbers.setdefault(candidate.hit.rank, len(numbers) + 1)
@@ -354,9 +365,32 @@ def compose_answer(
         _quote(c, numbers[c.hit.rank], _joined_by(before, c), _goes_on(c, after, candidates))
         for before, c, after in zip([None, *chosen[:-1]], chosen, [*chosen[1:], None], strict=True)
     )
-    cited = {hit.rank: hit for hit in hits}
-    citations = tuple(cite_hit(n, cited[rank]) for rank, n in numbers.items())
-    return Answer(query.text, True, quotes, citations)
+    return numbers, quotes
+
+
+def _within_room(
+    chosen: Sequence[_Candidate], candidates: Sequence[_Candidate]
+) -> tuple[dict[int, int], tuple[Quote, ...]]:
+    """Quote the chosen candidates within what a chat answer may take, as read.
+
+    Whole blocks (a lead-in with its code, a paragraph's sentences) are added after the quotes
+    are chosen, so an answer could run past 1,000 characters; the weakest blocks besides the
+    best quote's give way until it fits. A block goes whole or not at all.
+    """
+    units: list[list[_Candidate]] = []
+    for before, candidate in zip([None, *chosen[:-1]], chosen, strict=True):
+        if before is not None and _joined_by(before, candidate):
+            units[-1].append(candidate)  # goes on from the one before in its passage
+        else:
+            units.append([candidate])
+    best = max(chosen, key=lambda c: c.score)
+    while True:
+        kept = [c for unit in units for c in unit]
+        numbers, quotes = _quoted(kept, candidates)
+        others = [unit for unit in units if best not in unit]
+        if len(render_quotes(True, quotes)) <= _MAX_SHOWN_CHARS or not others:
+            return numbers, quotes
+        units.remove(others[-1])
 
 
 def _quote(candidate: _Candidate, n: int, joined_by: str, continues: bool) -> Quote:
