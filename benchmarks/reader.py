@@ -112,10 +112,14 @@ def shown_excerpt(answer: Any, citation: Any) -> str:
 
     shorten: Callable[..., str] = excerpt
     quoted = answer.quoted_from(citation.n)
-    # A --baseline-ref from before excerpts looked at the question cuts at the first quote.
-    if len(inspect.signature(shorten).parameters) == 3:
+    # A --baseline-ref from before excerpts looked at the question cuts at the first quote;
+    # one from before code blocks were known reads every line by what it looks like.
+    parameters = len(inspect.signature(shorten).parameters)
+    if parameters == 3:
         return shorten(citation.text, quoted, EXCERPT_CHARS)
-    return shorten(citation.text, quoted, EXCERPT_CHARS, answer.question)
+    if parameters == 4:
+        return shorten(citation.text, quoted, EXCERPT_CHARS, answer.question)
+    return shorten(citation.text, quoted, EXCERPT_CHARS, answer.question, citation.code_lines)
 
 
 def read_answer(answer: Any, expect: Sequence[str], code_lines: Collection[str] = ()) -> Reading:

@@ -396,7 +396,13 @@ def _print_answer(console: Console, answer: Answer) -> None:
         )
         if citation.url:
             console.print(f"    {escape(citation.url)}")
-        shown = excerpt(citation.text, answer.quoted_from(citation.n), _EXCERPT, answer.question)
+        shown = excerpt(
+            citation.text,
+            answer.quoted_from(citation.n),
+            _EXCERPT,
+            answer.question,
+            citation.code_lines,
+        )
         console.print(f"    [dim]{escape(shown)}[/]")
 
 

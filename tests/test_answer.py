@@ -254,6 +254,7 @@ def test_a_code_blocks_lines_are_shown_as_code_whatever_they_read_as() -> None:
     # The block ends where the page's does: "Reference: cats.sleep" reads as code, but is not.
     assert not [quote for quote in answer.quotes if quote.code][-1].continues
     assert all("Reference" not in quote.text for quote in answer.quotes)
+    assert answer.citations[0].code_lines == passage.chunk.code_lines  # for its excerpt
 
 
 def test_blocks_give_way_from_the_last_until_the_answer_fits_a_chat() -> None:

@@ -258,3 +258,9 @@ def test_an_excerpt_marks_its_code_lines_as_code_and_never_leaves_one_open() -> 
     long_code = "x = compute(" + ", ".join(f"arg{n}" for n in range(80)) + ")"
     shown = excerpt(f"Call it like this:\n{long_code}", [], 120)
     assert shown.count("`") == 0 and shown.endswith("…")  # cut inside: its mark goes too
+    # A code block's line is code though it reads as words ("cd trunk"): the page says so.
+    block = "Enter the trunk:\n  cd trunk\nYou are there."
+    assert excerpt(block, [], 500, code_lines=("cd trunk",)) == (
+        "Enter the trunk: `cd trunk` · You are there."
+    )
+    assert excerpt(block, [], 500) == "Enter the trunk: cd trunk · You are there."

@@ -97,6 +97,7 @@ class Citation:
     text: str
     score: float  # cosine similarity of question and passage
     url: str = ""  # where readers can open the document, when it is published
+    code_lines: tuple[str, ...] = ()  # its lines that are a code block's (Chunk.code_lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1267,6 +1268,7 @@ def cite_hit(n: int, hit: Hit) -> Citation:
         hit.passage,
         hit.similarity,
         passage_link(hit.url, chunk),
+        chunk.code_lines,
     )
 
 

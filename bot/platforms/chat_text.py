@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from bot.core.answer import Answer, quote_blocks, reads_as_code, shown_text
 from index.clipping import ELLIPSIS, clip_words
@@ -53,17 +53,19 @@ _CLOSED = re.compile(r"[.!?:;,…][)\]\"”’']*$")
 LINE_BREAK = " · "
 
 
-def fold_lines(text: str) -> tuple[str, list[int]]:
+def fold_lines(text: str, code_lines: Collection[str] = ()) -> tuple[str, list[int]]:
     """Join a passage's lines into one for display; return it and where each line starts.
 
-    A line of code is marked as inline code: run into the prose around it, "{% if perms.foo %}"
-    would read as a template leaking into the answer.
+    A line of code (a code block's, code_lines, or one that reads as code) is marked as inline
+    code: run into the prose around it, "{% if perms.foo %}" would read as a template leaking
+    into the answer, and "cd trunk" as a sentence.
     """
+    blocks = {" ".join(line.split()) for line in code_lines}
     folded, starts = "", []
     for words in (" ".join(raw.split()) for raw in text.split("\n")):
         if not words:
             continue
-        code = CODE_MARK not in words and reads_as_code(words)
+        code = CODE_MARK not in words and (words in blocks or reads_as_code(words))
         line = f"{CODE_MARK}{words}{CODE_MARK}" if code else words
         if folded:
             folded += " " if _CLOSED.search(folded) else LINE_BREAK
@@ -72,7 +74,13 @@ def fold_lines(text: str) -> tuple[str, list[int]]:
     return folded, starts
 
 
-def excerpt(text: str, quoted: Sequence[str], limit: int, question: str = "") -> str:
+def excerpt(
+    text: str,
+    quoted: Sequence[str],
+    limit: int,
+    question: str = "",
+    code_lines: Collection[str] = (),
+) -> str:
     """Shorten a passage to limit characters: what it says about the question beyond the quotes.
 
     A passage runs to some 1,500 characters and the chat shows a third of it. The quotes are
@@ -84,7 +92,7 @@ def excerpt(text: str, quoted: Sequence[str], limit: int, question: str = "") ->
     question's (or no question is given), the cut starts at the line the first quote is on,
     with as much of what comes before as the room leaves.
     """
-    folded, starts = fold_lines(text)
+    folded, starts = fold_lines(text, code_lines)
     if len(folded) <= limit:
         return folded
     wanted = [" ".join(words.split()) for words in quoted if words.strip()]

@@ -114,7 +114,13 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
         EmbedSpec(
             title=clip(f"[{c.n}] {c.title}", EMBED_TITLE_LIMIT),
             description=_safe(
-                excerpt(c.text, reply.quoted_from(c.n), EMBED_DESCRIPTION_LIMIT, reply.question)
+                excerpt(
+                    c.text,
+                    reply.quoted_from(c.n),
+                    EMBED_DESCRIPTION_LIMIT,
+                    reply.question,
+                    c.code_lines,
+                )
             ),
             footer=clip(f"{c.source}, {c.location} · score {c.score:.2f}", EMBED_FOOTER_LIMIT),
             url=c.url if len(c.url) <= EMBED_URL_LIMIT else "",

@@ -116,7 +116,11 @@ def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     blocks.append({"type": "divider"})
     for citation in answer.citations:
         shown = chat_text.excerpt(
-            citation.text, answer.quoted_from(citation.n), EXCERPT_LIMIT, answer.question
+            citation.text,
+            answer.quoted_from(citation.n),
+            EXCERPT_LIMIT,
+            answer.question,
+            citation.code_lines,
         )
         blocks.append(
             _section(
