@@ -375,8 +375,10 @@ def _within_room(
     """Quote the chosen candidates within what a chat answer may take, as read.
 
     Whole blocks (a lead-in with its code, a paragraph's sentences) are added after the quotes
-    are chosen, so an answer could run past 1,000 characters; the weakest blocks besides the
-    best quote's give way until it fits. A block goes whole or not at all.
+    are chosen, so an answer could run past 1,000 characters; blocks give way until it fits,
+    from the last passage's last block on, never the answer's opening quote or the best one's
+    block. A block goes whole or not at all. (Weakest block first was measured too: it kept
+    unrelated sentences over the features list pytest's unittest page opens with.)
     """
     units: list[list[_Candidate]] = []
     for before, candidate in zip([None, *chosen[:-1]], chosen, strict=True):
@@ -388,10 +390,10 @@ def _within_room(
     while True:
         kept = [c for unit in units for c in unit]
         numbers, quotes = _quoted(kept, candidates)
-        others = [unit for unit in units if best not in unit]
+        others = [unit for unit in units[1:] if best not in unit]
         if len(render_quotes(True, quotes)) <= _MAX_SHOWN_CHARS or not others:
             return numbers, quotes
-        units.remove(others[-1])
+        units.remove(max(others, key=lambda unit: _reading_order(unit[0])))
 
 
 def _quote(candidate: _Candidate, n: int, joined_by: str, continues: bool) -> Quote:
