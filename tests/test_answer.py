@@ -257,6 +257,33 @@ def test_a_code_blocks_lines_are_shown_as_code_whatever_they_read_as() -> None:
     assert answer.citations[0].code_lines == passage.chunk.code_lines  # for its excerpt
 
 
+def with_code_lines(passage: Hit, *lines: str) -> Hit:
+    """Return a hit whose chunk knows which of its lines are a code block's."""
+    return dataclasses.replace(passage, chunk=dataclasses.replace(passage.chunk, code_lines=lines))
+
+
+def test_the_sentence_after_a_code_block_that_says_what_it_does_is_quoted_with_it() -> None:
+    # Git's SubmittingPatches: the trailer, then "This line can be added by Git if you run the
+    # git-commit command with the -s option." — the how of "how do I add it".
+    page = (
+        "Cats sleep for hours; a sleeping cat shows a line like this:\n"
+        "Zzz: sixteen hours\n"
+        "This line can be added by a cat if you run the nap command with the -s option.\n"
+        "Dogs bark."
+    )
+    answer = compose(
+        "How many hours do cats sleep?", [with_code_lines(hit(1, page, 0.6), "Zzz: sixteen hours")]
+    )
+    assert [q.text for q in answer.quotes] == page.split("\n")[:3]
+    # A line that leads on to more code is no sentence: it is not brought.
+    lead_on = page.replace(page.split("\n")[2], "then the command")
+    answer = compose(
+        "How many hours do cats sleep?",
+        [with_code_lines(hit(1, lead_on, 0.6), "Zzz: sixteen hours")],
+    )
+    assert "then the command" not in [q.text for q in answer.quotes]
+
+
 def test_blocks_give_way_from_the_last_until_the_answer_fits_a_chat() -> None:
     # Each lead-in brings its code whole, after the quotes are chosen: three such blocks ran
     # an answer past 1,000 characters.

@@ -821,7 +821,7 @@ def _with_what_refers_to_them(
     length = sum(len(c.text) for c in chosen)
     added: list[_Candidate] = []
     for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
-        if _code(candidate):
+        if _code(candidate) and not candidate.in_block:
             continue
         following = sorted(
             (c for c in candidates if c.hit is candidate.hit and c.start > candidate.start),
@@ -830,12 +830,21 @@ def _with_what_refers_to_them(
         if not following:
             continue
         after = following[0]
+        # After a code block, the line that opens by pointing back at it says what it does
+        # ("This line can be added by Git if you run the git-commit command with the -s option").
+        says = (
+            _joined_by(candidate, after) == "\n"
+            and _POINTS_BACK.match(after.text)
+            and len(after.text.split()) >= _MIN_QUOTE_WORDS
+            and after.text.rstrip()[-1:] in ".!?"  # a sentence, not "then the command"
+            if candidate.in_block
+            else _joined_by(candidate, after) == " " and _SAYS_WHAT_TO_DO.match(after.text)
+        )
         if (
             _reading_order(after) in taken
-            or _joined_by(candidate, after) != " "
+            or not says
             or _code(after)
             or after.text.rstrip().endswith(":")  # a lead-in, whose block is not quoted
-            or not _SAYS_WHAT_TO_DO.match(after.text)
             or length + len(after.text) > _MAX_ANSWER_CHARS
         ):
             continue
