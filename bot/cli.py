@@ -21,7 +21,7 @@ from rich.markup import escape
 from bot.core.answer import Answer, quote_blocks, shown_text
 from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
-from bot.platforms.chat_text import excerpt
+from bot.platforms.chat_text import cited_excerpt
 from bot.settings import Settings
 from bot.sources import secret_values as source_secrets
 from index.errors import CitebotError
@@ -396,13 +396,7 @@ def _print_answer(console: Console, answer: Answer) -> None:
         )
         if citation.url:
             console.print(f"    {escape(citation.url)}")
-        shown = excerpt(
-            citation.text,
-            answer.quoted_from(citation.n),
-            _EXCERPT,
-            answer.question,
-            citation.code_lines,
-        )
+        shown = cited_excerpt(answer, citation, _EXCERPT)
         console.print(f"    [dim]{escape(shown)}[/]")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 
-from bot.core.answer import Answer, quote_blocks, reads_as_code, shown_text
+from bot.core.answer import Answer, Citation, quote_blocks, reads_as_code, shown_text
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import query_terms, to_terms
 from index.records import CODE_MARK
@@ -72,6 +72,17 @@ def fold_lines(text: str, code_lines: Collection[str] = ()) -> tuple[str, list[i
         starts.append(len(folded))
         folded += line
     return folded, starts
+
+
+def cited_excerpt(answer: Answer, citation: Citation, limit: int) -> str:
+    """Return the excerpt a chat shows under one of an answer's citations (see excerpt)."""
+    return excerpt(
+        citation.text,
+        answer.quoted_from(citation.n),
+        limit,
+        answer.question,
+        citation.code_lines,
+    )
 
 
 def excerpt(

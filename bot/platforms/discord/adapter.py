@@ -28,10 +28,10 @@ from bot.core.messages import APOLOGY, COULD_NOT_POST
 from bot.core.threads import History, ThreadMessage, Unreadable
 from bot.platforms.base import Running, Shared
 from bot.platforms.chat_text import (
+    cited_excerpt,
     clip,
     defuse_mass_mentions,
     escape_outside_code,
-    excerpt,
     pack_lines,
     quote_lines,
 )
@@ -113,15 +113,7 @@ def to_discord_messages(reply: Answer | Refusal) -> list[DiscordMessage]:
     embeds = [
         EmbedSpec(
             title=clip(f"[{c.n}] {c.title}", EMBED_TITLE_LIMIT),
-            description=_safe(
-                excerpt(
-                    c.text,
-                    reply.quoted_from(c.n),
-                    EMBED_DESCRIPTION_LIMIT,
-                    reply.question,
-                    c.code_lines,
-                )
-            ),
+            description=_safe(cited_excerpt(reply, c, EMBED_DESCRIPTION_LIMIT)),
             footer=clip(f"{c.source}, {c.location} · score {c.score:.2f}", EMBED_FOOTER_LIMIT),
             url=c.url if len(c.url) <= EMBED_URL_LIMIT else "",
         )

@@ -115,13 +115,7 @@ def _answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     blocks = [_section(piece) for piece in chat_text.pack_lines(quotes, SECTION_LIMIT)]
     blocks.append({"type": "divider"})
     for citation in answer.citations:
-        shown = chat_text.excerpt(
-            citation.text,
-            answer.quoted_from(citation.n),
-            EXCERPT_LIMIT,
-            answer.question,
-            citation.code_lines,
-        )
+        shown = chat_text.cited_excerpt(answer, citation, EXCERPT_LIMIT)
         blocks.append(
             _section(
                 f"*[{citation.n}] {_linked(clip(citation.title, 200), citation.url)}*\n"
