@@ -61,6 +61,8 @@ MARKUP = [
         r"\{\{<.*?>\}\}|\{\{%.*?%\}\}",  # Hugo shortcodes
         r":(material|octicons|fontawesome|simple)-[\w-]+:",  # MkDocs Material icons
         r"^\s*import\s+\w+\s+from\s+['\"]",  # MDX imports
+        r"\)\[source\]",  # Sphinx viewcode's link after a signature: f(x)[source]
+        r"\w::(?=\s|$)",  # reST's literal-block marker or a doubled field-list colon: "0::"
     )
 ]
 # Template tags and presentation HTML in prose. A manual about templates or HTML shows them in

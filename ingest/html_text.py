@@ -112,6 +112,8 @@ _HIDDEN_CLASSES = frozenset(
         "theme-edit-this-page",
         "wy-nav-side",
         "rst-footer-buttons",
+        # Sphinx viewcode's "[source]" after a signature: a link to the module's code, not text.
+        "viewcode-link",
     }
 )
 # Ids that generators give the page's frame rather than its text: AsciiDoc's footer ("Last
@@ -310,7 +312,8 @@ class _VisibleText(HTMLParser):
             self._term = f"{self._term}, {text}" if self._term else text
             return
         if self._term and not level:
-            text = f"{self._term}: {text}"
+            # A field list's term carries its own colon ("Exit code 0:"): not "Exit code 0::".
+            text = f"{self._term.removesuffix(':')}: {text}"
         self._term = ""
         anchor = ""
         if level:

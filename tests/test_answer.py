@@ -819,7 +819,7 @@ def test_a_quote_brings_the_next_sentence_that_says_what_to_do_about_it() -> Non
 
 def test_a_function_or_class_being_defined_is_code() -> None:
     # "async def current_datetime(request):" read as prose (two plain words of three): Django's
-    # async view example stopped at its imports. An API entry ("class X[source]: …") is prose.
+    # async view example stopped at its imports. An API entry ("class X(y): …") is prose.
     passage = (
         "Cats sleep as this shows:\nimport cats\nasync def nap(request):\n"
         "    return cats.sleep(16)\nThe end."
@@ -830,7 +830,7 @@ def test_a_function_or_class_being_defined_is_code() -> None:
         "async def nap(request):",
         "    return cats.sleep(16)",
     ]
-    entry = "class CatNap(hours)[source]: Cats sleep sixteen hours a day.\nDogs bark."
+    entry = "class CatNap(hours): Cats sleep sixteen hours a day.\nDogs bark."
     answer = compose("How many hours do cats sleep?", [hit(1, entry, 0.6)])
     assert answer.quotes[0].text.startswith("class CatNap") and not answer.quotes[0].code
 

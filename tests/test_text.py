@@ -223,6 +223,22 @@ def test_an_excerpt_keeps_a_title_ending_in_a_bracket_apart_from_the_sentence_af
     assert "(see below). It ends." in shown  # a sentence closed inside a bracket: read on
 
 
+def test_sphinx_source_links_and_field_list_colons_are_not_text() -> None:
+    # Django's API entries showed "reverse(viewname)[source]: …" (viewcode's link to the
+    # module), and pytest's field lists "Exit code 0:: All tests …" (the term's own colon).
+    html = (
+        '<dl><dt>reverse(viewname)<a class="reference internal" href="../_modules/x.html">'
+        '<span class="viewcode-link"><span class="pre">[source]</span></span></a></dt>'
+        "<dd><p>Returns the path.</p></dd></dl>"
+        '<dl class="field-list"><dt>Exit code 0<span class="colon">:</span></dt>'
+        "<dd><p>All tests passed</p></dd></dl>"
+    )
+    assert [block.text for block in visible_text(html).blocks] == [
+        "reverse(viewname): Returns the path.",
+        "Exit code 0: All tests passed",
+    ]
+
+
 def test_inline_code_in_a_sentence_stays_marked_as_code() -> None:
     # Django's docs set template syntax in a sentence as code: read as plain words, the chat
     # showed "{{ form }}" as if a template had leaked into the answer.

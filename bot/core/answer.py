@@ -1158,7 +1158,7 @@ def _is_code(text: str) -> bool:
     if _PROMPT.match(text) or _ASSIGNMENT.match(text) or _IMPORT.match(text):
         return True
     if _is_definition(text):
-        return False  # "class InlineModelAdmin[source]: The admin interface has…": prose
+        return False  # "class InlineModelAdmin: The admin interface has…": prose
     if _DECORATOR.fullmatch(text) or _DEFINES.match(text):
         return True  # "@classmethod", "async def view(request):": code, however plain
     words = text.split()
@@ -1194,7 +1194,6 @@ def _names_options(text: str) -> bool:
 # A definition entry as ingest joins it: a term or signature, ": ", and what it is or does
 # ("HttpResponse.set_cookie(key, value='', …): Sets a cookie.").
 _DEFINED_TERM = re.compile(r"(?:class\s+)?(?P<name>[A-Za-z_][\w.]*)")
-_SOURCE_LINK = "[source]"
 
 
 def _definition_says(text: str) -> str:
@@ -1208,12 +1207,9 @@ def _definition_says(text: str) -> str:
     rest = text[term.end() :]
     if rest.startswith("("):
         close = rest.find("): ")
-        close_linked = rest.find(")" + _SOURCE_LINK + ": ")
-        ends = [at for at in (close, close_linked) if at >= 0]
-        if not ends:
+        if close < 0:
             return ""
-        rest = rest[min(ends) + 1 :]
-    rest = rest.removeprefix(_SOURCE_LINK)
+        rest = rest[close + 1 :]
     says = rest.removeprefix(": ") if rest.startswith(": ") else ""
     return says if says[:1].isupper() and says[-1:] in ".!?" else ""
 
