@@ -384,6 +384,8 @@ def _print_answer(console: Console, answer: Answer) -> None:
             else f"“{escape(part.text)}”"
             for part in block.parts
         ]
+        if block.under:  # the release or name its section is headed by
+            console.print(f"[bold]{escape(block.under)}[/]")
         console.print("\n".join(parts) + f" {cited}")
     if answer.footnote:
         console.print(f"[dim]({escape(answer.footnote)})[/]")

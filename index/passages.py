@@ -146,22 +146,32 @@ def _grown(
     return None
 
 
-def joined(
-    centre: int, extent: _Extent, chunks: Mapping[int, Chunk]
-) -> tuple[Chunk, tuple[str, ...]]:
+@dataclass(frozen=True, slots=True)
+class JoinedPassage:
+    """A passage's chunks as one, with what it shows of the page's sections."""
+
+    chunk: Chunk
+    headings: tuple[str, ...]  # section headings shown inside the passage
+    sections: tuple[tuple[int, str], ...]  # where each section's text starts, and its path
+
+
+def joined(centre: int, extent: _Extent, chunks: Mapping[int, Chunk]) -> JoinedPassage:
     """Join a passage's chunks into one, the overlap of each pair said once.
 
     A section that starts inside the passage, or at its first chunk, shows its heading where the
     document has it, as the page reads. Sentences a better passage shows next door are left to
-    it. Return the passage and the headings it shows.
+    it. Each chunk is of one section, so where each begins is known here, and nowhere after.
     """
     first, last = extent.first, extent.last
     shown: list[str] = []
+    sections: list[tuple[int, str]] = []
     text = ""
     for i in range(first, last + 1):
         chunk = chunks[i]
         headings = chunk.headings_begun(chunks.get(i - 1))
         shown += headings
+        if not sections or sections[-1][1] != chunk.section:
+            sections.append((len(text) + 1 if text else 0, chunk.section))
         own = chunk.text
         if i == first and extent.after_shown:
             # A chunk repeats the end of the one before it.
@@ -185,7 +195,7 @@ def joined(
         end=max(chunk.end for chunk in inside),
         code_lines=tuple(dict.fromkeys(line for chunk in inside for line in chunk.code_lines)),
     )
-    return passage, tuple(shown)
+    return JoinedPassage(passage, tuple(shown), tuple(sections))
 
 
 def _overlap(first: str, second: str) -> int:

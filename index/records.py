@@ -83,6 +83,23 @@ class Hit:
     lede: str = ""
     url: str = ""  # the document's own address (canonical link, front matter), when it has one
     headings: tuple[str, ...] = ()  # section headings shown inside the passage, never quoted
+    # Where each section's text starts in chunk.text, with its heading path ("A › B"): a
+    # passage joined from chunks can run across sections.
+    sections: tuple[tuple[int, str], ...] = ()
+
+    def section_at(self, offset: int) -> str:
+        """Return the heading path of the section at an offset of the passage (Hit.passage)."""
+        offset -= len(self.lede) + 1 if self.lede else 0
+        if not self.sections:
+            return self.chunk.section
+        if offset < 0:
+            return ""  # the document's opening line, before any section
+        path = self.sections[0][1]
+        for start, section in self.sections:
+            if start > offset:
+                break
+            path = section
+        return path
 
     @property
     def passage(self) -> str:

@@ -133,11 +133,22 @@ def search(
     urls = index.document_urls(rows)
     hits = []
     for rank, (chunk_id, row) in enumerate(zip(centres, rows, strict=True), start=1):
-        passage, headings = joined(chunk_id, extents[chunk_id], chunks)
-        opening = lede(passage, chunks.get(firsts.get(chunk_id, -1)))
+        shown = joined(chunk_id, extents[chunk_id], chunks)
+        opening = lede(shown.chunk, chunks.get(firsts.get(chunk_id, -1)))
         url = urls.get(row, "")
         score = fused[chunk_id]
-        hits.append(Hit(passage, score, similarity[chunk_id], rank, opening, url, headings))
+        hits.append(
+            Hit(
+                shown.chunk,
+                score,
+                similarity[chunk_id],
+                rank,
+                opening,
+                url,
+                shown.headings,
+                shown.sections,
+            )
+        )
     return hits
 
 

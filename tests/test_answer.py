@@ -941,3 +941,57 @@ def test_a_sentence_sending_the_reader_to_a_page_already_quoted_gives_way_to_tha
         question, [titled(1, "Security", checklist, 0.6), titled(2, "Deploying", pointer, 0.5)]
     )
     assert answer.quotes[0].text == pointer
+
+
+def sectioned_hit(title: str, sections: list[tuple[str, str]]) -> Hit:
+    """A passage running across sections: (heading path, text) each, as search joins them."""
+    text, starts = "", []
+    for path, body in sections:
+        starts.append((len(text) + 1 if text else 0, path))
+        text = f"{text}\n{body}" if text else body
+    chunk = Chunk("history.md", title, sections[0][0], text, "line", 1, 9, 0)
+    return Hit(chunk, score=1.0, similarity=0.6, rank=1, sections=tuple(starts))
+
+
+def test_a_changelog_line_is_shown_under_its_release() -> None:
+    # "Drop support for Python 3.8" answered "when did they drop 3.8?" only with the release's
+    # heading, which readers found in the citation's location, if at all.
+    history = sectioned_hit(
+        "Cat history",
+        [
+            ("1.16.0 - 2025-11-02", "- Cats nap on Python 3.14 keyboards"),
+            ("1.15.0 - 2025-10-15", "- Drop support for Python 3.8 laps\n- Cats sleep less"),
+        ],
+    )
+    answer = compose("when did cats drop support for python 3.8 laps", [history])
+    blocks = quote_blocks(answer.quotes)
+    assert blocks[0].parts[0].text.startswith("Drop support for Python 3.8 laps")
+    assert blocks[0].under == "1.15.0 - 2025-10-15"
+    assert "1.15.0 - 2025-10-15:\n“Drop support" not in answer.text  # a line, not quoted
+    assert answer.text.startswith("1.15.0 - 2025-10-15:\nDrop support for Python 3.8 laps")
+
+
+def test_a_sentence_is_shown_under_the_name_its_section_is_about_unless_it_says_it() -> None:
+    # "This allows it to prefetch many-to-many…" named neither prefetch_related() nor anything.
+    reference = sectioned_hit(
+        "Cat API reference",
+        [
+            ("Methods › nap()", "nap() puts a cat to sleep for a while."),
+            ("Methods › purr_loudly()", "This makes cats purr for sixteen hours a day."),
+        ],
+    )
+    answer = compose("how do I make cats purr for sixteen hours", [reference])
+    blocks = quote_blocks(answer.quotes)
+    assert [block.under for block in blocks] == ["purr_loudly()"]
+    said = sectioned_hit(
+        "Cat API reference",
+        [("Methods › purr_loudly()", "purr_loudly() makes cats purr for sixteen hours a day.")],
+    )
+    answer = compose("how do I make cats purr for sixteen hours", [said])
+    assert [block.under for block in quote_blocks(answer.quotes)] == [""]
+    # Headings in words name no one thing: "Sleeping" is no label.
+    guide = sectioned_hit(
+        "Cat guide", [("Sleeping", "Cats purr for sixteen hours a day when warm.")]
+    )
+    answer = compose("how do I make cats purr for sixteen hours", [guide])
+    assert [block.under for block in quote_blocks(answer.quotes)] == [""]

@@ -151,6 +151,11 @@ def test_a_passage_shows_the_headings_of_the_sections_it_begins_and_never_quotes
     assert lines[shearing + 2].startswith("Wool is brushed clean")
     assert "Barn handbook" not in lines  # the page title is the citation's own header
     assert hit.headings == ("Feeding", "Shearing the alpacas", "Before the clip")
+    # Each line knows its section, though the passage runs across two.
+    assert hit.section_at(hit.passage.index("Hay is given")) == "Feeding"
+    assert hit.section_at(hit.passage.index("The mat is laid")) == (
+        "Shearing the alpacas › Before the clip"
+    )
     answer = compose_answer(query, [hit], min_similarity=-1.0)
     quoted = [quote.text for quote in answer.quotes]
     assert quoted and not {"Shearing the alpacas", "Before the clip"} & set(quoted)

@@ -987,3 +987,10 @@ def test_a_lead_in_and_its_command_are_one_quote_and_one_code_block() -> None:
         "> “Count the naps &lt;!here&gt; with:”\n"
         "```\n$ cats --naps `\u2060``x`\u2060`` &lt;!channel&gt;\n``` *[1]*"
     )
+
+
+def test_the_heading_a_quote_sits_under_is_shown_bold_above_it() -> None:
+    citation = Citation(1, "Cats", "cats.md", "lines 1", "Cats purr.", 0.5)
+    quotes = (Quote("Cats purr for hours.", 1, under="1.15.0 <!here>"),)
+    blocks = to_slack_messages(Answer("q?", True, quotes, (citation,)))[0].blocks
+    assert blocks[0]["text"]["text"] == "*1.15.0 &lt;!here&gt;*\n> “Cats purr for hours.” *[1]*"

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.headings import heading_label, says_heading
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import inverse_document_frequency, query_words, stem, to_terms
 from index.query import Query
@@ -120,6 +121,9 @@ class Quote:
     # Code whose block goes on in its passage past this line, left out for room: shown with
     # "…" after it, so a cut example never passes for a whole one.
     continues: bool = False
+    # The heading it sits under when that names a release or a thing ("1.15.0 - 2025-10-15",
+    # "prefetch_related()"): shown before it unless the quote says it (quote_blocks).
+    under: str = ""
 
     @property
     def label(self) -> str:
@@ -148,6 +152,7 @@ class QuoteBlock:
     parts: tuple[QuotePart, ...]
     label: str  # the citation numbers, as Quote.label
     span: str = ""  # a model's sentence: the words of its passage it was checked against
+    under: str = ""  # the heading shown before it (Quote.under)
 
 
 def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
@@ -159,7 +164,8 @@ def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
             groups[-1].append(quote)
         else:
             groups.append([quote])
-    blocks = []
+    blocks: list[QuoteBlock] = []
+    headed: set[tuple[str, str]] = set()  # (citation, heading) shown or said already
     for group in groups:
         parts: list[QuotePart] = []
         for quote in group:
@@ -173,7 +179,15 @@ def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
         shown = tuple(
             QuotePart(textwrap.dedent(p.text), True, p.continues) if p.code else p for p in parts
         )
-        blocks.append(QuoteBlock(shown, group[0].label, group[0].span))
+        # A block runs inside one section: its heading is shown once for the passage's quotes
+        # under it, unless they say what it names.
+        heading = group[0].under
+        seen = (group[0].label, heading)
+        shown_heading = heading if heading and seen not in headed else ""
+        headed.add(seen)
+        if any(says_heading(quote.text, heading) for quote in group):
+            shown_heading = ""
+        blocks.append(QuoteBlock(shown, group[0].label, group[0].span, shown_heading))
     return blocks
 
 
@@ -234,6 +248,7 @@ class Answer:
                     **({"code": True} if q.code else {}),
                     **({"joined_by": q.joined_by} if q.joined_by else {}),
                     **({"continues": True} if q.continues else {}),
+                    **({"under": q.under} if q.under else {}),
                 }
                 for q in self.quotes
             ],
@@ -264,9 +279,15 @@ def render_quotes(found: bool, quotes: Sequence[Quote]) -> str:
     if not found:
         return NOT_FOUND
     return " ".join(
-        f"{chr(10).join(shown_text(part) for part in block.parts)} [{block.label}]"
+        f"{heading_line(block)}{chr(10).join(shown_text(part) for part in block.parts)}"
+        f" [{block.label}]"
         for block in quote_blocks(quotes)
     )
+
+
+def heading_line(block: QuoteBlock) -> str:
+    """Return the line shown before a block naming the heading it sits under, or ""."""
+    return f"{block.under}:\n" if block.under else ""
 
 
 CONTINUES = ELLIPSIS
@@ -397,14 +418,15 @@ def _within_room(
 
 
 def _quote(candidate: _Candidate, n: int, joined_by: str, continues: bool) -> Quote:
+    under = heading_label(candidate.hit, candidate.start)
     if _code(candidate):
         # Shown as a code block, where a mark would show as typed: a table's row ("`micro` |
         # 1.0.1") reads without them.
         text = (
             unmarked(_indented(candidate)) if _TABLE_ROW in candidate.text else _indented(candidate)
         )
-        return Quote(text, n, code=True, joined_by=joined_by, continues=continues)
-    return Quote(candidate.text, n, joined_by=joined_by)
+        return Quote(text, n, code=True, joined_by=joined_by, continues=continues, under=under)
+    return Quote(candidate.text, n, joined_by=joined_by, under=under)
 
 
 def _goes_on(

@@ -200,5 +200,6 @@ def quote_lines(
             else "> “" + "\n> ".join(escape(line) for line in part.text.split("\n")) + "”"
             for part in block.parts
         ]
-        items.append("\n".join(shown) + f" {cited}")
+        heading = f"{mark}{escape(block.under)}{mark}\n" if block.under else ""
+        items.append(heading + "\n".join(shown) + f" {cited}")
     return items

@@ -1,0 +1,75 @@
+"""What a quote is about when it doesn't say: the release or the name its section is headed by.
+
+A changelog's line ("Drop support for Python 3.8") answers "when did they drop 3.8?" only with
+its release's heading above it ("1.15.0 - 2025-10-15"); a sentence of an API entry ("This
+allows it to prefetch many-to-many…") or of a command's options ("Sort output according to the
+number of commits per author") names neither the function nor the command its heading does
+(prefetch_related(), git-shortlog). Blind readers marked such answers down: the key name was
+only in the citation's location under the answer. So a quote shows the heading it sits under
+when that heading names a release or a thing and the quote doesn't already say it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.lexical import to_terms
+from index.records import Hit
+
+# A release: "1.15.0 - 2025-10-15", "pytest 7.0.0 (2022-02-03)", "Django 4.2 release notes".
+_VERSION = re.compile(r"(?<![\w.])v?(\d+\.\d+(?:\.\d+)*)(?![\w.])")
+_MAX_HEADING_WORDS = 6  # a longer heading is a sentence about a version, not a release
+_MAN_SECTION = re.compile(r"\(\d\w*\)$")  # "git-shortlog(1)"
+# A name as code spells it: an underscore or a dot inside a word, a hyphen inside a word in
+# small letters, "()", a capital after a small letter, or an option's leading "-":
+# prefetch_related(), ModelAdmin.list_display, git-shortlog, QuerySet, --merge. Not
+# "Pre-install" or "Self-referential": English compounds.
+_CODE_NAME = re.compile(
+    r"@?[A-Za-z_]\w*(?:[_.]\w+)+(?:\(\))?|[a-z][a-z0-9]*(?:-[a-z0-9]+)+|\w+\(\)"
+    r"|[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|--?[A-Za-z][\w-]*"
+)
+_CASE_JOIN = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def heading_label(hit: Hit, offset: int) -> str:
+    """Return the heading that names what a quote at offset of hit's passage is about, or "".
+
+    The nearest heading above it that names a release, else the nearest that names a thing,
+    from the section's own heading up to the page title.
+    """
+    path = [part for part in hit.section_at(offset).split(" › ") if part]
+    if hit.chunk.title and (not path or path[0] != hit.chunk.title):
+        path.insert(0, hit.chunk.title)
+    for heading in reversed(path):
+        if _VERSION.search(heading) and len(heading.split()) <= _MAX_HEADING_WORDS:
+            return heading
+    for depth, heading in reversed(list(enumerate(path))):
+        name = _MAN_SECTION.sub("", heading).strip()
+        # A page titled by one plain word is a guide ("gitworkflows", "gittutorial"), not the
+        # page of one command or function.
+        if _names_a_thing(name) and (depth or _CODE_NAME.fullmatch(name)):
+            return name
+    return ""
+
+
+def says_heading(text: str, heading: str) -> bool:
+    """Tell whether a quote already says what its heading names: the release's number, or the
+    name spelled as the heading does or in all its words."""
+    release = _VERSION.search(heading)
+    if release:
+        return any(match.group(1) == release.group(1) for match in _VERSION.finditer(text))
+    if heading.removesuffix("()").casefold() in text.casefold():
+        return True
+    wanted = set(to_terms(_CASE_JOIN.sub(" ", heading)))
+    said = set(to_terms(text)) | set(to_terms(_CASE_JOIN.sub(" ", text)))
+    return bool(wanted) and wanted <= said
+
+
+def _names_a_thing(heading: str) -> bool:
+    """Tell a heading that is a name ("prefetch_related()", "git-shortlog", "caplog") from one
+    in words ("Overview", "Pre-install", "other diff formats")."""
+    if " " in heading or not any(char.isalpha() for char in heading):
+        return False
+    # Headings in words open with a capital; one word all in small letters is a command or a
+    # name as typed ("makemigrations", "caplog", "pipx").
+    return bool(_CODE_NAME.fullmatch(heading)) or (heading.isalpha() and heading.islower())
