@@ -995,3 +995,11 @@ def test_a_sentence_is_shown_under_the_name_its_section_is_about_unless_it_says_
     )
     answer = compose("how do I make cats purr for sixteen hours", [guide])
     assert [block.under for block in quote_blocks(answer.quotes)] == [""]
+
+
+def test_a_sentence_with_names_marked_as_code_in_it_is_prose() -> None:
+    # Hatch's changelog line read as code by its characters: shown as a code block under
+    # "Added:".
+    line = "Support PEP 794 (core metadata `Import-Name` and `Import-Namespace` fields and 2.5)"
+    answer = compose("which core metadata fields", [hit(1, f"Added:\n{line}", 0.6)])
+    assert [(q.text, q.code) for q in answer.quotes] == [(line, False)]

@@ -14,7 +14,7 @@ from bot.core.headings import heading_label, says_heading
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import inverse_document_frequency, query_words, stem, to_terms
 from index.query import Query
-from index.records import Chunk, Hit, unmarked
+from index.records import CODE_MARK, Chunk, Hit, unmarked
 from index.sentences import sentence_spans
 
 NOT_FOUND = "The sources don't cover this question."
@@ -1176,6 +1176,10 @@ def _is_code(text: str) -> bool:
     """Tell a command, signature or code line from prose: a prompt, or code characters and few
     plain words ("$ git branch" is all plain words but the prompt). A sentence's inline code
     (`--user`) is read as its words: the sentence is prose still."""
+    if _prose_around_code(text):
+        # "Support PEP 794 (core metadata `Import-Name` and `Import-Namespace` fields…)": the
+        # page marked its names as code inside the sentence, so the sentence is not code.
+        return False
     text = unmarked(text)
     if _PROMPT.match(text) or _ASSIGNMENT.match(text) or _IMPORT.match(text):
         return True
@@ -1193,6 +1197,18 @@ def _is_code(text: str) -> bool:
         words = [word for word in words if not _OPTION.match(word) and word not in ("/", "|")]
     plain = sum(1 for word in words if _PLAIN_WORD.fullmatch(word))
     return bool(_CODE.search(text)) and plain < 0.6 * len(words)
+
+
+_MARKED_SPAN = re.compile(r"`[^`]+`")
+
+
+def _prose_around_code(text: str) -> bool:
+    """Tell a sentence with inline code marked in it: plain words around the marked names."""
+    if CODE_MARK not in text:
+        return False
+    outside = _MARKED_SPAN.sub(" ", text).split()
+    plain = sum(1 for word in outside if _PLAIN_WORD.fullmatch(word.strip("()[]")))
+    return len(outside) >= _MIN_QUOTE_WORDS and plain >= 0.6 * len(outside)
 
 
 def reads_as_code(line: str) -> bool:
