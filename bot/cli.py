@@ -18,7 +18,7 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
-from bot.core.answer import Answer, quote_blocks, shown_text
+from bot.core.answer import HEADING_SEPARATOR, Answer, quote_blocks, shown_text
 from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
 from bot.platforms.chat_text import cited_excerpt
@@ -384,8 +384,9 @@ def _print_answer(console: Console, answer: Answer) -> None:
             else f"“{escape(part.text)}”"
             for part in block.parts
         ]
-        if block.under:  # the release or name its section is headed by
-            console.print(f"[bold]{escape(block.under)}[/]")
+        if block.under:  # the release or name its section is headed by, on its first line
+            separator = "\n" if block.parts[0].code else HEADING_SEPARATOR
+            parts[0] = f"[bold]{escape(block.under)}[/]{separator}{parts[0]}"
         console.print("\n".join(parts) + f" {cited}")
     if answer.footnote:
         console.print(f"[dim]({escape(answer.footnote)})[/]")

@@ -966,9 +966,11 @@ def test_a_changelog_line_is_shown_under_its_release() -> None:
     answer = compose("when did cats drop support for python 3.8 laps", [history])
     blocks = quote_blocks(answer.quotes)
     assert blocks[0].parts[0].text.startswith("Drop support for Python 3.8 laps")
-    assert blocks[0].under == "1.15.0 - 2025-10-15"
-    assert "1.15.0 - 2025-10-15:\n“Drop support" not in answer.text  # a line, not quoted
-    assert answer.text.startswith("1.15.0 - 2025-10-15:\nDrop support for Python 3.8 laps")
+    # A release numbered only is named with its page: which history it is in matters.
+    assert blocks[0].under == "Cat history › 1.15.0 - 2025-10-15"
+    assert answer.text.startswith(
+        "Cat history › 1.15.0 - 2025-10-15 · Drop support for Python 3.8 laps"
+    )
 
 
 def test_a_sentence_is_shown_under_the_name_its_section_is_about_unless_it_says_it() -> None:
@@ -1003,3 +1005,19 @@ def test_a_sentence_with_names_marked_as_code_in_it_is_prose() -> None:
     line = "Support PEP 794 (core metadata `Import-Name` and `Import-Namespace` fields and 2.5)"
     answer = compose("which core metadata fields", [hit(1, f"Added:\n{line}", 0.6)])
     assert [(q.text, q.code) for q in answer.quotes] == [(line, False)]
+
+
+def test_a_later_sentence_of_an_entry_is_shown_with_its_term() -> None:
+    # "The keyid argument is optional…" answered how to sign commits without naming -S.
+    entry = (
+        "-S[<keyid>], --purr[=<keyid>]: Purr loudly. "
+        "The keyid argument makes cats purr for sixteen hours a day."
+    )
+    answer = compose("how do I make cats purr for sixteen hours", [hit(1, entry, 0.6)])
+    blocks = quote_blocks(answer.quotes)
+    assert blocks[0].parts[0].text.startswith("The keyid argument")
+    assert blocks[0].under == "-S[<keyid>], --purr[=<keyid>]"
+    # A term in words is no name: "Note: …" labels nothing.
+    note = "Note: Purr loudly. The keyid argument makes cats purr for sixteen hours a day."
+    answer = compose("how do I make cats purr for sixteen hours", [hit(1, note, 0.6)])
+    assert [block.under for block in quote_blocks(answer.quotes)] == [""]

@@ -721,10 +721,10 @@ def test_inline_code_from_the_page_is_shown_as_code_with_its_characters_as_typed
     assert "`nap_time`" in message.embeds[0].description
 
 
-def test_the_heading_a_quote_sits_under_is_shown_bold_above_it_and_pings_nobody() -> None:
+def test_the_heading_a_quote_sits_under_is_shown_bold_before_it_and_pings_nobody() -> None:
     citation = Citation(1, "Cats", "cats.md", "lines 1", "Cats purr.", 0.5)
     quotes = (Quote("Cats purr for hours.", 1, under="purr_loudly() @everyone"),)
     [message] = to_discord_messages(Answer("q?", True, quotes, (citation,)))
     assert message.content.startswith(
-        "**purr\\_loudly() @\u2060everyone**\n> “Cats purr for hours.” **[1]**"
+        "> **purr\\_loudly() @\u2060everyone** · “Cats purr for hours.” **[1]**"
     )

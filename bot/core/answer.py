@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.headings import heading_label, says_heading
+from bot.core.headings import entry_term, heading_label, says_heading
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import inverse_document_frequency, query_words, stem, to_terms
 from index.query import Query
@@ -152,7 +152,7 @@ class QuoteBlock:
     parts: tuple[QuotePart, ...]
     label: str  # the citation numbers, as Quote.label
     span: str = ""  # a model's sentence: the words of its passage it was checked against
-    under: str = ""  # the heading shown before it (Quote.under)
+    under: str = ""  # the heading shown before it (Quote.under), "" for none
 
 
 def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
@@ -165,7 +165,7 @@ def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
         else:
             groups.append([quote])
     blocks: list[QuoteBlock] = []
-    headed: set[tuple[str, str]] = set()  # (citation, heading) shown or said already
+    before = ""  # the heading of the block before, shown or said there
     for group in groups:
         parts: list[QuotePart] = []
         for quote in group:
@@ -179,15 +179,12 @@ def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
         shown = tuple(
             QuotePart(textwrap.dedent(p.text), True, p.continues) if p.code else p for p in parts
         )
-        # A block runs inside one section: its heading is shown once for the passage's quotes
-        # under it, unless they say what it names.
+        # A block runs inside one section: its heading is shown with it, unless its quotes say
+        # what the heading names or the block just before had the same heading.
         heading = group[0].under
-        seen = (group[0].label, heading)
-        shown_heading = heading if heading and seen not in headed else ""
-        headed.add(seen)
-        if any(says_heading(quote.text, heading) for quote in group):
-            shown_heading = ""
-        blocks.append(QuoteBlock(shown, group[0].label, group[0].span, shown_heading))
+        said = heading == before or any(says_heading(quote.text, heading) for quote in group)
+        before = heading
+        blocks.append(QuoteBlock(shown, group[0].label, group[0].span, "" if said else heading))
     return blocks
 
 
@@ -279,15 +276,15 @@ def render_quotes(found: bool, quotes: Sequence[Quote]) -> str:
     if not found:
         return NOT_FOUND
     return " ".join(
-        f"{heading_line(block)}{chr(10).join(shown_text(part) for part in block.parts)}"
-        f" [{block.label}]"
+        f"{block.under + HEADING_SEPARATOR if block.under else ''}"
+        f"{chr(10).join(shown_text(part) for part in block.parts)} [{block.label}]"
         for block in quote_blocks(quotes)
     )
 
 
-def heading_line(block: QuoteBlock) -> str:
-    """Return the line shown before a block naming the heading it sits under, or ""."""
-    return f"{block.under}:\n" if block.under else ""
+# Between the heading a block sits under and the block, on its first line: on a line of its
+# own above the block, readers took a heading for all the quotes after it.
+HEADING_SEPARATOR = " · "
 
 
 CONTINUES = ELLIPSIS
@@ -334,6 +331,7 @@ class _Candidate:
     coverage: float
     in_code: bool = False  # a line inside code's open bracket ('"cats",'), whatever it reads as
     in_block: bool = False  # a line of a code block on the page (<pre>, a fence): code for sure
+    term: str = ""  # the term of the definition entry it is a later sentence of
 
 
 def compose_answer(
@@ -418,7 +416,7 @@ def _within_room(
 
 
 def _quote(candidate: _Candidate, n: int, joined_by: str, continues: bool) -> Quote:
-    under = heading_label(candidate.hit, candidate.start)
+    under = candidate.term or heading_label(candidate.hit, candidate.start)
     if _code(candidate):
         # Shown as a code block, where a mark would show as typed: a table's row ("`micro` |
         # 1.0.1") reads without them.
@@ -551,7 +549,12 @@ def _candidates(
                 score -= 0.5  # quoted only when nothing else says as much
             if offset + begin < len(hit.lede) or (n == 0 and opens_section):
                 score += _OPENING_BONUS
-            found.append(_Candidate(hit, offset + begin, text, score, coverage, in_block, in_block))
+            # A later sentence of an entry ("The keyid argument is optional…") is about its
+            # term ("-S[<keyid>], --gpg-sign[=<keyid>]"), which only the first one shows.
+            term = entry_term(line) if start > 0 and not in_block else ""
+            found.append(
+                _Candidate(hit, offset + begin, text, score, coverage, in_block, in_block, term)
+            )
         offset += len(line) + 1
     return found
 

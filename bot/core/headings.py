@@ -42,7 +42,10 @@ def heading_label(hit: Hit, offset: int) -> str:
         path.insert(0, hit.chunk.title)
     for heading in reversed(path):
         if _VERSION.search(heading) and len(heading.split()) <= _MAX_HEADING_WORDS:
-            return heading
+            if any(char.isalpha() for char in heading) or heading == path[0]:
+                return heading
+            # "1.33.0 - 2026-10-27" of Hatchling's history read as a release of Hatch.
+            return f"{path[0]} › {heading}"
     for depth, heading in reversed(list(enumerate(path))):
         name = _MAN_SECTION.sub("", heading).strip()
         # A page titled by one plain word is a guide ("gitworkflows", "gittutorial"), not the
@@ -58,11 +61,34 @@ def says_heading(text: str, heading: str) -> bool:
     release = _VERSION.search(heading)
     if release:
         return any(match.group(1) == release.group(1) for match in _VERSION.finditer(text))
-    if heading.removesuffix("()").casefold() in text.casefold():
+    # An entry's term names its first spelling: "-S" of "-S[<keyid>], --gpg-sign[=<keyid>]",
+    # "reverse" of "reverse(viewname, urlconf=None)".
+    name = _SPELLING_ENDS.split(heading, maxsplit=1)[0].strip() or heading
+    if name.startswith("-"):  # an option: said only as spelled ("--no-gpg-sign" isn't "-S")
+        return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
+    if name.casefold() in text.casefold():
         return True
-    wanted = set(to_terms(_CASE_JOIN.sub(" ", heading)))
+    wanted = set(to_terms(_CASE_JOIN.sub(" ", name)))
     said = set(to_terms(text)) | set(to_terms(_CASE_JOIN.sub(" ", text)))
     return bool(wanted) and wanted <= said
+
+
+_MAX_TERM_CHARS = 100
+_SPELLING_ENDS = re.compile(r",\s|[\[(<=]")
+_CODE_CHARACTERS = re.compile(r"[()\[\]{}=_./<>$-]")
+
+
+def entry_term(line: str) -> str:
+    """Return the term of a definition entry as a passage has it ("-S[<keyid>], --gpg-sign:
+    GPG-sign commits. …", "ModelAdmin.list_filter: Set …"), or "" when the line is none: the
+    term must read as a name or signature, not as words ("Note: …", "bare repository: …")."""
+    term, colon, says = line.partition(": ")
+    term = term.strip()
+    if not colon or not term or len(term) > _MAX_TERM_CHARS or not says[:1].isupper():
+        return ""
+    if _CODE_CHARACTERS.search(term) or _names_a_thing(term):
+        return term
+    return ""
 
 
 def _names_a_thing(heading: str) -> bool:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 
-from bot.core.answer import Answer, Citation, quote_blocks, reads_as_code, shown_text
+from bot.core.answer import (
+    HEADING_SEPARATOR,
+    Answer,
+    Citation,
+    quote_blocks,
+    reads_as_code,
+    shown_text,
+)
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import query_terms, to_terms
 from index.records import CODE_MARK
@@ -200,6 +207,13 @@ def quote_lines(
             else "> “" + "\n> ".join(escape(line) for line in part.text.split("\n")) + "”"
             for part in block.parts
         ]
-        heading = f"{mark}{escape(block.under)}{mark}\n" if block.under else ""
-        items.append(heading + "\n".join(shown) + f" {cited}")
+        if block.under:  # on the block's first line, so it reads as this block's alone
+            heading = f"{mark}{escape(block.under)}{mark}"
+            first = shown[0]
+            shown[0] = (
+                f"> {heading}{HEADING_SEPARATOR}{first[2:]}"
+                if first.startswith("> ")
+                else f"{heading}\n{first}"
+            )
+        items.append("\n".join(shown) + f" {cited}")
     return items
