@@ -129,7 +129,10 @@ def _pieces(blocks: Sequence[Block], count_tokens: TokenCounter, budget: int) ->
     code_blocks = {number for number, block in enumerate(blocks) if block.code}
     for number, block in enumerate(blocks):
         previous_end = 0
-        for start, end in sentence_spans(block.text):
+        for span_start, end in sentence_spans(block.text):
+            # A code block's first line keeps its indent, as its other lines do: a drawn
+            # history ("      H---I topicB") no longer lines up without it.
+            start = 0 if block.code and not previous_end else span_start
             located = block.unit == "line"
             batch.append(
                 (

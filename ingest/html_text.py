@@ -296,7 +296,10 @@ class _VisibleText(HTMLParser):
         level = self._heading[-1] if self._heading else 0
         # Code in a sentence stays marked as code; a heading or a definition's term reads plain.
         keep_marks = not (code or level or closing == "dt")
-        text = inline_code.finish(text, keep_marks).strip()
+        text = inline_code.finish(text, keep_marks)
+        # A code block's first line keeps its indent: a drawn history ("      H---I topicB")
+        # lost it and no longer lined up with the lines under it.
+        text = text.strip("\n").rstrip() if code else text.strip()
         linked = sum(len(_ALNUM.findall(part)) for part in self._linked)
         self._buffer.clear()
         self._buffer_shows_text = False

@@ -87,6 +87,20 @@ def test_chunk_document_knows_which_lines_are_a_code_blocks() -> None:
     )
 
 
+def test_a_code_blocks_first_line_keeps_its_indent(tmp_path: Path) -> None:
+    # Git's drawn histories lost the first line's indent: "H---I topicB" no longer sat over
+    # the "/" and "A---B" under it.
+    page = tmp_path / "rebase.html"
+    page.write_text(
+        "<p>If we have the following situation:</p>"
+        "<pre><code>      H---I topicB\n     /\nA---B master</code></pre>",
+        encoding="utf-8",
+    )
+    document, _ = load_document(page, "rebase.html", max_bytes=10_000)
+    [chunk] = chunk_document(document, words, max_tokens=200, overlap_tokens=0)
+    assert chunk.text.split("\n")[1:] == ["      H---I topicB", "     /", "A---B master"]
+
+
 def test_chunk_document_splits_over_long_sentence_without_losing_words() -> None:
     long_sentence = " ".join(f"w{i}" for i in range(500)) + "."
     chunks = chunk_document(make_document(long_sentence), words, max_tokens=50, overlap_tokens=0)
