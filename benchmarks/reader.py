@@ -62,6 +62,8 @@ MARKUP = [
         r":(material|octicons|fontawesome|simple)-[\w-]+:",  # MkDocs Material icons
         r"^\s*import\s+\w+\s+from\s+['\"]",  # MDX imports
         r"\)\[source\]",  # Sphinx viewcode's link after a signature: f(x)[source]
+        # A Markdown reference link left unresolved: [the standard][project metadata standard]
+        r"\[[A-Za-z][^\[\]\n\"']* [^\[\]\n\"']*\]\[[^\[\]\n\"']*\]",
         r"\w::(?=\s|$)",  # reST's literal-block marker or a doubled field-list colon: "0::"
     )
 ]

@@ -233,6 +233,12 @@ def _lines(token: Token, first_line: int) -> tuple[int, int]:
     return token.map[0] + first_line, max(token.map[0], token.map[1] - 1) + first_line
 
 
+# A reference link whose definition the page doesn't hold ("[the standard][project metadata
+# standard]", "[PEP 517][]": MkDocs sites append them from a shared file): its text, as the site
+# shows it. A resolved one is a link token, never text.
+_UNRESOLVED_REFERENCE = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
+
+
 def _inline_text(
     children: Sequence[Token], first: int = 0, *, in_cell: bool = False, marks: bool = True
 ) -> tuple[str, list[tuple[int, int]]]:
@@ -263,7 +269,7 @@ def _inline_text(
             continue  # link, emphasis and inline-HTML markers: their words come as text tokens
         piece = child.content  # for an image, its alt text
         if child.type == "text":
-            piece = strip_inline_markup(piece)
+            piece = _UNRESOLVED_REFERENCE.sub(r"\1", strip_inline_markup(piece))
         elif child.type == "code_inline" and marks:
             piece = inline_code.marked(piece)
         parts.append(piece)

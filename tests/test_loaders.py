@@ -371,3 +371,16 @@ def test_asciidocs_header_is_the_page_not_chrome(tmp_path: Path) -> None:
     document, _ = load_document(path, "git-blame.html", max_bytes=LIMIT)
     texts = [b.text for b in document.blocks]
     assert "git-blame - Show what revision and author last modified each line of a file" in texts
+
+
+def test_a_markdown_reference_link_left_unresolved_reads_as_its_text(tmp_path: Path) -> None:
+    # Hatch's pages cite "[the standard][project metadata standard]" and "[PEP 517][]" from a
+    # links file the site appends at build time; read alone, the brackets showed.
+    page = tmp_path / "metadata.md"
+    page.write_text(
+        "# Metadata\n\nBased on [the standard][project metadata standard], [PEP 517][] and "
+        "[a link](https://example.org).\n",
+        encoding="utf-8",
+    )
+    document, _ = load_document(page, "metadata.md", max_bytes=10_000)
+    assert document.blocks[1].text == "Based on the standard, PEP 517 and a link."
