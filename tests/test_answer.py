@@ -1021,3 +1021,15 @@ def test_a_later_sentence_of_an_entry_is_shown_with_its_term() -> None:
     note = "Note: Purr loudly. The keyid argument makes cats purr for sixteen hours a day."
     answer = compose("how do I make cats purr for sixteen hours", [hit(1, note, 0.6)])
     assert [block.under for block in quote_blocks(answer.quotes)] == [""]
+
+
+def test_a_sentence_pointing_back_gives_way_to_one_that_says_as_much_alone() -> None:
+    # "This metaphor falls apart when dealing with many-to-many…" opened an answer, "this" never
+    # shown; the sentence that names its subject says the same on its own.
+    passage = (
+        "Cats nap in boxes. This makes cats sleep sixteen hours a day.\n"
+        "Warm cats sleep sixteen hours a day."
+    )
+    assert best_quote("how many hours a day do cats sleep", passage) == [
+        "Warm cats sleep sixteen hours a day."
+    ]
