@@ -76,6 +76,7 @@ _HTML_TAG = re.compile(
     re.IGNORECASE,
 )
 _INLINE_CODE = re.compile(r"`[^`\n]+`")  # as citebot marks the page's inline code
+_HIGHLIGHT_MARK = re.compile(r"`#![\w+-]+\s")  # pymdownx.inlinehilite: `#!python sys.prefix`
 _CODE_LIKE = re.compile(r"[=;{}$]|^\s*(>>>|\$ |def |class |import |from )|\(\)")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _MARKER = re.compile(r"^\s*(\[\w{1,3}\]|§|¶|†|‡|\*{1,3}\s|\d{1,3}\)\s*$)")
@@ -303,8 +304,12 @@ def shown_defects(text: str) -> list[str]:
     What the page set apart as inline code (`{{ form }}`, `<th>`) is shown as code, as the
     page shows it: the syntax a manual teaches, not markup left over.
     """
-    text = _INLINE_CODE.sub("", text)
     found = []
+    # Inline code is the page's, but not a highlighter's language mark (`#!toml packages = …`).
+    highlight = _HIGHLIGHT_MARK.search(text)
+    if highlight:
+        found.append(f"markup {highlight.group(0)!r}")
+    text = _INLINE_CODE.sub("", text)
     for pattern in CHROME:
         match = pattern.search(text)
         if match:

@@ -13,7 +13,7 @@ from index.errors import IndexCorruptError, IndexMismatchError
 # 6: and their section's anchor; 7: and which of their lines are a code block's.
 FORMAT_VERSION = 7
 # Bump when the chunker's output for the same input changes, so old indexes are rebuilt.
-CHUNKER_VERSION = 15  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
+CHUNKER_VERSION = 16  # 3: heading paths, parsed Markdown, HTML lists/tables/code kept;
 # 4: prose wrapped by hand in HTML <pre> read as one paragraph; 5: Markdown site dialects
 # (admonitions, tabs, attribute lists, includes, directives) read as the site shows them, and
 # generators' navigation (DocBook navheader, Sphinx related, MkDocs md-nav, ...) left out;
@@ -27,7 +27,8 @@ CHUNKER_VERSION = 15  # 3: heading paths, parsed Markdown, HTML lists/tables/cod
 # 11: inline code in a sentence stays marked as code (`{{ form }}`, `--check`); 12: chunks know
 # which lines are a code block's; 13: Sphinx's "[source]" links left out and a field list's
 # term keeps one colon ("Exit code 0: …"); 14: a code block's first line keeps its indent;
-# 15: a Markdown reference link left unresolved reads as its text
+# 15: a Markdown reference link left unresolved reads as its text; 16: and inline code without
+# an inline highlighter's language mark ("#!toml ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -236,6 +236,7 @@ def _lines(token: Token, first_line: int) -> tuple[int, int]:
 # A reference link whose definition the page doesn't hold ("[the standard][project metadata
 # standard]", "[PEP 517][]": MkDocs sites append them from a shared file): its text, as the site
 # shows it. A resolved one is a link token, never text.
+_HIGHLIGHT_MARK = re.compile(r"^#![\w+-]+\s+")
 _UNRESOLVED_REFERENCE = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
 
 
@@ -268,6 +269,10 @@ def _inline_text(
         if child.type not in ("text", "code_inline", "image"):
             continue  # link, emphasis and inline-HTML markers: their words come as text tokens
         piece = child.content  # for an image, its alt text
+        if child.type == "code_inline":
+            # pymdownx.inlinehilite's language mark: the site shows `#!toml packages = […]`
+            # as the highlighted `packages = […]`.
+            piece = _HIGHLIGHT_MARK.sub("", piece, count=1)
         if child.type == "text":
             piece = _UNRESOLVED_REFERENCE.sub(r"\1", strip_inline_markup(piece))
         elif child.type == "code_inline" and marks:

@@ -384,3 +384,12 @@ def test_a_markdown_reference_link_left_unresolved_reads_as_its_text(tmp_path: P
     )
     document, _ = load_document(page, "metadata.md", max_bytes=10_000)
     assert document.blocks[1].text == "Based on the standard, PEP 517 and a link."
+
+
+def test_an_inline_highlighters_language_mark_is_not_text(tmp_path: Path) -> None:
+    # Hatch writes `#!toml packages = ["src/foo"]` (pymdownx.inlinehilite); the site shows the
+    # code highlighted, without the mark.
+    page = tmp_path / "build.md"
+    page.write_text('# Build\n\nSet `#!toml packages = ["src/foo"]` to ship it.\n', "utf-8")
+    document, _ = load_document(page, "build.md", max_bytes=10_000)
+    assert document.blocks[1].text == 'Set `packages = ["src/foo"]` to ship it.'
