@@ -1033,3 +1033,14 @@ def test_a_sentence_pointing_back_gives_way_to_one_that_says_as_much_alone() -> 
     assert best_quote("how many hours a day do cats sleep", passage) == [
         "Warm cats sleep sixteen hours a day."
     ]
+
+
+def test_a_sentence_opening_on_the_latter_or_similarly_points_back_too() -> None:
+    # Readers marked "The latter is used…", "Similarly, when…" and "In this situation…" as
+    # fragments as often as "This…".
+    for opening in ("The latter makes", "Similarly, warm", "In this situation warm"):
+        passage = f"Cats nap in boxes. {opening} cats sleep sixteen hours a day.\n"
+        passage += "Warm cats sleep sixteen hours a day."
+        assert best_quote("how many hours a day do cats sleep", passage) == [
+            "Warm cats sleep sixteen hours a day."
+        ], opening

@@ -38,7 +38,12 @@ _POINTS_BACK = re.compile(
     r"(?!here(?:\s+(?:is|are)\b|['’]s\b))"  # "Here is how…" points forward
     # "It is possible to…" points at nothing; "This is useful for…" points back.
     r"(?!it\s+(?:is|are)\s+(?:recommended|possible|important|useful|necessary)\b)"
-    r"(?:this|these|that|those|it|its|they|their|them|such|here|thus|therefore|otherwise|then)\b",
+    r"(?:this|these|that|those|it|its|they|their|them|such|here|thus|therefore|otherwise|then"
+    # "The latter is used…", "Similarly, …", "In this situation…", "For those cases…"
+    r"|the\s+(?:latter|former|above)|likewise|similarly|secondly"
+    r"|in\s+(?:this|that|such\s+a|either)\s+(?:case|situation)"
+    r"|for\s+(?:those|these|such)\s+cases|as\s+(?:mentioned|shown|outlined|described)\s+above)\b"
+    r"|(?:second|finally|also),",
     re.I,
 )
 _SHORT_QUOTE_WORDS = 15
