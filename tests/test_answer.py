@@ -1044,3 +1044,14 @@ def test_a_sentence_opening_on_the_latter_or_similarly_points_back_too() -> None
         assert best_quote("how many hours a day do cats sleep", passage) == [
             "Warm cats sleep sixteen hours a day."
         ], opening
+
+
+def test_a_quote_opening_on_a_name_of_its_own_is_not_shown_under_another() -> None:
+    # "`select_related` works by creating an SQL join…" sat under "prefetch_related() ·", which
+    # compares the two: readers took the label for the wrong name.
+    reference = sectioned_hit(
+        "Cat API reference",
+        [("Methods › purr_loudly()", "`nap` makes cats purr for sixteen hours a day.")],
+    )
+    answer = compose("how do I make cats purr for sixteen hours", [reference])
+    assert [block.under for block in quote_blocks(answer.quotes)] == [""]

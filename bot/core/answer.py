@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.headings import entry_term, heading_label, says_heading
+from bot.core.headings import entry_term, heading_label, names_its_own_subject, says_heading
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import inverse_document_frequency, query_words, stem, to_terms
 from index.query import Query
@@ -191,11 +191,13 @@ def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
             QuotePart(textwrap.dedent(p.text), True, p.continues) if p.code else p for p in parts
         )
         # A block runs inside one section: its heading is shown with it, unless its quotes say
-        # what the heading names or the block just before had the same heading.
+        # what the heading names or the block just before showed or said it. One that opens on
+        # a name of its own ("`select_related` works by…" under prefetch_related()) goes without.
         heading = group[0].under
         said = heading == before or any(says_heading(quote.text, heading) for quote in group)
-        before = heading
-        blocks.append(QuoteBlock(shown, group[0].label, group[0].span, "" if said else heading))
+        shown_heading = "" if said or names_its_own_subject(group[0].text, heading) else heading
+        before = heading if said or shown_heading else ""
+        blocks.append(QuoteBlock(shown, group[0].label, group[0].span, shown_heading))
     return blocks
 
 

@@ -55,6 +55,21 @@ def heading_label(hit: Hit, offset: int) -> str:
     return ""
 
 
+def names_its_own_subject(text: str, heading: str) -> bool:
+    """Tell a quote that opens on a name of its own other than its heading's ("`select_related`
+    works by…" under prefetch_related()): the heading would read as the wrong name for it. A
+    release's heading is never so: a changelog line about `foo` still needs its release."""
+    if _VERSION.search(heading):
+        return False
+    # Only a name set apart as code: an entry's term ("-v, --verbose: …" on git-remote's
+    # page) is a part of what the heading names, which the heading then says.
+    opening = _OPENING_NAME.match(text)
+    return bool(opening) and not says_heading(opening.group(1), heading)
+
+
+_OPENING_NAME = re.compile(r"\s*`([^`]+)`")
+
+
 def says_heading(text: str, heading: str) -> bool:
     """Tell whether a quote already says what its heading names: the release's number, or the
     name spelled as the heading does or in all its words."""
