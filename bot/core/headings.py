@@ -64,7 +64,7 @@ def names_its_own_subject(text: str, heading: str) -> bool:
     # Only a name set apart as code: an entry's term ("-v, --verbose: …" on git-remote's
     # page) is a part of what the heading names, which the heading then says.
     opening = _OPENING_NAME.match(text)
-    return bool(opening) and not says_heading(opening.group(1), heading)
+    return opening is not None and not says_heading(opening.group(1), heading)
 
 
 _OPENING_NAME = re.compile(r"\s*`([^`]+)`")
