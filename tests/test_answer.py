@@ -6,11 +6,13 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from bot.core.answer import NOT_FOUND, compose_answer, passage_link, quote_blocks
 from index.lexical import query_words, stem
 from index.query import RARE_MENTIONS, Query, unknown_words
 from index.records import Chunk, Hit
+from tests.harness import run_python
 
 
 def hit(rank: int, text: str, similarity: float) -> Hit:
@@ -1055,3 +1057,19 @@ def test_a_quote_opening_on_a_name_of_its_own_is_not_shown_under_another() -> No
     )
     answer = compose("how do I make cats purr for sixteen hours", [reference])
     assert [block.under for block in quote_blocks(answer.quotes)] == [""]
+
+
+_HOSTILE_HEADING = """
+from bot.core.headings import entry_term, heading_label
+from index.records import Chunk, Hit
+heading = "a_" * 5000 + "!"
+chunk = Chunk("x.md", heading, heading, "Cats sleep.", "line", 1, 1, 0)
+print(repr(heading_label(Hit(chunk, 1.0, 0.5, 1), 0)), repr(entry_term(heading + ": Cats sleep.")))
+"""
+
+
+@pytest.mark.subprocess
+def test_a_hostile_heading_is_read_in_time_its_length() -> None:
+    # "a_a_a_…!" made the name pattern try every way to split it: 22 pairs took 0.65 s, and
+    # each pair more doubled it. In its own process, a regression fails on the timeout.
+    assert run_python(_HOSTILE_HEADING, timeout=60).split() == ["''", "''"]

@@ -23,10 +23,11 @@ _MAN_SECTION = re.compile(r"\(\d\w*\)$")  # "git-shortlog(1)"
 # A name as code spells it: an underscore or a dot inside a word, a hyphen inside a word in
 # small letters, "()", a capital after a small letter, or an option's leading "-":
 # prefetch_related(), ModelAdmin.list_display, git-shortlog, QuerySet, --merge. Not
-# "Pre-install" or "Self-referential": English compounds.
+# "Pre-install" or "Self-referential": English compounds. Each pattern reads a name one way
+# only, so a hostile heading ("a_a_a_…!") costs time in its length, not exponential in it.
+_DOTTED_NAME = re.compile(r"@?[A-Za-z_][\w.]*")  # with "_" or "." inside: checked apart
 _CODE_NAME = re.compile(
-    r"@?[A-Za-z_]\w*(?:[_.]\w+)+(?:\(\))?|[a-z][a-z0-9]*(?:-[a-z0-9]+)+|\w+\(\)"
-    r"|[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|--?[A-Za-z][\w-]*"
+    r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+|\w+\(\)|[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|--?[A-Za-z][\w-]*"
 )
 _CASE_JOIN = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -50,7 +51,7 @@ def heading_label(hit: Hit, offset: int) -> str:
         name = _MAN_SECTION.sub("", heading).strip()
         # A page titled by one plain word is a guide ("gitworkflows", "gittutorial"), not the
         # page of one command or function.
-        if _names_a_thing(name) and (depth or _CODE_NAME.fullmatch(name)):
+        if _names_a_thing(name) and (depth or _is_code_name(name)):
             return name
     return ""
 
@@ -113,4 +114,13 @@ def _names_a_thing(heading: str) -> bool:
         return False
     # Headings in words open with a capital; one word all in small letters is a command or a
     # name as typed ("makemigrations", "caplog", "pipx").
-    return bool(_CODE_NAME.fullmatch(heading)) or (heading.isalpha() and heading.islower())
+    return _is_code_name(heading) or (heading.isalpha() and heading.islower())
+
+
+def _is_code_name(word: str) -> bool:
+    """Tell a word that is a name as code spells it (see _CODE_NAME) from a plain word."""
+    if _CODE_NAME.fullmatch(word):
+        return True
+    body = word.removesuffix("()")
+    inside = body.lstrip("@_")[:-1]
+    return bool(_DOTTED_NAME.fullmatch(body)) and ("_" in inside or "." in inside)
