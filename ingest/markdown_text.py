@@ -233,10 +233,11 @@ def _lines(token: Token, first_line: int) -> tuple[int, int]:
     return token.map[0] + first_line, max(token.map[0], token.map[1] - 1) + first_line
 
 
+# pymdownx.inlinehilite's language mark opening inline code: "#!toml " of `#!toml x = 1`.
+_HIGHLIGHT_MARK = re.compile(r"^#![\w+-]+\s+")
 # A reference link whose definition the page doesn't hold ("[the standard][project metadata
 # standard]", "[PEP 517][]": MkDocs sites append them from a shared file): its text, as the site
 # shows it. A resolved one is a link token, never text.
-_HIGHLIGHT_MARK = re.compile(r"^#![\w+-]+\s+")
 _UNRESOLVED_REFERENCE = re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]")
 
 
