@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ingest.document import Document
+from ingest.loaders import load_document
+
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "sources"
 # The dev set is committed so a clone with nothing beside it runs every test.
@@ -27,3 +30,11 @@ def run_python(code: str, *args: str, timeout: float) -> str:
         check=True,
     )
     return done.stdout
+
+
+def load_page(folder: Path, name: str, text: str) -> Document:
+    """Write one page into folder and load it as ingest does."""
+    page = folder / name
+    page.write_text(text, encoding="utf-8")
+    document, _ = load_document(page, name, max_bytes=10_000_000)
+    return document

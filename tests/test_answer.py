@@ -1025,27 +1025,20 @@ def test_a_later_sentence_of_an_entry_is_shown_with_its_term() -> None:
     assert [block.under for block in quote_blocks(answer.quotes)] == [""]
 
 
-def test_a_sentence_pointing_back_gives_way_to_one_that_says_as_much_alone() -> None:
+@pytest.mark.parametrize(
+    "opening", ["This makes", "The latter makes", "Similarly, warm", "In this situation warm"]
+)
+def test_a_sentence_pointing_back_gives_way_to_one_that_says_as_much_alone(opening: str) -> None:
     # "This metaphor falls apart when dealing with many-to-many…" opened an answer, "this" never
-    # shown; the sentence that names its subject says the same on its own.
+    # shown; the sentence that names its subject says the same on its own. Readers marked "The
+    # latter is used…", "Similarly, when…" and "In this situation…" as often as "This…".
     passage = (
-        "Cats nap in boxes. This makes cats sleep sixteen hours a day.\n"
+        f"Cats nap in boxes. {opening} cats sleep sixteen hours a day.\n"
         "Warm cats sleep sixteen hours a day."
     )
     assert best_quote("how many hours a day do cats sleep", passage) == [
         "Warm cats sleep sixteen hours a day."
     ]
-
-
-def test_a_sentence_opening_on_the_latter_or_similarly_points_back_too() -> None:
-    # Readers marked "The latter is used…", "Similarly, when…" and "In this situation…" as
-    # fragments as often as "This…".
-    for opening in ("The latter makes", "Similarly, warm", "In this situation warm"):
-        passage = f"Cats nap in boxes. {opening} cats sleep sixteen hours a day.\n"
-        passage += "Warm cats sleep sixteen hours a day."
-        assert best_quote("how many hours a day do cats sleep", passage) == [
-            "Warm cats sleep sixteen hours a day."
-        ], opening
 
 
 def test_a_quote_opening_on_a_name_of_its_own_is_not_shown_under_another() -> None:

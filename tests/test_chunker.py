@@ -14,7 +14,7 @@ from index.records import Chunk
 from ingest.chunker import chunk_document
 from ingest.document import Block, Document
 from ingest.loaders import load_document
-from tests.harness import SOURCES, run_python
+from tests.harness import SOURCES, load_page, run_python
 
 
 def words(texts: list[str]) -> list[int]:
@@ -90,13 +90,12 @@ def test_chunk_document_knows_which_lines_are_a_code_blocks() -> None:
 def test_a_code_blocks_first_line_keeps_its_indent(tmp_path: Path) -> None:
     # Git's drawn histories lost the first line's indent: "H---I topicB" no longer sat over
     # the "/" and "A---B" under it.
-    page = tmp_path / "rebase.html"
-    page.write_text(
+    document = load_page(
+        tmp_path,
+        "rebase.html",
         "<p>If we have the following situation:</p>"
         "<pre><code>      H---I topicB\n     /\nA---B master</code></pre>",
-        encoding="utf-8",
     )
-    document, _ = load_document(page, "rebase.html", max_bytes=10_000)
     [chunk] = chunk_document(document, words, max_tokens=200, overlap_tokens=0)
     assert chunk.text.split("\n")[1:] == ["      H---I topicB", "     /", "A---B master"]
 

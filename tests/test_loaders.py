@@ -8,7 +8,7 @@ import pytest
 
 from ingest.formats.base import SkippedFile
 from ingest.loaders import load_document
-from tests.harness import run_python
+from tests.harness import load_page, run_python
 
 LIMIT = 10_000_000
 
@@ -376,20 +376,19 @@ def test_asciidocs_header_is_the_page_not_chrome(tmp_path: Path) -> None:
 def test_a_markdown_reference_link_left_unresolved_reads_as_its_text(tmp_path: Path) -> None:
     # Hatch's pages cite "[the standard][project metadata standard]" and "[PEP 517][]" from a
     # links file the site appends at build time; read alone, the brackets showed.
-    page = tmp_path / "metadata.md"
-    page.write_text(
+    document = load_page(
+        tmp_path,
+        "metadata.md",
         "# Metadata\n\nBased on [the standard][project metadata standard], [PEP 517][] and "
         "[a link](https://example.org).\n",
-        encoding="utf-8",
     )
-    document, _ = load_document(page, "metadata.md", max_bytes=10_000)
     assert document.blocks[1].text == "Based on the standard, PEP 517 and a link."
 
 
 def test_an_inline_highlighters_language_mark_is_not_text(tmp_path: Path) -> None:
     # Hatch writes `#!toml packages = ["src/foo"]` (pymdownx.inlinehilite); the site shows the
     # code highlighted, without the mark.
-    page = tmp_path / "build.md"
-    page.write_text('# Build\n\nSet `#!toml packages = ["src/foo"]` to ship it.\n', "utf-8")
-    document, _ = load_document(page, "build.md", max_bytes=10_000)
+    document = load_page(
+        tmp_path, "build.md", '# Build\n\nSet `#!toml packages = ["src/foo"]` to ship it.\n'
+    )
     assert document.blocks[1].text == 'Set `packages = ["src/foo"]` to ship it.'
