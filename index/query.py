@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -122,12 +123,19 @@ def corpus_variants(
     }
 
 
+# A path the asker types ("./.venv", "../artifacts", "~/src") says where, not what about.
+_LOCAL_PATH = re.compile(r"[(\[\"'`]*(?:\.{1,2}|~)?/")
+
+
 def _identifier_parts(question: str) -> set[str]:
-    """Return the words inside tokens that hold digits: "gabc" of v2.1-14-gabc is an id."""
+    """Return the words inside tokens that are ids or paths, details rather than subjects:
+    "gabc" of v2.1-14-gabc, "venv" of "./.venv" (Hatch's tuning half: "want the default env
+    to live in ./.venv" was declined because the passages on where environments live don't say
+    "venv"). A URL is no local path: "gitlab" of https://gitlab.com/… is still its subject."""
     return {
         word
         for token in question.split()
-        if any(char.isdigit() for char in token)
+        if any(char.isdigit() for char in token) or _LOCAL_PATH.match(token)
         for word in query_words(token)
     }
 

@@ -193,6 +193,11 @@ def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> 
     embedder.count_tokens = every_word_unusual  # type: ignore[method-assign]
     query = make_query(index, embedder, "Do llamas graze on Bitbucket like v2.1-14-gabc?")
     assert query.unknown == ("bitbucket",)
+    # A path typed in the question says where, not what about; a URL's host is still a name.
+    query = make_query(index, embedder, "Can llamas graze in ./.pasturewiki or ~/meadowdb?")
+    assert query.unknown == ()
+    query = make_query(index, embedder, "Do llamas graze on https://bitbucket.org/farm?")
+    assert "bitbucket" in query.unknown
     index.close()
 
 
