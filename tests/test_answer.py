@@ -870,6 +870,33 @@ def test_code_cut_for_room_says_it_goes_on() -> None:
     )
 
 
+def test_a_code_block_ending_a_few_lines_past_the_room_is_shown_whole() -> None:
+    # Readers marked down examples cut with "…" just before the line that does what the
+    # lead-in says (the function under its decorators, the view's return).
+    def block(lines: int) -> list[str]:
+        return (
+            ["def sleep_hours(naps):"]
+            + [f"    naps.append({n})" for n in range(lines - 2)]
+            + ["    return naps"]
+        )
+
+    for lines, whole in ((9, True), (14, False)):
+        code = block(lines)
+        page = "Cats sleep as this shows:\n" + "\n".join(code) + "\nThe end."
+        answer = compose(
+            "How many hours do cats sleep?",
+            [with_code_lines(hit(1, page, 0.6), *(line.strip() for line in code))],
+        )
+        shown = [quote.text.strip() for quote in answer.quotes if quote.code]
+        if whole:
+            assert shown == [line.strip() for line in code]
+            assert not any(quote.continues for quote in answer.quotes)
+        else:  # too long to show whole: cut within the room, as before, and said to go on
+            assert 6 <= len(shown) < 10
+            assert shown == [line.strip() for line in code[: len(shown)]]
+            assert answer.quotes[-1].continues
+
+
 def test_a_list_item_naming_options_is_prose() -> None:
     # Hatch's "The username is derived from the following sources…:" list opened with "The
     # --user / -u cli option.", taken for a command: the list stopped at it, the rest unquoted.

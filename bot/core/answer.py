@@ -83,6 +83,8 @@ _PLAIN_WORD = re.compile(r"[A-Za-z][a-z'’]*[,.;:!?]?")
 # What a lead-in ending ":" brings along: the list, command or code it introduces.
 _MAX_BLOCK_LINES = 6
 _BLOCK_ROOM = 450
+_WHOLE_BLOCK_LINES = 10  # a code block that ends within these is shown whole, not cut
+_WHOLE_BLOCK_ROOM = 650
 # A code block cut inside a bracket or a string ("dependencies = [", 'description = """') shows
 # code that cannot run: it goes on this many lines more to close it, or stops before it opened.
 _CLOSING_LINES = 3
@@ -710,10 +712,13 @@ def _with_an_example(
                 continue
             terms = _terms(" ".join(c.text for c in (lead, *block)))
             covered = sum(w for t, w in weights.items() if t in terms) / total if total else 0.0
-            examples.append((covered, lead, block))
+            # What the block takes beyond a cut one's room when it is shown whole.
+            whole = sum(len(c.text) for c in block)
+            cut = _introduced_within(lead, lines[at + 1 :], _MAX_BLOCK_LINES, _BLOCK_ROOM)
+            examples.append((covered, lead, block, whole - sum(len(c.text) for c in cut)))
     if not examples:
         return chosen
-    covered, lead, block = max(examples, key=lambda example: example[0])
+    covered, lead, block, beyond = max(examples, key=lambda example: example[0])
     length = sum(len(c.text) for c in chosen)
     taken = {(c.hit.rank, c.start) for c in chosen}
     added = [c for c in (lead, *block) if (c.hit.rank, c.start) not in taken]
@@ -721,7 +726,9 @@ def _with_an_example(
     if covered < 0.5 * best.coverage or size > _MAX_ANSWER_CHARS:
         return chosen
     answer = chosen + added
-    room = max(length, _EXAMPLE_ROOM)
+    # A code block shown whole where it ends a little past the room a block may take pushes out
+    # no more than a cut one would have (the middleware factory's definition above its code).
+    room = max(length, _EXAMPLE_ROOM) + max(0, beyond)
     for weakest in sorted(chosen, key=lambda c: c.score):  # no code among them: none runs on
         if size <= room:
             break
@@ -1045,7 +1052,35 @@ def _reading_order(candidate: _Candidate) -> tuple[int, int]:
 
 
 def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Candidate]:
-    """Return the lines a lead-in introduces: the next few, up to the room a block may take.
+    """Return the lines a lead-in introduces: the next few, up to the room a block may take,
+    or the page's whole code block when it ends a few lines past that room.
+
+    Readers mark down code cut with "…" just before the line that does what the lead-in says
+    (the filter function under its decorators, a view's return): a block that ends within
+    _WHOLE_BLOCK_LINES and _WHOLE_BLOCK_ROOM is shown whole; a longer one is cut as before.
+    """
+    block = _introduced_within(lead, following, _MAX_BLOCK_LINES, _BLOCK_ROOM)
+    if not block or not _code(block[0]) or not block[-1].in_block:
+        return block
+    whole = _introduced_within(lead, following, _WHOLE_BLOCK_LINES, _WHOLE_BLOCK_ROOM)
+    return whole if len(whole) > len(block) and _ends_its_block(whole, following) else block
+
+
+def _ends_its_block(block: Sequence[_Candidate], following: Sequence[_Candidate]) -> bool:
+    """Tell whether a code block's lines reach the end of the page's code block."""
+    end = block[-1].start + len(block[-1].text)
+    after = [c for c in following if c.start >= end]
+    if not after:
+        return True
+    nearest = after[0]
+    gap = nearest.hit.passage[end : nearest.start]
+    return bool(gap.strip()) or not nearest.in_block
+
+
+def _introduced_within(
+    lead: _Candidate, following: Sequence[_Candidate], max_lines: int, room: int
+) -> list[_Candidate]:
+    """Return the lines a lead-in introduces: the next few, up to max_lines and room.
 
     The block is what follows the lead-in without a break: a line left out between two (the
     "/  \\" of a drawn history, a cut-off sentence) ends it, or the quote would join lines the
@@ -1060,7 +1095,7 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
     end = lead.start + len(lead.text)
     if end <= len(lead.hit.lede):
         return []
-    for line in following[:_MAX_BLOCK_LINES]:
+    for line in following[:max_lines]:
         candidate = line
         code = bool(block) and _code(block[0])  # the block so far is code
         if code:
@@ -1070,7 +1105,7 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         if gap and not _LIST_MARKER.fullmatch(gap):
             break
         lead_in = candidate.text.rstrip().endswith(":") and not _code(candidate)
-        if lead_in or size + len(candidate.text) > _BLOCK_ROOM:
+        if lead_in or size + len(candidate.text) > room:
             break
         if block and block[-1].in_block and not candidate.in_block:
             break  # the page's code block ended: what follows is the page going on
@@ -1091,7 +1126,7 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
         after = following[len(block) :]
         block[-1] = _with_closing_lines(block[-1], after[0].start if after else len(passage))
         if _left_open(block):
-            block = _closed(block, after, size)
+            block = _closed(block, after, size, room)
     while block and (block[-1].text.rstrip().endswith(":") or _TABLE_HEADER.match(block[-1].text)):
         block.pop()  # "class User(AbstractUser):" with its body cut off by the room left
     rest = following[len(block) :]
@@ -1104,7 +1139,9 @@ def _introduced(lead: _Candidate, following: Sequence[_Candidate]) -> list[_Cand
     return block
 
 
-def _closed(block: list[_Candidate], after: Sequence[_Candidate], size: int) -> list[_Candidate]:
+def _closed(
+    block: list[_Candidate], after: Sequence[_Candidate], size: int, room: int
+) -> list[_Candidate]:
     """Return a code block that closes what it opens: with the few lines more that close it, or
     without the lines from where it opened what it cannot close."""
     passage = block[0].hit.passage
@@ -1112,7 +1149,7 @@ def _closed(block: list[_Candidate], after: Sequence[_Candidate], size: int) -> 
     for at, candidate in enumerate(after[:_CLOSING_LINES]):
         size += len(candidate.text)
         end = longer[-1].start + len(longer[-1].text)
-        if passage[end : candidate.start].strip() or size > _BLOCK_ROOM + _CLOSING_ROOM:
+        if passage[end : candidate.start].strip() or size > room + _CLOSING_ROOM:
             break
         if longer[-1].in_block and not candidate.in_block:
             break  # past the page's code block
