@@ -897,6 +897,26 @@ def test_a_code_block_ending_a_few_lines_past_the_room_is_shown_whole() -> None:
             assert answer.quotes[-1].continues
 
 
+def test_a_bare_lead_in_is_quoted_with_the_sentence_that_says_what_its_code_does() -> None:
+    # Hatch: "For example:" and `hatch python update 3.12 …` were quoted without "To update
+    # installed Python distributions, use the `python update` command." before them.
+    page = (
+        "Cats purr when they sleep.\n"
+        "To set how long they sleep, run the nap tool. For example:\n"
+        "$ cats sleep --hours 16\n"
+        "Dogs bark."
+    )
+    quotes = compose("How many hours do cats sleep?", [hit(1, page, 0.6)]).quotes
+    texts = [quote.text for quote in quotes]
+    at = texts.index("For example:")
+    assert texts[at - 1 : at + 2] == [
+        "To set how long they sleep, run the nap tool.",
+        "For example:",
+        "$ cats sleep --hours 16",
+    ]
+    assert quotes[at].joined_by == " "  # one paragraph, shown as the page has it
+
+
 def test_a_list_item_naming_options_is_prose() -> None:
     # Hatch's "The username is derived from the following sources…:" list opened with "The
     # --user / -u cli option.", taken for a command: the list stopped at it, the rest unquoted.

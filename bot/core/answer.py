@@ -746,14 +746,15 @@ def _with_what_they_refer_to(
     "This allows it to prefetch many-to-many…" says what "this" does without what it is: the
     sentence before it in its paragraph names it (prefetch_related). "This test will fail if
     myfunction does not issue a deprecation warning" opens the paragraph after the test it is
-    about: the code above it, with its lead-in. Added for the best quotes first, while the
-    answer stays within its length.
+    about: the code above it, with its lead-in. A bare lead-in ("For example:") gets the
+    sentence before it in its paragraph, which says what its code does. Added for the best
+    quotes first, while the answer stays within its length.
     """
     taken = {_reading_order(c) for c in chosen}
     length = sum(len(c.text) for c in chosen)
     added: list[_Candidate] = []
     for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
-        if _code(candidate) or not _POINTS_BACK.match(candidate.text):
+        if _code(candidate) or not _refers_back(candidate.text):
             continue
         earlier = sorted(
             (c for c in candidates if c.hit is candidate.hit and c.start < candidate.start),
@@ -763,6 +764,8 @@ def _with_what_they_refer_to(
             continue
         before = earlier[-1]
         if _code(before):
+            if not _POINTS_BACK.match(candidate.text):
+                continue  # a bare lead-in's code is below it, not above
             referred = _code_above(candidate, earlier)
         elif _joined_by(before, candidate) == " " and not before.text.rstrip().endswith(":"):
             # "which will replace the old commit…" ends a sentence a command interrupted: the
@@ -778,6 +781,15 @@ def _with_what_they_refer_to(
         added += referred
         taken.update(_reading_order(c) for c in referred)
     return sorted([*chosen, *added], key=_reading_order) if added else chosen
+
+
+def _refers_back(text: str) -> bool:
+    """Tell a sentence that says what it is about only with the one before it: one that opens
+    by pointing back ("This allows…"), or a bare lead-in ("For example:", "Like so:") whose
+    sentence before says what the code after it does ("To update installed Python
+    distributions, use the `python update` command.")."""
+    bare_lead_in = text.rstrip().endswith(":") and len(text.split()) < _MIN_QUOTE_WORDS
+    return bare_lead_in or bool(_POINTS_BACK.match(text))
 
 
 def _interrupted(end: _Candidate, earlier: Sequence[_Candidate]) -> list[_Candidate]:
