@@ -1073,12 +1073,22 @@ def test_a_later_sentence_of_an_entry_is_shown_with_its_term() -> None:
 
 
 @pytest.mark.parametrize(
-    "opening", ["This makes", "The latter makes", "Similarly, warm", "In this situation warm"]
+    "opening",
+    [
+        "This makes",
+        "The latter makes",
+        "Similarly, warm",
+        "In this situation warm",
+        "And then",
+        "However, warm",
+        "Now warm",
+    ],
 )
 def test_a_sentence_pointing_back_gives_way_to_one_that_says_as_much_alone(opening: str) -> None:
     # "This metaphor falls apart when dealing with many-to-many…" opened an answer, "this" never
     # shown; the sentence that names its subject says the same on its own. Readers marked "The
-    # latter is used…", "Similarly, when…" and "In this situation…" as often as "This…".
+    # latter is used…", "Similarly, when…", "In this situation…", "And then check…" and "Now we
+    # might…" as often as "This…".
     passage = (
         f"Cats nap in boxes. {opening} cats sleep sixteen hours a day.\n"
         "Warm cats sleep sixteen hours a day."

@@ -42,7 +42,10 @@ _POINTS_BACK = re.compile(
     # "The latter is used…", "Similarly, …", "In this situation…", "For those cases…"
     r"|the\s+(?:latter|former|above)|likewise|similarly|secondly"
     r"|in\s+(?:this|that|such\s+a|either)\s+(?:case|situation)"
-    r"|for\s+(?:those|these|such)\s+cases|as\s+(?:mentioned|shown|outlined|described)\s+above)\b"
+    r"|for\s+(?:those|these|such)\s+cases|as\s+(?:mentioned|shown|outlined|described)\s+above"
+    # "And then check the resulting branch out.", "Now we might be able to get away with…",
+    # "However, if the current branch…", "Another option is…": what they go on from is unshown.
+    r"|and|but|or|so|however|now|another|instead|on\s+the\s+other\s+hand)\b"
     r"|(?:second|finally|also),",
     re.I,
 )
