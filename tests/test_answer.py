@@ -8,7 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from bot.core.answer import NOT_FOUND, compose_answer, passage_link, quote_blocks
+from bot.core.answer import (
+    NOT_FOUND,
+    Quote,
+    compose_answer,
+    passage_link,
+    quote_blocks,
+    render_quotes,
+)
 from index.lexical import query_words, stem
 from index.query import RARE_MENTIONS, Query, unknown_words
 from index.records import Chunk, Hit
@@ -540,6 +547,23 @@ def test_quotes_that_stand_together_in_the_passage_form_one_block() -> None:
         "code": True,
         "joined_by": "\n",
     }
+
+
+def test_prose_after_code_is_a_block_with_its_own_citation() -> None:
+    # "…use the `--private` flag like so:", its command, then "This when combined…" [1]: one
+    # block, cited once at its end, and readers took the lead-in above the code for a quote
+    # nobody cited. Code closes its block; the prose after it starts one.
+    quotes = [
+        Quote("Cats sleep for hours, count them with:", 1),
+        Quote("$ cat hours --all", 1, code=True, joined_by="\n"),
+        Quote("This shows every nap.", 1, joined_by="\n"),
+    ]
+    first, second = quote_blocks(quotes)
+    assert [part.code for part in first.parts] == [False, True]
+    assert [part.text for part in second.parts] == ["This shows every nap."]
+    assert render_quotes(True, quotes) == (
+        "Cats sleep for hours, count them with:\n$ cat hours --all [1] This shows every nap. [1]"
+    )
 
 
 def test_a_quote_cut_short_starts_no_block_with_the_next() -> None:

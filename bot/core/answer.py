@@ -162,7 +162,8 @@ class QuoteBlock:
 
     Five sentences and a command quoted as nine separate quotes, each in its own quotation
     marks with its own [1], read as fragments: "from django.conf import settings" [1]. Shown
-    as the paragraph and the code block they are, they read as the page does.
+    as the paragraph and the code block they are, they read as the page does. A block ends
+    with its code: the prose after it is the next block, with its own citation.
     """
 
     parts: tuple[QuotePart, ...]
@@ -176,7 +177,16 @@ def quote_blocks(quotes: Sequence[Quote]) -> list[QuoteBlock]:
     groups: list[list[Quote]] = []
     for quote in quotes:
         previous = groups[-1][-1] if groups else None
-        if previous is not None and quote.joined_by and quote.n == previous.n and not quote.span:
+        # Prose after code starts a block of its own: shown after a code block without its
+        # citation, the lead-in above read to readers as a quote nobody cited.
+        after_code = previous is not None and previous.code and not quote.code
+        if (
+            previous is not None
+            and quote.joined_by
+            and quote.n == previous.n
+            and not quote.span
+            and not after_code
+        ):
             groups[-1].append(quote)
         else:
             groups.append([quote])
