@@ -575,7 +575,10 @@ def _candidates(
             score = coverage + 0.25 * (hit.similarity / best_similarity if best_similarity else 0)
             if len(text.split()) < _MIN_QUOTE_WORDS or _points_to(text, other_titles):
                 score -= 0.5  # quoted only when nothing else says as much
-            if offset + begin < len(hit.lede) or (n == 0 and opens_section):
+            # The page's opening line over a lesser passage is another page's summary ("git-push
+            # - Update remote refs…" in an answer on squashing): readers read it as filler.
+            page_line = offset + begin < len(hit.lede) and hit.rank == 1
+            if page_line or (n == 0 and opens_section):
                 score += _OPENING_BONUS
             if not in_block and _POINTS_BACK.match(text):
                 score -= _POINTS_BACK_PENALTY
