@@ -1125,7 +1125,6 @@ def test_a_later_sentence_of_an_entry_is_shown_with_its_term() -> None:
         "Similarly, warm",
         "In this situation warm",
         "And then",
-        "However, warm",
         "Now warm",
     ],
 )
