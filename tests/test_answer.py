@@ -962,6 +962,32 @@ def test_a_bare_lead_in_is_quoted_with_the_sentence_that_says_what_its_code_does
     assert quotes[at].joined_by == " "  # one paragraph, shown as the page has it
 
 
+def test_a_table_row_quoted_alone_is_shown_under_the_tables_header() -> None:
+    # Hatch's "--client-cert | client-cert | The path to a client certificate…" read as a
+    # sentence, "path | hatch_build.py | …" as a fragment: under "Flag | Config name |
+    # Description" each reads as the table's row it is.
+    page = (
+        "Cats can be told how to nap.\n"
+        "Flag | Config name | Description\n"
+        "--purr | purr | Whether cats purr\n"
+        "--hours | hours | How many hours cats sleep a day\n"
+        "Dogs bark."
+    )
+    quotes = compose("How many hours do cats sleep a day?", [hit(1, page, 0.6)]).quotes
+    table = [quote for quote in quotes if quote.code]
+    assert [quote.text for quote in table] == page.split("\n")[1:4]
+    assert [quote.joined_by for quote in table[1:]] == ["\n", "\n"]  # one block
+    # A shell's pipe is no table: lines of a man page's examples stay the prose they are.
+    examples = (
+        "Cats can be archived.\n"
+        "cat archive --all | gzip >all.tar.gz: Archive every cat, asleep or awake.\n"
+        "cat archive --asleep | gzip >asleep.tar.gz: Archive the cats that sleep for hours.\n"
+        "Dogs bark."
+    )
+    quotes = compose("How many hours do cats sleep?", [hit(1, examples, 0.6)]).quotes
+    assert not any(quote.code for quote in quotes)
+
+
 def test_a_list_item_naming_options_is_prose() -> None:
     # Hatch's "The username is derived from the following sources…:" list opened with "The
     # --user / -u cli option.", taken for a command: the list stopped at it, the rest unquoted.

@@ -396,6 +396,7 @@ def compose_answer(
     chosen = _with_what_they_refer_to(chosen, candidates)
     chosen = _with_a_definition(chosen, candidates)
     chosen = _with_what_refers_to_them(chosen, candidates)
+    chosen = _with_table_headers(chosen, candidates)
     if not chosen:  # nothing the passages say reads as a sentence: headings, code alone
         return Answer(query.text, False, (), (), related)
     numbers, quotes = _within_room(chosen, candidates)
@@ -929,6 +930,70 @@ def _with_what_refers_to_them(
         taken.add(_reading_order(after))
         length += len(after.text)
     return sorted([*chosen, *added], key=_reading_order) if added else chosen
+
+
+def _with_table_headers(
+    chosen: list[_Candidate], candidates: Sequence[_Candidate]
+) -> list[_Candidate]:
+    """Show a table's row quoted alone under the table's header, as the table it is.
+
+    "path | hatch_build.py | The path of the Python file" read to blind readers as a fragment,
+    and "--client-cert | client-cert | …" as a sentence about certificates: under "Option |
+    Default | Description" they read as what they are. The rows from the header down to the
+    quoted one are shown, when they are few (a lead-in's block's lines and room) and the
+    passage holds the table's top: its first row follows a line that is not a row.
+    """
+    taken = {_reading_order(c): c for c in chosen}
+    shown: dict[tuple[int, int], _Candidate] = {}
+    for candidate in chosen:
+        if candidate.in_code or not _whole_table_row(candidate):
+            continue
+        lines = sorted((c for c in candidates if c.hit is candidate.hit), key=_reading_order)
+        at = lines.index(candidate)
+        rows = [candidate]
+        while at > 0 and len(rows) <= _MAX_BLOCK_LINES:
+            above = lines[at - 1]
+            gap = candidate.hit.passage[above.start + len(above.text) : rows[0].start]
+            if gap != "\n" or not _whole_table_row(above):
+                break
+            rows.insert(0, above)
+            at -= 1
+        top = lines[at - 1] if at > 0 else None
+        if (
+            len(rows) == 1
+            or len(rows) > _MAX_BLOCK_LINES
+            or top is None  # the passage may start inside the table: its header unknown
+            or _whole_table_row(top)
+            or not _table_header(rows)
+            or sum(len(row.text) for row in rows) > _BLOCK_ROOM
+        ):
+            continue
+        for row in rows:
+            shown[_reading_order(row)] = dataclasses.replace(row, in_code=True)
+    if not shown:
+        return chosen
+    return sorted({**taken, **shown}.values(), key=_reading_order)
+
+
+_HEADER_CELL_WORDS = 3
+
+
+def _table_header(rows: Sequence[_Candidate]) -> bool:
+    """Tell whether rows are a table's under its header: the same number of cells in each, the
+    first row's cells a few words each ("Flag | Config name | Description"). Lines that hold a
+    shell's pipe ("git archive … HEAD | gzip >v1.4.0.tar.gz: Create a tarball…") are not."""
+    header = rows[0].text.split(_TABLE_ROW)
+    return all(len(row.text.split(_TABLE_ROW)) == len(header) for row in rows) and all(
+        0 < len(cell.split()) <= _HEADER_CELL_WORDS and not _CODE.search(cell) for cell in header
+    )
+
+
+def _whole_table_row(candidate: _Candidate) -> bool:
+    """Tell a table's row quoted from its line's start to its end."""
+    passage = candidate.hit.passage
+    end = candidate.start + len(candidate.text)
+    whole = passage[passage.rfind("\n", 0, candidate.start) + 1 : candidate.start].strip() == ""
+    return _TABLE_ROW in candidate.text and whole and passage[end : end + 1] in ("", "\n")
 
 
 def _cut_short(text: str) -> bool:
