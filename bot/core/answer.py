@@ -949,7 +949,11 @@ def _with_table_headers(
         if candidate.in_code or not _whole_table_row(candidate):
             continue
         lines = sorted((c for c in candidates if c.hit is candidate.hit), key=_reading_order)
-        at = lines.index(candidate)
+        # By place, not by value: a quote may differ from its candidate (closing lines added).
+        places = [_reading_order(c) for c in lines]
+        if _reading_order(candidate) not in places:
+            continue
+        at = places.index(_reading_order(candidate))
         rows = [candidate]
         while at > 0 and len(rows) <= _MAX_BLOCK_LINES:
             above = lines[at - 1]
