@@ -1127,16 +1127,21 @@ def test_a_sentence_with_names_marked_as_code_in_it_is_prose() -> None:
     assert [(q.text, q.code) for q in answer.quotes] == [(line, False)]
 
 
-def test_a_later_sentence_of_an_entry_is_shown_with_its_term() -> None:
-    # "The keyid argument is optional…" answered how to sign commits without naming -S.
+def test_a_later_sentence_of_an_entry_is_quoted_with_the_entrys_first() -> None:
+    # "The keyid argument is optional…" answered how to sign commits without naming -S; shown
+    # under "-S[<keyid>], --gpg-sign[=<keyid>] ·", readers took the term for a label without
+    # its description. The entry's first sentence names it and says what it does.
     entry = (
-        "-S[<keyid>], --purr[=<keyid>]: Purr loudly. "
+        "-S[<keyid>], --purr[=<keyid>]: Purr loudly while the cat naps in the sun. "
         "The keyid argument makes cats purr for sixteen hours a day."
     )
     answer = compose("how do I make cats purr for sixteen hours", [hit(1, entry, 0.6)])
     blocks = quote_blocks(answer.quotes)
-    assert blocks[0].parts[0].text.startswith("The keyid argument")
-    assert blocks[0].under == "-S[<keyid>], --purr[=<keyid>]"
+    assert blocks[0].parts[0].text == entry
+    assert blocks[0].under == ""  # the quote says its term
+    # The later sentence keeps its term, shown when it stands alone (no room for the first).
+    later = next(quote for quote in answer.quotes if quote.text.startswith("The keyid"))
+    assert later.under == "-S[<keyid>], --purr[=<keyid>]"
     # A term in words is no name: "Note: …" labels nothing.
     note = "Note: Purr loudly. The keyid argument makes cats purr for sixteen hours a day."
     answer = compose("how do I make cats purr for sixteen hours", [hit(1, note, 0.6)])

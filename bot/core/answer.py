@@ -766,14 +766,17 @@ def _with_what_they_refer_to(
     sentence before it in its paragraph names it (prefetch_related). "This test will fail if
     myfunction does not issue a deprecation warning" opens the paragraph after the test it is
     about: the code above it, with its lead-in. A bare lead-in ("For example:") gets the
-    sentence before it in its paragraph, which says what its code does. Added for the best
-    quotes first, while the answer stays within its length.
+    sentence before it in its paragraph, which says what its code does, and a later sentence
+    of a definition entry ("Any changes to tracked files… are discarded.") the entry's first,
+    which names and says what it is about ("--hard: Resets the index and working tree."; read
+    alone under its term, readers took "--hard ·" for a label without its description). Added
+    for the best quotes first, while the answer stays within its length.
     """
     taken = {_reading_order(c) for c in chosen}
     length = sum(len(c.text) for c in chosen)
     added: list[_Candidate] = []
     for candidate in sorted(chosen, key=lambda c: c.score, reverse=True):
-        if _code(candidate) or not _refers_back(candidate.text):
+        if _code(candidate) or not (_refers_back(candidate.text) or candidate.term):
             continue
         earlier = sorted(
             (c for c in candidates if c.hit is candidate.hit and c.start < candidate.start),
