@@ -693,7 +693,7 @@ def test_code_that_goes_on_in_its_passage_ends_in_an_ellipsis() -> None:
         Quote("$ cats --naps", 1, code=True, joined_by="\n", continues=True),
     )
     content = to_discord_messages(Answer("q?", True, quotes, (citation,)))[0].content
-    assert content.startswith("> “Count the naps with:”\n```\n$ cats --naps\n…\n``` **[1]**")
+    assert content.startswith("> “Count the naps with:”\n```\n$ cats --naps\n…\n```\n**[1]**")
 
 
 def test_code_is_shown_as_typed_in_a_code_block_and_still_pings_nobody() -> None:
@@ -707,7 +707,7 @@ def test_code_is_shown_as_typed_in_a_code_block_and_still_pings_nobody() -> None
     # Markdown escaped in prose, where Discord would read it, and not in code, where the
     # backslashes would show.
     assert content.startswith(
-        '> “Count the \\*naps\\* with:”\n```\nnap_count = cats("@\u2060everyone")\n``` **[1]**'
+        '> “Count the \\*naps\\* with:”\n```\nnap_count = cats("@\u2060everyone")\n```\n**[1]**'
     )
 
 

@@ -971,7 +971,7 @@ def test_code_that_goes_on_in_its_passage_ends_in_an_ellipsis() -> None:
         Quote("$ cats --naps", 1, code=True, joined_by="\n", continues=True),
     )
     blocks = to_slack_messages(Answer("q?", True, quotes, (citation,)))[0].blocks
-    assert blocks[0]["text"]["text"] == "> “Count the naps with:”\n```\n$ cats --naps\n…\n``` *[1]*"
+    assert blocks[0]["text"]["text"] == "> “Count the naps with:”\n```\n$ cats --naps\n…\n```\n*[1]*"
 
 
 def test_a_lead_in_and_its_command_are_one_quote_and_one_code_block() -> None:
@@ -985,7 +985,7 @@ def test_a_lead_in_and_its_command_are_one_quote_and_one_code_block() -> None:
     blocks = to_slack_messages(Answer("q?", True, quotes, (citation,)))[0].blocks
     assert blocks[0]["text"]["text"] == (
         "> “Count the naps &lt;!here&gt; with:”\n"
-        "```\n$ cats --naps `\u2060``x`\u2060`` &lt;!channel&gt;\n``` *[1]*"
+        "```\n$ cats --naps `\u2060``x`\u2060`` &lt;!channel&gt;\n```\n*[1]*"
     )
 
 

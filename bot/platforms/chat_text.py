@@ -215,5 +215,8 @@ def quote_lines(
                 if first.startswith("> ")
                 else f"{heading}\n{first}"
             )
-        items.append("\n".join(shown) + f" {cited}")
+        # After code, the citation goes on a line of its own: "``` [1]" is no closing fence
+        # to a Markdown reader (CommonMark), and blind readers took it for leaked markup.
+        after = "\n" if block.parts[-1].code else " "
+        items.append("\n".join(shown) + after + cited)
     return items
