@@ -128,6 +128,18 @@ def test_compose_answer_quotes_no_heading_list_marker_or_repeat() -> None:
     assert all(quote in text for quote in quoted)  # still verbatim
 
 
+def test_a_sentence_two_pages_say_alike_but_for_marks_is_quoted_once() -> None:
+    # gitrevisions is included in two man pages, once with "`A...B`", once with '`"A...B"`'.
+    first = "Cats sleep up to sixteen hours a day, in `warm` places."
+    again = 'Cats sleep up to sixteen hours a day, in `"warm"` places.'
+    other = "Cats sleep up to sixteen hours a day in cold places."
+    hits = [hit(1, first, 0.6), hit(2, f"{again} {other}", 0.55)]
+    quoted = [quote.text for quote in compose("How many hours do cats sleep?", hits).quotes]
+    assert first in quoted
+    assert again not in quoted
+    assert other in quoted  # a word apart is another sentence
+
+
 def test_a_sections_first_sentence_is_quoted_before_an_equal_one_further_on() -> None:
     # A section's first sentence says what the section is about.
     text = "Cats sleep sixteen hours on soft beds.\nNaps\nCats sleep sixteen hours in the sun."

@@ -666,6 +666,20 @@ def _fold(text: str) -> str:
     return " ".join(text.casefold().split()).rstrip(".:")
 
 
+# Two pages that say a sentence alike (gitrevisions in two man pages: "`A...B`" and
+# "`"A...B"`") differ only in marks; a sentence that differs by a word ("before", "after")
+# says something else.
+_NOT_WORDS = re.compile(r"[\W_]+")
+
+
+def _says_the_same(text: str, other: str) -> bool:
+    """Tell a sentence that repeats another word for word, but for its marks."""
+    return (
+        _NOT_WORDS.sub(" ", text.casefold()).strip()
+        == _NOT_WORDS.sub(" ", other.casefold()).strip()
+    )
+
+
 def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidate]:
     """Take the best sentence and the few nearly as good, within a short answer's length."""
     ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
@@ -695,6 +709,8 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
         if candidate.coverage <= 0 or candidate.score < 0.75 * best.score:
             break
         if _fold(candidate.text) in seen or length + len(candidate.text) > _MAX_ANSWER_CHARS:
+            continue
+        if any(_says_the_same(candidate.text, c.text) for c in chosen):
             continue
         chosen.append(candidate)
         seen.add(_fold(candidate.text))
