@@ -730,6 +730,30 @@ def test_a_quote_pointing_back_brings_the_sentence_it_points_at() -> None:
     assert quoted_from(dummy)[0] == "It is useful to let cats sleep sixteen hours a day."
 
 
+@pytest.mark.parametrize(
+    "pointing",
+    [
+        "Cats in such a state sleep",
+        "However, this last nap lets them sleep",
+        "With the above timer they sleep",
+    ],
+)
+def test_a_quote_pointing_back_a_few_words_in_brings_the_sentence_it_points_at(
+    pointing: str,
+) -> None:
+    # Git's glossary: "The HEAD in such a state is called "detached"." was quoted without the
+    # sentence saying which state; "However, this last command…" and "While the above method…"
+    # read to blind readers as fragments alike.
+    passage = (
+        "Felines purr at dusk.\nThe purr module wraps a nap timer. "
+        f"{pointing} sixteen hours a day.\nDogs bark."
+    )
+    quoted = quoted_from(passage)
+    assert quoted[:2] == ["The purr module wraps a nap timer.", f"{pointing} sixteen hours a day."]
+    far = passage.replace(pointing, f"Cats that nap after lunch and wake up in {pointing.lower()}")
+    assert "The purr module wraps a nap timer." not in quoted_from(far)  # past its first words
+
+
 def test_a_sentence_a_command_interrupted_is_quoted_from_its_start() -> None:
     # Git's user manual: "…you can replace the most recent commit using / $ git commit --amend /
     # which will replace the old commit…. This is useful for fixing typos…" was quoted as its

@@ -51,6 +51,14 @@ _POINTS_BACK = re.compile(
     r"|(?:second|finally|also),",
     re.I,
 )
+# Pointing back from inside a sentence, near its start: "The HEAD in such a state is called
+# "detached".", "However, this last command can be dangerous…", "While the above method…".
+_POINTS_BACK_INSIDE = re.compile(
+    r"^(?:\S+\s+){0,6}?(?:the\s+above|this\s+last|such\s+a\s+(?:state|case|setup|situation)"
+    r"|those\s+(?:two|three|four|commits|changes|commands|files|steps)"
+    r"|in\s+the\s+(?:above|previous)\s+example)\b",
+    re.I,
+)
 _SHORT_QUOTE_WORDS = 15
 # A "sentence" without punctuation can run for pages: a quote shows its start, cut at a word.
 _MAX_QUOTE_CHARS = 600
@@ -802,7 +810,7 @@ def _with_what_they_refer_to(
             continue
         before = earlier[-1]
         if _code(before):
-            if not _POINTS_BACK.match(candidate.text):
+            if not _points_back(candidate.text):
                 continue  # a bare lead-in's code is below it, not above
             referred = _code_above(candidate, earlier)
         elif _joined_by(before, candidate) == " " and not before.text.rstrip().endswith(":"):
@@ -827,7 +835,12 @@ def _refers_back(text: str) -> bool:
     sentence before says what the code after it does ("To update installed Python
     distributions, use the `python update` command.")."""
     bare_lead_in = text.rstrip().endswith(":") and len(text.split()) < _MIN_QUOTE_WORDS
-    return bare_lead_in or bool(_POINTS_BACK.match(text))
+    return bare_lead_in or _points_back(text)
+
+
+def _points_back(text: str) -> bool:
+    """Tell a sentence that points at the one before it, at its start or a few words in."""
+    return bool(_POINTS_BACK.match(text) or _POINTS_BACK_INSIDE.match(text))
 
 
 def _interrupted(end: _Candidate, earlier: Sequence[_Candidate]) -> list[_Candidate]:
