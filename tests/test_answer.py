@@ -428,6 +428,18 @@ def test_a_pages_opening_line_is_favoured_only_over_the_best_passage() -> None:
     assert answer_to(lede_rank=2) == "Cats sleep many hours a day."
 
 
+def test_a_pages_opening_line_is_quoted_without_the_passage_below_it() -> None:
+    # "git-show-branch - Show branches and their commits" ran on into "This option makes them
+    # appear in topological order…", from deep in the page: a short best quote takes the next
+    # sentence, but the opening line shown above a passage is whole on its own.
+    passage = dataclasses.replace(
+        hit(1, "This option makes them appear in order.\nDogs bark.", 0.6),
+        lede="cat-nap - Cats sleep many hours",
+    )
+    answer = compose("How many hours do cats sleep?", [passage])
+    assert [quote.text for quote in answer.quotes] == ["cat-nap - Cats sleep many hours"]
+
+
 def test_compose_answer_declines_a_question_about_a_thing_the_corpus_never_names() -> None:
     unknown = query("How many hours do cats sleep on Bitbucket?", {"bitbucket": 0})
     answer = compose_answer(unknown, HITS, min_similarity=0.3)

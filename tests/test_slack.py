@@ -971,7 +971,8 @@ def test_code_that_goes_on_in_its_passage_ends_in_an_ellipsis() -> None:
         Quote("$ cats --naps", 1, code=True, joined_by="\n", continues=True),
     )
     blocks = to_slack_messages(Answer("q?", True, quotes, (citation,)))[0].blocks
-    assert blocks[0]["text"]["text"] == "> “Count the naps with:”\n```\n$ cats --naps\n…\n```\n*[1]*"
+    expected = "> “Count the naps with:”\n```\n$ cats --naps\n…\n```\n*[1]*"
+    assert blocks[0]["text"]["text"] == expected
 
 
 def test_a_lead_in_and_its_command_are_one_quote_and_one_code_block() -> None:

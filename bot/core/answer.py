@@ -697,7 +697,11 @@ def _choose(candidates: Sequence[_Candidate], max_quotes: int) -> list[_Candidat
     chosen = [best]
     seen = {_fold(best.text)}  # overlapping chunks repeat sentences: quote each once
     length = len(best.text)
-    if len(best.text.split()) < _SHORT_QUOTE_WORDS and max_quotes > 1:
+    # The page's opening line shown above a passage from further on is whole on its own: the
+    # sentence after it in the passage is from deep in the page ("git-show-branch - Show
+    # branches and their commits" ran on into "This option makes them appear in…").
+    opening = best.start < len(best.hit.lede)
+    if len(best.text.split()) < _SHORT_QUOTE_WORDS and max_quotes > 1 and not opening:
         # A short sentence ("One kind of training is fine tuning.") usually needs the next one.
         # A few words that are no sentence and no code are a table's next cell ("Feb 21, 2019"),
         # not what the sentence leads to ("monkeypatch.setenv(…)").
