@@ -21,6 +21,7 @@ from bot.core.engine import Citebot, run_ingest
 from bot.core.feedback import FeedbackStore
 from bot.core.guard import RateLimiter
 from bot.core.messages import APOLOGY, COULD_NOT_POST
+from bot.platforms.chat_text import term_as_code
 from bot.platforms.discord.adapter import (
     CONTENT_LIMIT,
     EMBEDS_PER_MESSAGE,
@@ -719,6 +720,34 @@ def test_inline_code_from_the_page_is_shown_as_code_with_its_characters_as_typed
     # Escaped inside the span, Discord would show "nap\_time"; its marks escaped, backticks.
     assert message.content.startswith("> “Set `nap_time` in `cats.toml`, not \\*naps\\*.”")
     assert "`nap_time`" in message.embeds[0].description
+
+
+def test_a_definition_entrys_term_is_shown_as_the_code_it_names() -> None:
+    # "send_mail(subject, message, …): In most cases…" read to blind readers as leaked markup.
+    entry = "nap_count(cats, hours=16): Counts the naps."
+    plain = "Note: Cats nap a lot."
+    citation = Citation(1, "Cats", "cats.md", "lines 1-2", f"{entry}\n{plain}", 0.5)
+    quotes = (Quote(entry, 1), Quote(plain, 1, joined_by="\n"))
+    [message] = to_discord_messages(Answer("q?", True, quotes, (citation,)))
+    assert message.content.startswith(
+        "> “`nap_count(cats, hours=16)`: Counts the naps.\n> Note: Cats nap a lot.”"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("final class NapFactory: Makes naps.", "`final class NapFactory`: Makes naps."),
+        (
+            "nap(cats, hours=16, dreams=None, " + "purr=True, " * 12 + "where='sofa'): Naps.",
+            "`nap(cats, hours=16, dreams=None, " + "purr=True, " * 12 + "where='sofa')`: Naps.",
+        ),
+        ("If cats nap: They dream.", "If cats nap: They dream."),  # words, not a signature
+        ("nap.count(cats)", "nap.count(cats)"),  # a call, not an entry
+    ],
+)
+def test_a_signature_opening_an_entry_is_code_however_long(line: str, shown: str) -> None:
+    assert term_as_code(line) == shown
 
 
 def test_the_heading_a_quote_sits_under_is_shown_bold_before_it_and_pings_nobody() -> None:
