@@ -750,10 +750,16 @@ def test_a_signature_opening_an_entry_is_code_however_long(line: str, shown: str
     assert term_as_code(line) == shown
 
 
-def test_the_heading_a_quote_sits_under_is_shown_bold_before_it_and_pings_nobody() -> None:
+def test_the_heading_a_quote_sits_under_is_shown_before_it_and_pings_nobody() -> None:
+    # A name as code spells it is shown as code; bold, "git-reset ·" read as navigation.
     citation = Citation(1, "Cats", "cats.md", "lines 1", "Cats purr.", 0.5)
     quotes = (Quote("Cats purr for hours.", 1, under="purr_loudly() @everyone"),)
     [message] = to_discord_messages(Answer("q?", True, quotes, (citation,)))
     assert message.content.startswith(
-        "> **purr\\_loudly() @\u2060everyone** · “Cats purr for hours.” **[1]**"
+        "> `purr_loudly() @\u2060everyone` · “Cats purr for hours.” **[1]**"
+    )
+    release = (Quote("Cats purr for hours.", 1, under="Cats 1.15.0 @everyone"),)
+    [message] = to_discord_messages(Answer("q?", True, release, (citation,)))
+    assert message.content.startswith(
+        "> **Cats 1.15.0 @\u2060everyone** · “Cats purr for hours.” **[1]**"
     )

@@ -990,6 +990,14 @@ def test_a_lead_in_and_its_command_are_one_quote_and_one_code_block() -> None:
     )
 
 
+def test_a_heading_that_names_a_thing_is_shown_as_code_before_it() -> None:
+    citation = Citation(1, "Cats", "cats.md", "lines 1", "Cats purr.", 0.5)
+    quotes = (Quote("Cats purr for hours.", 1, under="purr_loudly(<!here>)"),)
+    blocks = to_slack_messages(Answer("q?", True, quotes, (citation,)))[0].blocks
+    expected = "> `purr_loudly(&lt;!here&gt;)` · “Cats purr for hours.” *[1]*"
+    assert blocks[0]["text"]["text"] == expected
+
+
 def test_the_heading_a_quote_sits_under_is_shown_bold_before_it() -> None:
     citation = Citation(1, "Cats", "cats.md", "lines 1", "Cats purr.", 0.5)
     quotes = (Quote("Cats purr for hours.", 1, under="1.15.0 <!here>"),)

@@ -56,6 +56,12 @@ def heading_label(hit: Hit, offset: int) -> str:
     return ""
 
 
+def names_a_release(heading: str) -> bool:
+    """Tell a heading label that names a release ("Hatch history › 1.15.0 - 2025-10-15") from
+    one that names a thing as code spells it ("git-shortlog", "prefetch_related()")."""
+    return _VERSION.search(heading) is not None
+
+
 def names_its_own_subject(text: str, heading: str) -> bool:
     """Tell a quote that opens on a name of its own other than its heading's ("`select_related`
     works by…" under prefetch_related()): the heading would read as the wrong name for it. A

@@ -13,7 +13,7 @@ from bot.core.answer import (
     reads_as_code,
     shown_text,
 )
-from bot.core.headings import entry_term
+from bot.core.headings import entry_term, names_a_release
 from index.clipping import ELLIPSIS, clip_words
 from index.lexical import query_terms, to_terms
 from index.records import CODE_MARK
@@ -241,7 +241,13 @@ def quote_lines(
             for part in block.parts
         ]
         if block.under:  # on the block's first line, so it reads as this block's alone
-            heading = f"{mark}{escape(block.under)}{mark}"
+            heading = (
+                f"{mark}{escape(block.under)}{mark}"
+                if names_a_release(block.under) or CODE_MARK in block.under
+                # A name as code spells it reads as that code, not as a breadcrumb: bold,
+                # blind readers took "git-reset ·" and "ALLOWED_HOSTS ·" for navigation.
+                else escape(f"{CODE_MARK}{block.under}{CODE_MARK}")
+            )
             first = shown[0]
             shown[0] = (
                 f"> {heading}{HEADING_SEPARATOR}{first[2:]}"
