@@ -744,6 +744,10 @@ def test_a_definition_entrys_term_is_shown_as_the_code_it_names() -> None:
         ),
         ("If cats nap: They dream.", "If cats nap: They dream."),  # words, not a signature
         ("nap.count(cats)", "nap.count(cats)"),  # a call, not an entry
+        ("Changed in version 3.1: Naps are longer.", "Changed in version 3.1: Naps are longer."),
+        ("e.g.: Cats nap.", "e.g.: Cats nap."),
+        ("nap.length: How long.", "`nap.length`: How long."),
+        ("-n, --naps <count>: How many.", "`-n, --naps <count>`: How many."),
     ],
 )
 def test_a_signature_opening_an_entry_is_code_however_long(line: str, shown: str) -> None:

@@ -196,10 +196,24 @@ def term_as_code(line: str) -> str:
     took a signature running into its description ("send_mail(subject, message, …): In most
     cases…") for leaked markup. Read blind side by side, all 31 answers this changed on the
     reporting halves read better with it."""
-    term = entry_term(line) or _signature(line)
-    if not term or CODE_MARK in term or not line.startswith(term):
+    term = _signature(line) or entry_term(line)
+    if not term or CODE_MARK in term or not line.startswith(term) or not _reads_as_code(term):
         return line
     return f"{CODE_MARK}{term}{CODE_MARK}{line[len(term) :]}"
+
+
+# In a term of several words, what only code has: "-d, --delete", "--depth <depth>",
+# "git diff [<options>]", "locked = true"; not "Changed in version 3.1" or "Django 4.2".
+_CODE_IN_WORDS = re.compile(r"[-<\[=_|{(]")
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?")  # not "e.g."
+
+
+def _reads_as_code(term: str) -> bool:
+    if " " in term:
+        return bool(_CODE_IN_WORDS.search(term)) or term.startswith(("class ", "final class "))
+    if _CODE_IN_WORDS.search(term) or "." not in term:
+        return True  # "ALLOWED_HOSTS", "prefetch_related()", "caplog"
+    return bool(_DOTTED.fullmatch(term))  # "Field.blank", "commit.gpgSign"
 
 
 def _signature(line: str) -> str:
