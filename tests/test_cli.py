@@ -207,3 +207,26 @@ def test_the_terminal_shows_code_that_goes_on_with_an_ellipsis() -> None:
     out = io.StringIO()
     _print_answer(Console(file=out, width=100), Answer("q?", True, quotes, (citation,)))
     assert "    $ cats --nap\n    …" in out.getvalue()
+
+
+def test_the_terminal_shows_names_as_code_and_releases_bold() -> None:
+    import io
+
+    from rich.console import Console
+
+    from bot.cli import _print_answer
+    from bot.core.answer import Answer, Citation, Quote
+
+    citations = (
+        Citation(1, "Cats", "cats.md", "lines 1", "nap.length: How long.", 0.5),
+        Citation(2, "Cat news", "news.md", "lines 1", "Purrs.", 0.4),
+    )
+    quotes = (
+        Quote("nap.length: How long.", 1, under="cat_nap()"),
+        Quote("Purrs.", 2, under="Cats 1.15.0"),
+    )
+    out = io.StringIO()
+    _print_answer(Console(file=out, width=100), Answer("q?", True, quotes, citations))
+    shown = out.getvalue()
+    assert "`cat_nap()` · “`nap.length`: How long.”" in shown  # as the chats show them
+    assert "Cats 1.15.0 · “Purrs.”" in shown
