@@ -19,10 +19,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.core.answer import HEADING_SEPARATOR, Answer, quote_blocks, shown_text
-from bot.core.headings import names_a_release
 from bot.log_redaction import install_redaction
 from bot.platforms import PLATFORMS, platform_named, setup_hint
-from bot.platforms.chat_text import cited_excerpt, term_as_code
+from bot.platforms.chat_text import cited_excerpt, label_as_code, terms_as_code
 from bot.settings import Settings
 from bot.sources import secret_values as source_secrets
 from index.errors import CitebotError
@@ -382,18 +381,13 @@ def _print_answer(console: Console, answer: Answer) -> None:
         parts = [  # code as the page shows it, indented; prose in quotation marks
             "\n".join(f"    [green]{escape(line)}[/]" for line in shown_text(part).split("\n"))
             if part.code
-            # An entry's term as the code it names, as the chats show it ("`Field.blank`: …").
-            else f"“{escape(chr(10).join(map(term_as_code, part.text.split(chr(10)))))}”"
+            else f"“{escape(terms_as_code(part.text))}”"  # "`Field.blank`: …", as chats show it
             for part in block.parts
         ]
         if block.under:  # the release or name its section is headed by, on its first line
             separator = "\n" if block.parts[0].code else HEADING_SEPARATOR
             under = block.under
-            label = (
-                f"[bold]{escape(under)}[/]"
-                if names_a_release(under) or "`" in under
-                else escape(f"`{under}`")  # a name, as code: bold, it read as navigation
-            )
+            label = escape(f"`{under}`") if label_as_code(under) else f"[bold]{escape(under)}[/]"
             parts[0] = f"{label}{separator}{parts[0]}"
         console.print("\n".join(parts) + f" {cited}")
     if answer.footnote:

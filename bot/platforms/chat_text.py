@@ -216,6 +216,18 @@ def _reads_as_code(term: str) -> bool:
     return bool(_DOTTED.fullmatch(term))  # "Field.blank", "commit.gpgSign"
 
 
+def label_as_code(label: str) -> bool:
+    """Tell a heading label that names a thing as code spells it ("git-reset", "ALLOWED_HOSTS"),
+    shown as that code, from a release's ("Hatch history › 1.15.0 - …"), shown bold: bold,
+    blind readers took "git-reset ·" and "ALLOWED_HOSTS ·" for navigation."""
+    return not names_a_release(label) and CODE_MARK not in label
+
+
+def terms_as_code(text: str) -> str:
+    """Apply term_as_code to each line of a quoted part."""
+    return "\n".join(term_as_code(line) for line in text.split("\n"))
+
+
 def _signature(line: str) -> str:
     """Return the signature a line opens with as an API entry's term, or "" (see _SIGNATURE)."""
     term, colon, says = line.partition(": ")
@@ -250,17 +262,15 @@ def quote_lines(
             f"```\n{escape_code(shown_text(part)).replace('```', '`' + WORD_JOINER + '``')}\n```"
             if part.code
             else "> “"
-            + "\n> ".join(escape(term_as_code(line)) for line in part.text.split("\n"))
+            + "\n> ".join(escape(line) for line in terms_as_code(part.text).split("\n"))
             + "”"
             for part in block.parts
         ]
         if block.under:  # on the block's first line, so it reads as this block's alone
             heading = (
-                f"{mark}{escape(block.under)}{mark}"
-                if names_a_release(block.under) or CODE_MARK in block.under
-                # A name as code spells it reads as that code, not as a breadcrumb: bold,
-                # blind readers took "git-reset ·" and "ALLOWED_HOSTS ·" for navigation.
-                else escape(f"{CODE_MARK}{block.under}{CODE_MARK}")
+                escape(f"{CODE_MARK}{block.under}{CODE_MARK}")
+                if label_as_code(block.under)
+                else f"{mark}{escape(block.under)}{mark}"
             )
             first = shown[0]
             shown[0] = (
