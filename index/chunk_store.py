@@ -236,6 +236,17 @@ class ChunkStore:
                 return [str(exc)]
         return [str(row[0]) for row in rows if row[0] != "ok"]
 
+    def phrase_chunks(self, terms: Sequence[str], limit: int) -> list[int]:
+        """Return up to limit chunks holding these terms one after another ("db default" of
+        `db_default`) in their text or headings, stop words aside."""
+        if not terms:
+            return []
+        phrase = '"' + " ".join(term.replace('"', "") for term in terms) + '"'
+        rows = self._query(
+            "SELECT rowid FROM chunk_terms WHERE chunk_terms MATCH ? LIMIT ?", (phrase, limit)
+        )
+        return [int(row[0]) for row in rows]
+
     def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
         """Count, for each term, the chunks that contain it."""
         unique = sorted(set(terms))

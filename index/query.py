@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embedder import Embedder, TokenCounter, Vectors
-from index.lexical import query_words, stem
+from index.lexical import query_words, stem, to_terms
 from index.ordinary_words import is_common_english, is_ordinary_english
 from index.store import StoredIndex
 
@@ -63,16 +63,64 @@ def make_query(
         mentions=range(1, RARE_MENTIONS + 1),
     )
     variants = corpus_variants([*unknown, *rare], index.document_frequencies)
+    names = unwritten_names(question, index)
     return Query(
         text=question,
         terms=terms,
         frequencies=frequencies,
         total_chunks=index.chunk_count,
         vector=vector,
-        unknown=tuple(word for word in unknown if word not in variants),
+        unknown=(*(word for word in unknown if word not in variants), *names),
         rare=tuple(word for word in rare if word not in variants),
         earlier=tuple(earlier),
     )
+
+
+# A name typed as code says it names something: words joined by "_" (`db_default`, `spec_set`,
+# `ALLOWED_HOSTS`) or a call (`aget()`, `client.get()`). Digits make it an id or a version
+# ("py3_11"), a slash or dot before it part of a path or a URL.
+_CODE_NAME = re.compile(
+    r"(?<![\w/.\-])(?:_?[A-Za-z][A-Za-z0-9]*(?:_+[A-Za-z0-9]+)+(?:\(\))?"
+    r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\(\))(?![\w/\-])"
+)
+# "my_app", "our test_login", "a helper called fetch_all()": the asker's own names, which no
+# manual writes and every question about them may still be answered.
+_OWN_NAME = re.compile(r"\b(?:my|our|your|their|called|named)\s+$", re.IGNORECASE)
+
+
+def unwritten_names(question: str, index: StoredIndex) -> tuple[str, ...]:
+    """Return the names the question writes as code that the documents never write.
+
+    An API the documents don't document is the surest sign a question is about something else
+    ("does it support `db_default`?" of a manual from before `db_default` existed); its words
+    alone ("db", "default") are everywhere, so only the name itself tells. A call of one
+    ordinary word ("print()", "foo()") names nothing its word doesn't.
+    """
+    names = []
+    for match in _CODE_NAME.finditer(question):
+        name = match.group()
+        if any(char.isdigit() for char in name) or _OWN_NAME.search(question[: match.start()]):
+            continue
+        bare = name.removesuffix("()")
+        terms = to_terms(bare)
+        if not terms or (len(terms) == 1 and is_ordinary_english(bare.split(".")[-1])):
+            continue
+        if not _writes(index, terms, bare.casefold()):
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+_NAME_CHECKS = 200  # chunks read to find a name written out; more hold its words: it is common
+
+
+def _writes(index: StoredIndex, terms: Sequence[str], name: str) -> bool:
+    """Tell whether any chunk writes the name itself, not only its words in a row ("the db is
+    the default" is "db default" to the keyword index, stop words aside)."""
+    found = index.phrase_chunks(terms, _NAME_CHECKS)
+    if len(found) >= _NAME_CHECKS:
+        return True
+    chunks = index.chunks(found).values()
+    return any(name in f"{c.title} {c.section} {c.text}".casefold() for c in chunks)
 
 
 # English affixes that make a word from another without naming a new thing: "subfolder",

@@ -356,6 +356,10 @@ class StoredIndex:
         """Count, for each term, the chunks that contain it."""
         return self._chunks.document_frequencies(terms)
 
+    def phrase_chunks(self, terms: Sequence[str], limit: int) -> list[int]:
+        """Return up to limit chunks holding these terms one after another."""
+        return self._chunks.phrase_chunks(terms, limit)
+
     def vectors_of(self, chunk_ids: Sequence[int]) -> Vectors:
         """Return the stored vectors of the given chunks, in that order."""
         ids = np.asarray(chunk_ids, dtype=np.int64)

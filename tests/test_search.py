@@ -201,6 +201,32 @@ def test_make_query_names_unknown_words_but_not_parts_of_ids(tmp_path: Path) -> 
     index.close()
 
 
+def test_a_name_written_as_code_that_the_documents_never_write_is_unknown(
+    tmp_path: Path,
+) -> None:
+    # The documents write `shear_log` and say "the pond ... freezes"; never `pond_freezes` (its
+    # words come one after another only once stop words are dropped: "the pond freezes in").
+    files = {
+        "farm.txt": "Farm notes\n\nRecord each clip in the `shear_log()` table.\n",
+        "pond.txt": "Pond notes\n\nThe pond freezes in January.\n",
+    }
+    index, embedder = indexed(tmp_path, files, chunk_tokens=40)
+
+    query = make_query(index, embedder, "Does shear_log() keep the pond_freezes date?")
+    assert query.unknown == ("pond_freezes",)
+    query = make_query(index, embedder, "Can Llama.graze_hay() read SHEAR_LOG?")
+    assert query.unknown == ("Llama.graze_hay()",)
+    # The asker's own names, a call of a plain word, ids with digits: no subject of theirs.
+    for question in (
+        "Why does my pond_freezes check fail?",
+        "a helper called graze_hay() says hello",
+        "Does print() show the shear log?",
+        "Is pond_2024 frozen?",
+    ):
+        assert make_query(index, embedder, question).unknown == (), question
+    index.close()
+
+
 def test_a_word_the_corpus_says_with_another_affix_is_no_unknown_name(tmp_path: Path) -> None:
     # The documents say "llamas" and "graze", never "overgrazing" or "sublamas"; "bitbucket"
     # has no base they use.
