@@ -77,6 +77,8 @@ def choose_passages(
             shown.add(centre.text)
             continue
         low = chunk_id - 1 if _joins(chunks, taken, shown, centre, chunk_id - 1) else chunk_id
+        if low < chunk_id and _opens_section_before(chunks, taken, shown, centre, low):
+            low -= 1
         high = chunk_id
         size = sum(len(chunks[i].text) for i in range(low, high + 1))
         while (
@@ -96,10 +98,32 @@ def choose_passages(
 def _window(chunk_id: int) -> range:
     """Return the ids a passage around chunk_id may take, and the one before its first.
 
-    A passage takes the chunk before chunk_id and up to _MAX_AFTER after; the chunk before that
-    tells whether the passage starts a section, whose heading it then shows.
+    A passage takes the chunk before chunk_id (two, where the second opens its section) and up
+    to _MAX_AFTER after; the chunk before those tells whether the passage starts a section,
+    whose heading it then shows.
     """
-    return range(max(0, chunk_id - 2), chunk_id + _MAX_AFTER + 1)
+    return range(max(0, chunk_id - 3), chunk_id + _MAX_AFTER + 1)
+
+
+def _opens_section_before(
+    chunks: Mapping[int, Chunk], taken: set[int], shown: set[str], centre: Chunk, first: int
+) -> bool:
+    """Tell whether the chunk before a passage's first opens the passage's section, so the
+    passage should reach back to it.
+
+    A section says what it is about in its opening lines ("HEAD normally refers to a named
+    branch…" opens git-checkout's DETACHED HEAD); a passage from its middle, one chunk short
+    of them, shows neither its heading nor what it answers. On the tuning halves: Django MRR
+    0.615 -> 0.639 and recall@5 0.829 -> 0.857, Git 0.473 -> 0.468 (one question from rank 2 to
+    3), Hatch unchanged; quotes' phrases unchanged (docs/quality.md).
+    """
+    before = first - 1
+    if not _joins(chunks, taken, shown, centre, before) or chunks[first].section != centre.section:
+        return False
+    if chunks[before].section != centre.section:
+        return False
+    earlier = chunks.get(before - 1)
+    return earlier is None or earlier.source != centre.source or earlier.section != centre.section
 
 
 def _joins(

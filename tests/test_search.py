@@ -162,6 +162,43 @@ def test_a_passage_shows_the_headings_of_the_sections_it_begins_and_never_quotes
     index.close()
 
 
+def test_a_passage_reaches_back_to_the_opening_of_its_section(tmp_path: Path) -> None:
+    # What a section is about is in its opening lines ("HEAD normally refers to a named
+    # branch…"); a passage matched two chunks into the section shows them, but no further back.
+    # One word is one token to the fake embedder: each paragraph here fills one chunk.
+    openings = [
+        "Detached hooves grow back slowly in winter.",
+        "Farriers trim them with curved steel knives.",
+        "Ointment soothes the cracked sole after trimming.",
+        "Muddy pastures soften the horn and rot.",
+        "Gravel paths harden the horn within fortnights.",
+    ]
+    animals = ["hens", "geese", "sheep", "pigs", "goats", "cows"]
+
+    def paragraph(opening: str, animal: str) -> str:
+        places = ["barn", "mill", "yard", "shed"]
+        return " ".join(
+            [opening, *(f"The {animal} walked past the {p} before dusk." for p in places)]
+        )
+
+    barn = "# Barn handbook\n\n## Feeding\n\n"
+    barn += paragraph("Hay is given twice daily in racks.", animals[-1]) + "\n\n## Hoof care\n\n"
+    barn += "\n\n".join(paragraph(o, a) for o, a in zip(openings, animals, strict=False)) + "\n"
+    pond = "# Pond\n\nThe duck pond freezes in January.\n"
+    index, embedder = indexed(tmp_path, {"barn.md": barn, "pond.md": pond}, chunk_tokens=48)
+
+    def passage_about(question: str) -> str:
+        return search(index, make_query(index, embedder, question), top_k=1)[0].passage
+
+    shown = passage_about("ointment soothes cracked sole")
+    assert "Ointment soothes" in shown
+    assert "Hoof care\nDetached hooves grow back slowly" in shown  # two chunks back: its opening
+    shown = passage_about("gravel paths harden fortnights")
+    assert "Gravel paths harden" in shown
+    assert "Detached hooves" not in shown  # three back: a section's middle stays its own
+    index.close()
+
+
 def test_the_same_text_in_two_pages_is_shown_once(tmp_path: Path) -> None:
     # Git's manual includes one section, word for word, in several pages.
     shared = "## Shearing\n\nWool is washed in cold water before spinning.\n"
