@@ -83,9 +83,13 @@ _CODE_NAME = re.compile(
     r"(?<![\w/.\-])(?:_?[A-Za-z][A-Za-z0-9]*(?:_+[A-Za-z0-9]+)+(?:\(\))?"
     r"|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\(\))(?![\w/\-])"
 )
-# "my_app", "our test_login", "a helper called fetch_all()": the asker's own names, which no
-# manual writes and every question about them may still be answered.
+# "our cache_dir", "a helper called fetch_all()", "my_app", "test_login", "foo_bar()": the
+# asker's own names (by what precedes them, or by the first word of their own), which no manual
+# writes and every question about them may still be answered.
 _OWN_NAME = re.compile(r"\b(?:my|our|your|their|called|named)\s+$", re.IGNORECASE)
+_OWN_FIRST_WORDS = frozenset(
+    ["my", "our", "your", "test", "tests", "foo", "bar", "baz", "some", "example", "sample"]
+)
 
 
 def unwritten_names(question: str, index: StoredIndex) -> tuple[str, ...]:
@@ -99,7 +103,12 @@ def unwritten_names(question: str, index: StoredIndex) -> tuple[str, ...]:
     names = []
     for match in _CODE_NAME.finditer(question):
         name = match.group()
-        if any(char.isdigit() for char in name) or _OWN_NAME.search(question[: match.start()]):
+        first_word = re.split(r"[_.]+", name.strip("_").casefold(), maxsplit=1)[0]
+        if (
+            any(char.isdigit() for char in name)
+            or _OWN_NAME.search(question[: match.start()])
+            or first_word in _OWN_FIRST_WORDS
+        ):
             continue
         bare = name.removesuffix("()")
         terms = to_terms(bare)

@@ -256,6 +256,7 @@ def test_a_name_written_as_code_that_the_documents_never_write_is_unknown(
     # The asker's own names, a call of a plain word, ids with digits: no subject of theirs.
     for question in (
         "Why does my pond_freezes check fail?",
+        "fixture 'my_pond' not found, and test_pond_freezes fails",
         "a helper called graze_hay() says hello",
         "Does print() show the shear log?",
         "Is pond_2024 frozen?",
