@@ -76,8 +76,8 @@ def make_query(
     )
 
 
-# A name typed as code says it names something: words joined by "_" (`db_default`, `spec_set`,
-# `ALLOWED_HOSTS`) or a call (`aget()`, `client.get()`). Digits make it an id or a version
+# A name typed as code says it names something: words joined by "_" (`db_default`, `spec_set`)
+# or a call (`aget()`, `client.get()`). Digits make it an id or a version
 # ("py3_11"), a slash or dot before it part of a path or a URL.
 _CODE_NAME = re.compile(
     r"(?<![\w/.\-])(?:_?[A-Za-z][A-Za-z0-9]*(?:_+[A-Za-z0-9]+)+(?:\(\))?"
@@ -108,6 +108,7 @@ def unwritten_names(question: str, index: StoredIndex) -> tuple[str, ...]:
             any(char.isdigit() for char in name)
             or _OWN_NAME.search(question[: match.start()])
             or first_word in _OWN_FIRST_WORDS
+            or name.isupper()  # an environment variable or setting: "STRIPE_SECRET_KEY" is theirs
         ):
             continue
         bare = name.removesuffix("()")

@@ -257,6 +257,7 @@ def test_a_name_written_as_code_that_the_documents_never_write_is_unknown(
     for question in (
         "Why does my pond_freezes check fail?",
         "fixture 'my_pond' not found, and test_pond_freezes fails",
+        "How do I read POND_FREEZES_AT from the environment?",
         "a helper called graze_hay() says hello",
         "Does print() show the shear log?",
         "Is pond_2024 frozen?",
