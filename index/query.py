@@ -111,9 +111,10 @@ def unwritten_names(question: str, index: StoredIndex) -> tuple[str, ...]:
             or name.isupper()  # an environment variable or setting: "STRIPE_SECRET_KEY" is theirs
         ):
             continue
-        bare = name.removesuffix("()")
+        # Its last part: the asker may qualify it otherwise ("models.Model.save()" of "save()").
+        bare = name.removesuffix("()").rsplit(".", 1)[-1]
         terms = to_terms(bare)
-        if not terms or (len(terms) == 1 and is_ordinary_english(bare.split(".")[-1])):
+        if not terms or (len(terms) == 1 and is_ordinary_english(bare)):
             continue
         if not _writes(index, terms, bare.casefold()):
             names.append(name)

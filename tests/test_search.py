@@ -258,6 +258,7 @@ def test_a_name_written_as_code_that_the_documents_never_write_is_unknown(
         "Why does my pond_freezes check fail?",
         "fixture 'my_pond' not found, and test_pond_freezes fails",
         "How do I read POND_FREEZES_AT from the environment?",
+        "Does farm.records.shear_log() keep dates?",  # qualified otherwise, still `shear_log()`
         "a helper called graze_hay() says hello",
         "Does print() show the shear log?",
         "Is pond_2024 frozen?",
